@@ -1,0 +1,235 @@
+"""Typed IO manager: the asset's annotated return type decides how it is stored.
+
+| annotated type   | on disk (under `TV5_DATA_DIR/assets/`)                         | loaded downstream as |
+|------------------|----------------------------------------------------------------|----------------------|
+| `pl.DataFrame`   | `a/b.parquet` (zstd); a folder `a/b/part-*.parquet` when large | the annotated type   |
+| `pl.LazyFrame`   | streamed with `sink_parquet`, never collected in memory        | the annotated type   |
+| `np.ndarray`     | `a/b.npy` (memory-mapped on load)                               | `np.ndarray`         |
+| `None`/`MaterializeResult` | nothing (store loads own their data in the store)    | -                    |
+
+A downstream input may ask for `pl.LazyFrame` from an asset stored as `pl.DataFrame` and vice versa:
+both are the same Parquet. Nothing goes through pickle: any other type is an error that says so.
+
+Writes are atomic: the file is written beside its final path and renamed over it, so a reader (or
+a crashed run) never sees half a Parquet file.
+
+We considered dagster-polars (0.27.x): it handles polars frames but not numpy arrays, does not
+write atomically and would need a second IO manager for arrays; this module is small enough to own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import typing
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from . import settings
+
+PARQUET_COMPRESSION = "zstd"
+PREVIEW_ROWS = 5
+
+
+def asset_path(base: Path, key: dg.AssetKey) -> Path:
+    """`a/b` -> `<base>/a/b` (suffix added by the writer)."""
+    return base.joinpath(*key.path)
+
+
+def table_schema(schema: pl.Schema, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
+    descriptions = descriptions or {}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=name, type=str(dtype), description=descriptions.get(name))
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def markdown_preview(df: pl.DataFrame, rows: int = PREVIEW_ROWS, max_chars: int = 60) -> str:
+    """A small markdown table for the UI (no pandas/tabulate needed)."""
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+    head = df.head(rows)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    for row in head.iter_rows():
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _column_descriptions(context: dg.OutputContext) -> dict[str, str]:
+    """Column descriptions declared on the asset definition, merged into the runtime schema."""
+    try:
+        declared = (context.definition_metadata or {}).get("dagster/column_schema")
+    except Exception:  # pragma: no cover - no definition metadata in some contexts
+        return {}
+    schema = getattr(declared, "schema", declared)
+    if not isinstance(schema, dg.TableSchema):
+        return {}
+    return {c.name: c.description for c in schema.columns if c.description}
+
+
+def _replace_atomically(tmp: Path, final: Path) -> None:
+    """Swap `tmp` into `final` (file or folder) so readers see the old or the new, never half."""
+    if final.is_dir() and not final.is_symlink():
+        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        final.rename(trash)
+        tmp.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+def _remove_other_layouts(final_file: Path, final_dir: Path, keep: Path) -> None:
+    """A frame that shrank from a folder to one file (or grew) must not leave the other behind."""
+    for other in (final_file, final_dir):
+        if other == keep:
+            continue
+        if other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
+        elif other.exists():
+            other.unlink()
+
+
+class Tv5IOManager(dg.ConfigurableIOManager):
+    """Stores polars frames as zstd Parquet and numpy arrays as `.npy`, chosen by annotated type."""
+
+    base_dir: str | None = None
+    """Root folder; default `$TV5_DATA_DIR/assets`."""
+    max_rows_per_file: int = 10_000_000
+    """DataFrames above this many rows are written as a folder of Parquet files."""
+
+    def _base(self) -> Path:
+        return Path(self.base_dir) if self.base_dir else settings.data_dir() / "assets"
+
+    # ----------------------------------------------------------------------------------- write
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        target = asset_path(self._base(), context.asset_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(obj, pl.DataFrame):
+            self._write_frame(context, obj, target)
+        elif isinstance(obj, pl.LazyFrame):
+            self._sink_lazy(context, obj, target)
+        elif isinstance(obj, np.ndarray):
+            self._write_array(context, obj, target)
+        else:
+            raise dg.DagsterInvariantViolationError(
+                f"Asset {context.asset_key.to_user_string()} returned a {type(obj).__name__}; the "
+                "TV5 IO manager stores only polars DataFrame/LazyFrame and numpy arrays (nothing "
+                "goes through pickle). Return one of those, or a MaterializeResult."
+            )
+
+    def _write_frame(self, context: dg.OutputContext, df: pl.DataFrame, target: Path) -> None:
+        file_path, dir_path = target.with_suffix(".parquet"), target
+        tmp_tag = f".tmp-{uuid.uuid4().hex[:8]}"
+        if df.height > self.max_rows_per_file:
+            tmp = dir_path.with_name(dir_path.name + tmp_tag)
+            tmp.mkdir(parents=True)
+            for index, offset in enumerate(range(0, df.height, self.max_rows_per_file)):
+                df.slice(offset, self.max_rows_per_file).write_parquet(
+                    tmp / f"part-{index:05d}.parquet", compression=PARQUET_COMPRESSION
+                )
+            final = dir_path
+        else:
+            tmp = file_path.with_name(file_path.name + tmp_tag)
+            df.write_parquet(tmp, compression=PARQUET_COMPRESSION)
+            final = file_path
+        _replace_atomically(tmp, final)
+        _remove_other_layouts(file_path, dir_path, keep=final)
+        self._record_frame(context, df.schema, df.height, final, df)
+
+    def _sink_lazy(self, context: dg.OutputContext, lf: pl.LazyFrame, target: Path) -> None:
+        file_path = target.with_suffix(".parquet")
+        tmp = file_path.with_name(file_path.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        lf.sink_parquet(tmp, compression=PARQUET_COMPRESSION)
+        _replace_atomically(tmp, file_path)
+        _remove_other_layouts(file_path, target, keep=file_path)
+        scan = pl.scan_parquet(file_path)
+        rows = scan.select(pl.len()).collect().item()
+        self._record_frame(context, scan.collect_schema(), rows, file_path, scan.head(PREVIEW_ROWS).collect())
+
+    def _write_array(self, context: dg.OutputContext, array: np.ndarray, target: Path) -> None:
+        final = target.with_suffix(".npy")
+        tmp = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}.npy")
+        np.save(tmp, array, allow_pickle=False)
+        os.replace(tmp, final)
+        context.add_output_metadata(
+            {
+                "dagster/row_count": int(array.shape[0]) if array.ndim else 1,
+                "shape": str(tuple(array.shape)),
+                "dtype": str(array.dtype),
+                "path": dg.MetadataValue.path(str(final)),
+                "size_mb": round(final.stat().st_size / 1e6, 3),
+            }
+        )
+
+    def _record_frame(
+        self, context: dg.OutputContext, schema: pl.Schema, rows: int, path: Path, sample: pl.DataFrame
+    ) -> None:
+        size = sum(p.stat().st_size for p in path.rglob("*.parquet")) if path.is_dir() else path.stat().st_size
+        context.add_output_metadata(
+            {
+                "dagster/row_count": int(rows),
+                "dagster/column_schema": table_schema(schema, _column_descriptions(context)),
+                "path": dg.MetadataValue.path(str(path)),
+                "size_mb": round(size / 1e6, 3),
+                "preview": dg.MetadataValue.md(markdown_preview(sample)),
+            }
+        )
+
+    # ------------------------------------------------------------------------------------ read
+    def load_input(self, context: dg.InputContext) -> Any:
+        key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        target = asset_path(self._base(), key)
+        wanted = context.dagster_type.typing_type
+        wanted = _unwrap_optional(wanted)
+        npy = target.with_suffix(".npy")
+        if wanted is np.ndarray or (npy.exists() and wanted not in (pl.DataFrame, pl.LazyFrame)):
+            if not npy.exists():
+                raise _missing(key, npy)
+            return np.load(npy, mmap_mode="r", allow_pickle=False)
+        source = target if target.is_dir() else target.with_suffix(".parquet")
+        if not source.exists():
+            raise _missing(key, source)
+        pattern = str(source / "*.parquet") if source.is_dir() else str(source)
+        if wanted is pl.LazyFrame:
+            return pl.scan_parquet(pattern)
+        return pl.read_parquet(pattern)
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", ())):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _missing(key: dg.AssetKey, path: Path) -> dg.DagsterInvariantViolationError:
+    return dg.DagsterInvariantViolationError(
+        f"Upstream asset {key.to_user_string()} has no stored value at {path}. Materialize it first "
+        f"(for example `dagster asset materialize -m tv5_assets --select {key.to_user_string()}`), "
+        "or check that TV5_DATA_DIR points at the same folder as the run that produced it."
+    )
+
+
+def read_frame(key: str | dg.AssetKey, lazy: bool = True, base_dir: Path | None = None) -> pl.LazyFrame | pl.DataFrame:
+    """Read a stored asset outside Dagster (benchmarks, notebooks, tests)."""
+    asset_key = key if isinstance(key, dg.AssetKey) else dg.AssetKey.from_user_string(key)
+    target = asset_path(base_dir or settings.data_dir() / "assets", asset_key)
+    source = target if target.is_dir() else target.with_suffix(".parquet")
+    if not source.exists():
+        raise _missing(asset_key, source)
+    pattern = str(source / "*.parquet") if source.is_dir() else str(source)
+    return pl.scan_parquet(pattern) if lazy else pl.read_parquet(pattern)

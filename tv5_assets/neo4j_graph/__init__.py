@@ -1,0 +1,5 @@
+"""Group `neo4j_graph`: see assets.py (assets) and checks.py (their checks)."""
+
+import dagster as dg
+
+defs = dg.Definitions()

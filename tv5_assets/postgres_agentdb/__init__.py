@@ -1,0 +1,5 @@
+"""Group `postgres_agentdb`: see assets.py (assets) and checks.py (their checks)."""
+
+import dagster as dg
+
+defs = dg.Definitions()
