@@ -1,0 +1,81 @@
+"""Shared fixtures: a generated MovieLens-format sample and a private data folder per session.
+
+Tests that need the local stack are marked `services`; they use `require_service`, which skips
+when a store is unreachable on a developer's machine but fails when `TV5_REQUIRE_SERVICES=1`
+(set by the test command and CI), so CI can never pass by skipping the real engines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import dagster as dg
+import pytest
+
+SAMPLE_SCALE = 0.002
+SAMPLE_SEED = 7
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated MovieLens-format release (with genome), written once per session."""
+    from tv5_assets.generator import write_sample
+
+    out = tmp_path_factory.mktemp("ml-sample")
+    write_sample(out, scale=SAMPLE_SCALE, seed=SAMPLE_SEED, genome=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def data_env(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point TV5_MOVIELENS_DIR at the sample and TV5_DATA_DIR at a private folder for the session."""
+    data = tmp_path_factory.mktemp("tv5-data")
+    saved = {k: os.environ.get(k) for k in ("TV5_MOVIELENS_DIR", "TV5_DATA_DIR")}
+    os.environ["TV5_MOVIELENS_DIR"] = str(sample_dir)
+    os.environ["TV5_DATA_DIR"] = str(data)
+    try:
+        yield data
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def materialize(selection: str, resources: dict | None = None, raise_on_error: bool = True, run_config=None):
+    """Materialize a selection of the real code location (assets and their checks)."""
+    from tv5_assets import defs
+
+    all_resources = dict(defs.resources or {})
+    all_resources.update(resources or {})
+    return dg.materialize(
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        selection=selection,
+        resources=all_resources,
+        raise_on_error=raise_on_error,
+        run_config=run_config,
+    )
+
+
+@pytest.fixture(scope="session")
+def movielens_materialized(data_env: Path) -> Path:
+    """The `movielens` group materialized once from the sample; returns TV5_DATA_DIR."""
+    materialize("group:movielens")
+    return data_env
+
+
+def require_service(name: str, connect: Callable[[], T]) -> T:
+    """Return `connect()`; when the store is down, skip locally but fail under TV5_REQUIRE_SERVICES=1."""
+    try:
+        return connect()
+    except Exception as error:  # the store's own client error says what is wrong
+        message = f"{name} is not reachable ({error}); start the local stack with `tv5 services up`"
+        if os.environ.get("TV5_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
