@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what the platform needs on a fresh Debian machine, and the Python environment.
+# Idempotent and fast when everything is there: the virtualenv (with the multi-GB CUDA torch wheel)
+# lives outside the clone, in $TV5_VENV (default ~/.cache/tv5/venv), so a new clone reuses it.
+# Source it (`. scripts/bootstrap.sh`) to get the venv on PATH.
+set -euo pipefail
+TV5_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TV5_VENV="${TV5_VENV:-$HOME/.cache/tv5/venv}"
+export TV5_ROOT TV5_VENV
+
+apt_packages=()
+command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
+# Neo4j runs on Java 17; the single-file launcher needs a JDK (javac's compiler module).
+command -v javac >/dev/null 2>&1 || apt_packages+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+if ((${#apt_packages[@]})); then
+  echo "bootstrap: installing ${apt_packages[*]} from Debian" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  # Debian starts a system redis/postgres on the standard ports; ours use private ports, so the
+  # system ones are harmless, but they are not needed.
+fi
+
+if [ ! -x "$TV5_VENV/bin/python" ]; then
+  echo "bootstrap: creating $TV5_VENV" >&2
+  python3 -m venv "$TV5_VENV"
+  "$TV5_VENV/bin/pip" install -q --upgrade pip
+fi
+# No-op (a few seconds) when the environment already satisfies pyproject.toml.
+"$TV5_VENV/bin/pip" install -q -e "$TV5_ROOT[dev]"
+export PATH="$TV5_VENV/bin:$PATH"
