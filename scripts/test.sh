@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command (CI runs exactly this): install, start a private local stack on test ports,
+# materialize the whole graph on a generated sample with `dagster asset materialize` (as the
+# user's CI does), then run the pytest suite against the same real engines.
+# Extra arguments go to pytest (for example `scripts/test.sh -k movielens`).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$TV5_ROOT"
+export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$TV5_ROOT/data/test}"
+# Test ports, so a developer's own `tv5 services up` on the default ports is left alone.
+export TV5_LOCAL_POSTGRES_PORT=55433 TV5_LOCAL_REDIS_PORT=56380 TV5_LOCAL_MILVUS_PORT=59531 TV5_LOCAL_NEO4J_PORT=57688
+export TV5_REQUIRE_SERVICES=1
+unset TV5_POSTGRES_URL TV5_REDIS_URL TV5_MILVUS_URI TV5_NEO4J_URI
+. scripts/env.sh
+
+trap 'tv5 services down >/dev/null 2>&1 || true' EXIT
+tv5 services up
+
+export TV5_MOVIELENS_DIR="$TV5_DATA_DIR/raw/sample"
+tv5_sample "$TV5_MOVIELENS_DIR" 0.002 7
+tv5_dagster_home
+echo "test: dagster asset materialize -m tv5_assets --select '*'"
+dagster asset materialize -m tv5_assets --select '*'
+
+python -m pytest "$@"
