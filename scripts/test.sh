@@ -21,5 +21,6 @@ tv5_sample "$TV5_MOVIELENS_DIR" 0.002 7
 tv5_dagster_home
 echo "test: dagster asset materialize -m tv5_assets --select '*'"
 dagster asset materialize -m tv5_assets --select '*'
+tv5 checks   # fails on any ERROR-severity check failure in that run
 
 python -m pytest "$@"

@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", default=None, help="Restrict to one service (repeatable): postgres, redis, milvus, neo4j."
     )
 
+    checks = sub.add_parser("checks", help="Print the asset-check results of the latest (or a given) run.")
+    checks.add_argument("--run-id", default=None)
+
     args = parser.parse_args(argv)
     if args.command == "sample":
         from .generator import write_sample
@@ -34,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from .services import run_action
 
         return run_action(args.action, only=args.only)
+    if args.command == "checks":
+        from .run_report import report
+
+        return report(args.run_id)
     return 2
 
 
