@@ -1,0 +1,389 @@
+"""Local Neo4j for `tv5 services`: a real Neo4j Community 5.26 in a JVM, data under TV5_DATA_DIR.
+
+No Neo4j server comes from PyPI or Debian, so the server is Neo4j's own embedded DBMS
+(`DatabaseManagementServiceBuilder` with its Bolt connector) resolved from Maven Central by
+`deploy/neo4j/pom.xml` and started by the single-file launcher `deploy/neo4j/Tv5Neo4jServer.java`.
+
+Layout under `services_dir()/neo4j`:
+    home/           Neo4j's home: data/ (the databases, kept across down/up), logs/ (debug.log);
+                    an optional home/conf/neo4j.conf is read for hand tuning
+    neo4j.pid       pid of the JVM
+    ready.json      written by the launcher once Bolt accepts clients (pid, address, memory)
+    server.log      the launcher's stdout/stderr
+
+Bolt on 127.0.0.1:`settings.LOCAL_NEO4J_BOLT_PORT`. Authentication is off (localhost only) unless
+`TV5_NEO4J_PASSWORD` is set, then user `neo4j` gets that password at every start; the password
+reaches the JVM through its environment, never its command line. Memory: `TV5_NEO4J_HEAP` (JVM
+heap, default 1g) and `TV5_NEO4J_PAGECACHE` (default 256m). The jars are resolved once into
+`deploy/neo4j/lib` (Maven caches downloads in ~/.m2) and again only when the pom changes.
+
+With `TV5_NEO4J_URI` set the platform uses that server and `up`/`down` leave it alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .. import settings
+from ..errors import ServiceUnavailableError
+from .base import ServiceStatus
+
+ENV_URI = "TV5_NEO4J_URI"
+ENV_PASSWORD = "TV5_NEO4J_PASSWORD"
+INSTALL_HINT = "apt-get install openjdk-17-jdk-headless maven"
+LAUNCHER = "Tv5Neo4jServer.java"
+DEFAULT_HEAP = "1g"
+DEFAULT_PAGECACHE = "256m"
+# What Neo4j's own launcher passes to the JVM (Netty and the page cache need these on Java 17).
+JVM_FLAGS = [
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+ExitOnOutOfMemoryError",  # a server out of heap exits (and `status` says so) instead of limping
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+]
+_SIZE = re.compile(r"^\d+[kmgKMG]?$")
+
+
+def deploy_dir() -> Path:
+    """`deploy/neo4j` of this checkout (pom.xml, the launcher, lib/); `TV5_NEO4J_DEPLOY_DIR` overrides."""
+    override = os.environ.get("TV5_NEO4J_DEPLOY_DIR", "").strip()
+    if override:
+        return Path(override).expanduser().absolute()
+    return Path(__file__).resolve().parents[2] / "deploy" / "neo4j"
+
+
+def uri_address(uri: str) -> str:
+    """`neo4j+s://user:pw@host:7687/x` -> `neo4j+s://host:7687`: what error messages may show."""
+    parts = urlsplit(uri)
+    host = parts.hostname or "localhost"
+    port = parts.port or 7687
+    return f"{parts.scheme or 'bolt'}://{host}:{port}"
+
+
+def local_auth() -> tuple[str, str] | None:
+    """Credentials for the local server: user `neo4j` and TV5_NEO4J_PASSWORD when set, else none."""
+    password = os.environ.get(ENV_PASSWORD, "")
+    return ("neo4j", password) if password else None
+
+
+def _tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is not a running server.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def find_java() -> tuple[Path, Path]:
+    """(java, mvn), or an error that says exactly what to install."""
+    java = shutil.which("java")
+    mvn = shutil.which("mvn")
+    missing = [name for name, path in (("java", java), ("mvn", mvn)) if not path]
+    if missing:
+        raise ServiceUnavailableError(
+            f"The local Neo4j needs Java 17 (a JDK) and Maven, but {' and '.join(f'`{m}`' for m in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not on PATH; install them with `{INSTALL_HINT}` "
+            f"(Debian/Ubuntu), or point the platform at an existing Neo4j 5 server with {ENV_URI}."
+        )
+    # The single-file launcher is compiled at start by the JDK's compiler; a JRE alone cannot run it.
+    if not shutil.which("javac") and not (Path(os.path.realpath(java)).parent / "javac").exists():
+        raise ServiceUnavailableError(
+            f"`{java}` is a Java runtime without the compiler the Neo4j launcher needs; install a JDK with "
+            f"`{INSTALL_HINT}`."
+        )
+    return Path(java), Path(mvn)
+
+
+def java_major_version(java: Path) -> int:
+    result = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=60)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if not match:
+        return 0
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+class Neo4jService:
+    """The local Neo4j Community server (`tv5 services up|down|status --only neo4j`)."""
+
+    name = "neo4j"
+
+    def __init__(
+        self,
+        port: int | None = None,
+        data_dir: Path | str | None = None,
+        host: str = "127.0.0.1",
+        heap: str | None = None,
+        pagecache: str | None = None,
+        start_timeout_s: float = 240.0,
+        stop_timeout_s: float = 180.0,
+    ) -> None:
+        self.host = host
+        self.port = int(port or settings.LOCAL_NEO4J_BOLT_PORT)
+        self.root = Path(data_dir) if data_dir else settings.services_dir() / self.name
+        self.home = self.root / "home"
+        self.pid_file = self.root / "neo4j.pid"
+        self.ready_file = self.root / "ready.json"
+        self.log_file = self.root / "server.log"
+        self.heap = heap or os.environ.get("TV5_NEO4J_HEAP", "").strip() or DEFAULT_HEAP
+        self.pagecache = pagecache or os.environ.get("TV5_NEO4J_PAGECACHE", "").strip() or DEFAULT_PAGECACHE
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self._process: subprocess.Popen | None = None
+        for label, value in (("TV5_NEO4J_HEAP", self.heap), ("TV5_NEO4J_PAGECACHE", self.pagecache)):
+            if not _SIZE.match(value):
+                raise ServiceUnavailableError(f"{label}={value!r} is not a size such as 512m or 2g.")
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return self.uri
+
+    def external(self) -> bool:
+        return bool(os.environ.get(ENV_URI, "").strip())
+
+    # --------------------------------------------------------------------------------- public
+    def status(self) -> ServiceStatus:
+        if self.external():
+            return self._external_status()
+        pid = self._pid()
+        bolt = _tcp_open(self.host, self.port)
+        if pid is None:
+            if bolt:
+                return ServiceStatus(self.name, True, self.address, "answering, but not started from this data folder")
+            return ServiceStatus(self.name, False, self.address, "not running")
+        ready = self._ready()
+        if ready is None or ready.get("pid") != pid or not bolt:
+            return ServiceStatus(self.name, False, self.address, f"starting (pid {pid}); log {self.log_file}")
+        auth = "auth on" if ready.get("auth") else "auth off"
+        return ServiceStatus(self.name, True, self.address, f"pid {pid}, {auth}, home {self.home}")
+
+    def up(self) -> ServiceStatus:
+        if self.external():
+            return self._external_status()
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Two `up`s at once (CI and a developer, two test workers) must not start two JVMs.
+        with open(self.root / "up.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self.status()
+            if current.running:
+                return current
+            if self._pid() is None:
+                if _tcp_open(self.host, self.port):
+                    raise ServiceUnavailableError(
+                        f"Port {self.host}:{self.port} is taken by another process; stop it or choose another "
+                        "port for the local Neo4j with TV5_LOCAL_NEO4J_PORT."
+                    )
+                self._start()
+            return self._wait_ready()
+
+    def down(self) -> ServiceStatus:
+        if self.external():
+            return self._external_status()
+        pid = self._pid()
+        if pid is None:
+            self.ready_file.unlink(missing_ok=True)
+            return self.status()
+        os.kill(pid, signal.SIGTERM)  # the launcher's shutdown hook checkpoints and stops the DBMS
+        deadline = time.monotonic() + self.stop_timeout_s
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise ServiceUnavailableError(
+                    f"Neo4j (pid {pid}) on {self.address} did not stop within {self.stop_timeout_s:.0f} s; see "
+                    f"{self.log_file} and {self.home / 'logs' / 'debug.log'}. `kill -9 {pid}` is safe (Neo4j "
+                    "recovers from its transaction log at the next start)."
+                )
+            time.sleep(0.2)
+        self.pid_file.unlink(missing_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+        return self.status()
+
+    # -------------------------------------------------------------------------------- helpers
+    def ensure_jars(self, mvn: Path | None = None) -> Path:
+        """Resolve the Neo4j jars into deploy/neo4j/lib once (again only when pom.xml changes)."""
+        deploy = deploy_dir()
+        pom = deploy / "pom.xml"
+        if not pom.exists():
+            raise ServiceUnavailableError(
+                f"{pom} is missing; the local Neo4j is started from a checkout of this repository "
+                f"(or set TV5_NEO4J_DEPLOY_DIR to a copy of deploy/neo4j), or set {ENV_URI}."
+            )
+        lib = deploy / "lib"
+        stamp = lib / ".tv5-pom-sha256"
+        digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            return lib
+        if mvn is None:
+            _, mvn = find_java()
+        # Resolve into a fresh folder and swap it in, so an interrupted download never leaves a
+        # lib/ that looks complete.
+        tmp = deploy / f"lib.tmp-{uuid.uuid4().hex[:8]}"
+        command = [str(mvn), "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={tmp.name}"]
+        started = time.monotonic()
+        result = subprocess.run(command, cwd=deploy, capture_output=True, text=True)
+        if result.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            output = (result.stdout + result.stderr).strip()[-2000:]
+            raise ServiceUnavailableError(
+                f"Maven could not resolve Neo4j's jars (`{' '.join(command)}` in {deploy}, exit code "
+                f"{result.returncode}). Maven Central must be reachable, or ~/.m2 must already hold them.\n{output}"
+            )
+        (tmp / stamp.name).write_text(digest + "\n")
+        if lib.exists():
+            shutil.rmtree(lib)
+        tmp.rename(lib)
+        print(f"neo4j    resolved {sum(1 for _ in lib.glob('*.jar'))} jars into {lib} in "
+              f"{time.monotonic() - started:.0f} s", flush=True)
+        return lib
+
+    def command(self, java: Path, lib: Path) -> list[str]:
+        return [
+            str(java),
+            f"-Xmx{self.heap}",
+            *JVM_FLAGS,
+            "-cp",
+            f"{lib}/*",
+            str(deploy_dir() / LAUNCHER),
+            "--home",
+            str(self.home),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--pagecache",
+            self.pagecache,
+            "--ready-file",
+            str(self.ready_file),
+        ]
+
+    def _start(self) -> None:
+        java, mvn = find_java()
+        version = java_major_version(java)
+        if version < 17:
+            raise ServiceUnavailableError(
+                f"`{java}` is Java {version}; Neo4j 5.26 needs Java 17 or newer: `{INSTALL_HINT}`."
+            )
+        lib = self.ensure_jars(mvn)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+        env = dict(os.environ)
+        # Only the launcher's own settings travel; a stray TV5_NEO4J_HOME etc. must not override ours.
+        for name in ("TV5_NEO4J_HOME", "TV5_NEO4J_HOST", "TV5_NEO4J_PORT", "TV5_NEO4J_READY_FILE"):
+            env.pop(name, None)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n--- tv5 services up {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
+            log.flush()
+            process = subprocess.Popen(
+                self.command(java, lib),
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # outlives `tv5 services up`; Ctrl-C there does not stop it
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        self._process = process
+
+    def _wait_ready(self) -> ServiceStatus:
+        started = time.monotonic()
+        while time.monotonic() - started < self.start_timeout_s:
+            # Right after the fork /proc shows the parent's command line, so a JVM we started
+            # is judged by its handle; one found running is judged by its pid file.
+            process = self._process
+            exited = process.poll() is not None if process is not None else self._pid() is None
+            if exited:
+                raise ServiceUnavailableError(
+                    f"Neo4j exited during start-up on {self.address}.{self._log_tail()}"
+                )
+            status = self.status()
+            if status.running:
+                self._verify_bolt()
+                return status
+            time.sleep(0.25)
+        raise ServiceUnavailableError(
+            f"Neo4j did not become ready on {self.address} within {self.start_timeout_s:.0f} s (the JVM is "
+            f"still running, pid {self._pid()}).{self._log_tail()}"
+        )
+
+    def _verify_bolt(self) -> None:
+        """A Bolt handshake and a query with the platform's credentials, not just an open port."""
+        import neo4j  # imported here: `tv5 services status` should not pay for the driver
+
+        with neo4j.GraphDatabase.driver(self.uri, auth=local_auth(), connection_timeout=10) as driver:
+            try:
+                driver.verify_connectivity()
+            except neo4j.exceptions.Neo4jError as error:
+                raise ServiceUnavailableError(f"Neo4j on {self.address} started but refused a session: {error}")
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        # The pid file may outlive the JVM and its pid be reused: only our launcher counts.
+        if not _alive(pid) or LAUNCHER.removesuffix(".java") not in _cmdline(pid):
+            return None
+        return pid
+
+    def _ready(self) -> dict | None:
+        try:
+            return json.loads(self.ready_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _external_status(self) -> ServiceStatus:
+        uri = os.environ[ENV_URI].strip()
+        parts = urlsplit(uri)
+        reachable = _tcp_open(parts.hostname or "localhost", parts.port or 7687, timeout=3.0)
+        detail = f"external ({ENV_URI}); not started or stopped by tv5"
+        return ServiceStatus(self.name, reachable, uri_address(uri), detail if reachable else detail + "; not reachable")
+
+    def _log_tail(self, lines: int = 25) -> str:
+        try:
+            tail = self.log_file.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return f"\nLast lines of {self.log_file}:\n" + "\n".join(tail)
