@@ -1,0 +1,117 @@
+"""The `milvus` resource: a Milvus client for the local Milvus Lite server or any Milvus URI.
+
+Only `MilvusClient` calls that both Milvus Lite (3.x, gRPC server mode) and a Milvus 2.4+ server
+implement are used, so the same assets run against either. The token is never logged or put into
+an error message; addresses are shown without credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+from .. import settings
+from ..errors import ServiceUnavailableError
+from ..services.milvus import redact_uri
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+_COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MilvusResource(dg.ConfigurableResource):
+    """Connects to Milvus; `collection_name()` applies the prefix that keeps tests and teams apart."""
+
+    uri: str = Field(
+        default=settings.LOCAL_MILVUS_URI,
+        description="Milvus endpoint, e.g. http://127.0.0.1:59530 (local Milvus Lite) or a server/Zilliz URI.",
+    )
+    token: str | None = Field(
+        default=None, description="`user:password` or an API key; set through TV5_MILVUS_TOKEN, never logged."
+    )
+    collection_prefix: str = Field(
+        default="", description="Prepended to every collection and alias name (tests use their own)."
+    )
+    timeout_s: float = Field(default=10.0, description="Connect and probe timeout in seconds.")
+
+    def address(self) -> str:
+        return redact_uri(self.uri)
+
+    def collection_name(self, logical_name: str) -> str:
+        name = f"{self.collection_prefix}{logical_name}"
+        if not _COLLECTION_NAME.match(name) or len(name) > 200:
+            raise ValueError(
+                f"Milvus collection name {name!r} is invalid: use letters, digits and underscores, "
+                "starting with a letter or underscore (check collection_prefix)."
+            )
+        return name
+
+    def unavailable(self, error: BaseException | str) -> ServiceUnavailableError:
+        """The error to raise when Milvus cannot be reached: store, address, cause and what to do."""
+        external = bool(os.environ.get("TV5_MILVUS_URI", "").strip())
+        remedy = (
+            "Check that the Milvus server at TV5_MILVUS_URI is running and that TV5_MILVUS_TOKEN is right."
+            if external
+            else "Start the local stack with `tv5 services up --only milvus` (or `tv5 services up`), "
+            "or set TV5_MILVUS_URI (and TV5_MILVUS_TOKEN) to a running Milvus server."
+        )
+        reason = error if isinstance(error, str) else (str(error) or type(error).__name__)
+        if self.token:
+            reason = reason.replace(self.token, "***")
+        return ServiceUnavailableError(f"Milvus at {self.address()} is not reachable ({reason}). {remedy}")
+
+    @contextmanager
+    def get_client(self) -> Iterator[MilvusClient]:
+        """A connected `MilvusClient`, closed afterwards; connection failures raise ServiceUnavailableError."""
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            client = MilvusClient(uri=self.uri, token=self.token or "", timeout=self.timeout_s)
+        except MilvusException as error:
+            raise self.unavailable(error.message) from None
+        try:
+            # pymilvus may reuse a cached channel without connecting: one cheap call proves the server answers.
+            client.list_collections(timeout=self.timeout_s)
+        except MilvusException as error:
+            client.close()
+            raise self.unavailable(error.message) from None
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth a retry: the server was unreachable or overloaded, not a bug in the data or the code."""
+    import grpc
+    from pymilvus.exceptions import MilvusException
+
+    if isinstance(error, (ServiceUnavailableError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, grpc.RpcError):
+        code = error.code() if callable(getattr(error, "code", None)) else None
+        return code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+    if isinstance(error, MilvusException):
+        text = (error.message or "").lower()
+        return bool(getattr(error, "retriable", False)) or error.code == 8 or any(
+            word in text for word in ("unavailable", "connect", "deadline", "rate limit")
+        )
+    return False
+
+
+def milvus_resource_from_env(collection_prefix: str = "") -> MilvusResource:
+    """The resource the code location uses: TV5_MILVUS_URI/TV5_MILVUS_TOKEN when set, else the local stack.
+
+    EnvVar keeps the values out of the run config shown in the UI; they are read when a run starts.
+    """
+    uri = dg.EnvVar("TV5_MILVUS_URI") if os.environ.get("TV5_MILVUS_URI", "").strip() else settings.LOCAL_MILVUS_URI
+    token = dg.EnvVar("TV5_MILVUS_TOKEN") if os.environ.get("TV5_MILVUS_TOKEN", "").strip() else None
+    return MilvusResource(uri=uri, token=token, collection_prefix=collection_prefix)

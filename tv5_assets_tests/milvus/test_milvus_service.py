@@ -1,0 +1,106 @@
+"""The Milvus Lite local service on its own port and data folder: up (idempotent) / status / down, data
+kept across restarts, a clear error once it is down, refusal to start on a port someone else holds,
+and hands off when TV5_MILVUS_URI points elsewhere. Starts real `milvus-lite server` processes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tv5_assets.errors import ServiceUnavailableError
+from tv5_assets.resources.milvus import MilvusResource
+from tv5_assets.services.milvus import MilvusLiteService
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("TV5_MILVUS_URI", raising=False)
+    service = MilvusLiteService(base_dir=tmp_path / "milvus", port=free_port())
+    yield service
+    service.down()  # stop it even when an assertion failed half-way
+
+
+def test_up_status_down_keeps_data_and_reports_clearly_when_down(service: MilvusLiteService) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    assert not service.status().running
+
+    started = service.up()
+    assert started.running and started.address == f"http://127.0.0.1:{service.port}"
+    pid = service.pid_file.read_text().strip()
+    assert service.up().running and service.pid_file.read_text().strip() == pid  # idempotent: same process
+    assert service.status().running
+
+    resource = MilvusResource(uri=service.uri)
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=4)
+    with resource.get_client() as client:
+        client.create_collection("kept_across_restarts", schema=schema)
+        client.insert("kept_across_restarts", [{"id": 1, "v": [1.0, 0.0, 0.0, 0.0]}])
+        client.flush("kept_across_restarts")
+
+    stopped = service.down()
+    assert not stopped.running and not service.pid_file.exists() and not port_open(service.port)
+    assert not service.status().running
+
+    with pytest.raises(ServiceUnavailableError) as raised:
+        with resource.get_client():
+            pass
+    message = str(raised.value)
+    assert f"127.0.0.1:{service.port}" in message and "Milvus" in message and "tv5 services up" in message
+
+    service.up()
+    with resource.get_client() as client:
+        assert "kept_across_restarts" in client.list_collections()
+        assert client.get_collection_stats("kept_across_restarts")["row_count"] == 1
+
+
+def test_up_refuses_a_port_another_process_holds(service: MilvusLiteService) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", service.port))
+        squatter.listen()
+        with pytest.raises(ServiceUnavailableError, match=rf"127.0.0.1:{service.port}.*in use"):
+            service.up()
+        assert "in use by a process" in service.status().detail
+    assert not service.pid_file.exists()
+
+
+def test_external_uri_is_left_alone(service: MilvusLiteService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TV5_MILVUS_URI", f"http://user:secret@127.0.0.1:{service.port}")
+    status = service.up()
+    assert service.external() and not status.running
+    assert "secret" not in status.address and "external" in status.detail
+    assert not service.pid_file.exists() and not port_open(service.port)
+
+
+@pytest.mark.parametrize("silent_listener", [False, True], ids=["nothing-listening", "not-milvus"])
+def test_wrong_port_gives_a_clear_error(silent_listener: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TV5_MILVUS_URI", raising=False)  # the local-stack advice is expected
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if silent_listener:
+            listener.listen()  # accepts TCP but never speaks gRPC
+        else:
+            listener.close()
+        resource = MilvusResource(uri=f"http://127.0.0.1:{port}", token="tok3n", timeout_s=1)
+        with pytest.raises(ServiceUnavailableError) as raised:
+            with resource.get_client():
+                pass
+    message = str(raised.value)
+    assert message.startswith(f"Milvus at http://127.0.0.1:{port} is not reachable")
+    assert "tv5 services up --only milvus" in message and "tok3n" not in message
