@@ -2,4 +2,7 @@
 
 import dagster as dg
 
-defs = dg.Definitions()
+from .assets import ASSETS
+from .checks import CHECKS
+
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS)

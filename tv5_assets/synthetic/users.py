@@ -1,0 +1,402 @@
+"""User profiles: archetype and demographics for every user that appears in the ratings.
+
+The archetype is read from the user's own history (what they rated and when), then perturbed:
+`logit = log(prior) + signal * score(features) + Gumbel noise`, argmax. Demographics follow
+from the archetype (age), a country draw (timezone, language, Faker locale), and the viewing-time
+weights from the share of the user's ratings that fall in each part of the week, in local time.
+
+Cost at MovieLens 25M size: one pass over three rating columns as numpy arrays (bincounts and one
+sparse user x movie product), a few seconds; Faker only builds small name/city pools per locale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from faker import Faker
+
+from ..movielens.schemas import user_key_expr
+from .catalog import GENRE_INDEX, GENRES, MovieTraits, dense_index, movie_traits, unique_sorted_ids
+from .common import categorical_by_row, check_schema, rank_percentile, rng_for, weighted_order, zscore
+from .schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
+
+ASSET = "user_profiles"
+
+ARCHETYPE_PRIOR = {
+    "cinephile": 0.12,
+    "casual": 0.28,
+    "family": 0.12,
+    "young_adult": 0.16,
+    "senior": 0.08,
+    "international": 0.10,
+    "genre_specialist": 0.14,
+}
+
+AGE_RANGES = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+AGE_BY_ARCHETYPE = np.array(
+    [
+        [0.08, 0.25, 0.25, 0.20, 0.13, 0.09],  # cinephile
+        [0.15, 0.25, 0.22, 0.18, 0.12, 0.08],  # casual
+        [0.02, 0.25, 0.40, 0.23, 0.07, 0.03],  # family
+        [0.55, 0.40, 0.05, 0.00, 0.00, 0.00],  # young_adult
+        [0.00, 0.00, 0.03, 0.12, 0.40, 0.45],  # senior
+        [0.12, 0.30, 0.25, 0.17, 0.10, 0.06],  # international
+        [0.20, 0.30, 0.22, 0.15, 0.08, 0.05],  # genre_specialist
+    ]
+)
+
+# Country shares (US, FR, DE, ES, IT, CA, UK): a francophone-leaning service; international
+# users are mostly outside the US.
+COUNTRY_DEFAULT = [0.30, 0.20, 0.10, 0.10, 0.10, 0.10, 0.10]
+COUNTRY_INTERNATIONAL = [0.10, 0.25, 0.15, 0.15, 0.15, 0.12, 0.08]
+COUNTRY_LANGUAGE = {"US": "en", "FR": "fr", "DE": "de", "ES": "es", "IT": "it", "CA": "en", "UK": "en"}
+CANADA_FRENCH_SHARE = 0.22  # share of Canadians whose first language is French
+
+# (IANA zone, standard UTC offset in hours, weight). Offsets are standard time: daylight saving
+# moves local hours by one for part of the year, which does not matter for viewing habits.
+TIMEZONES: dict[str, list[tuple[str, int, float]]] = {
+    "US": [("America/New_York", -5, 0.47), ("America/Chicago", -6, 0.29), ("America/Denver", -7, 0.07),
+           ("America/Los_Angeles", -8, 0.17)],
+    "FR": [("Europe/Paris", 1, 1.0)],
+    "DE": [("Europe/Berlin", 1, 1.0)],
+    "ES": [("Europe/Madrid", 1, 0.95), ("Atlantic/Canary", 0, 0.05)],
+    "IT": [("Europe/Rome", 1, 1.0)],
+    "CA": [("America/Toronto", -5, 0.60), ("America/Vancouver", -8, 0.20), ("America/Edmonton", -7, 0.13),
+           ("America/Halifax", -4, 0.07)],
+    "CA-fr": [("America/Toronto", -5, 0.92), ("America/Moncton", -4, 0.08)],  # Quebec, New Brunswick
+    "UK": [("Europe/London", 0, 1.0)],
+}  # fmt: skip
+
+LANGUAGES = ["en", "fr", "es", "de", "it"]
+SECOND_LANGUAGE_WEIGHT = np.array([5.0, 2.5, 2.0, 1.5, 1.0])
+LANGUAGE_COUNT = {"international": [0.15, 0.45, 0.40], "default": [0.50, 0.35, 0.15]}
+
+LOCALES = ["en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "en_CA", "fr_CA", "en_GB"]
+COUNTRY_LOCALE = {"US": "en_US", "FR": "fr_FR", "DE": "de_DE", "ES": "es_ES", "IT": "it_IT", "CA": "en_CA", "UK": "en_GB"}
+
+CULTURAL_CONTEXT = {
+    "cinephile": ["art_house", "film_festivals", "criterion"],
+    "casual": ["mainstream", "popular_culture"],
+    "family": ["family_friendly", "animated", "educational"],
+    "young_adult": ["trending", "social_media", "binge"],
+    "senior": ["classic", "documentary", "historical"],
+    "international": ["world_cinema", "multilingual", "festivals"],
+    "genre_specialist": ["horror", "scifi", "noir", "western"],
+}
+
+# Viewing-time weights: (low, high) of the plan; the position inside the range follows the rank
+# of the user's matching share of ratings (TIMESTAMP_WEIGHT) plus noise.
+VIEWING_RANGES = {
+    "viewing_weekday_evening": (0.3, 0.9),
+    "viewing_weekend_afternoon": (0.2, 0.8),
+    "viewing_late_night": (0.1, 0.6),
+}
+TIMESTAMP_WEIGHT = 0.75
+DEVICE_RANGES = {"device_tv": (0.4, 0.9), "device_mobile": (0.2, 0.7), "device_laptop": (0.3, 0.8)}
+# Mean position inside each device range by archetype (tv, mobile, laptop).
+DEVICE_MEAN = {
+    "cinephile": (0.65, 0.30, 0.60),
+    "casual": (0.55, 0.50, 0.45),
+    "family": (0.80, 0.35, 0.35),
+    "young_adult": (0.30, 0.80, 0.65),
+    "senior": (0.80, 0.15, 0.35),
+    "international": (0.50, 0.50, 0.60),
+    "genre_specialist": (0.60, 0.45, 0.55),
+}
+
+HOURS_PER_WEEK = 168
+NICHE_GENRES = ["Crime", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
+                "Thriller", "War", "Western", "Action", "Adventure"]  # fmt: skip
+OLD_FILM_BEFORE = 1970
+FRESH_RELEASE_YEARS = 1  # rated within this many years of release counts as "trending"
+
+
+def local_hour_of_week_masks() -> dict[str, np.ndarray]:
+    """Boolean masks over local hour-of-week (Monday 00:00 = 0) for the three viewing weights."""
+    day, hour = np.divmod(np.arange(HOURS_PER_WEEK), 24)
+    weekday, weekend = day < 5, day >= 5
+    return {
+        "viewing_weekday_evening": weekday & (hour >= 17) & (hour <= 23),
+        "viewing_weekend_afternoon": weekend & (hour >= 12) & (hour <= 17),
+        "viewing_late_night": hour <= 4,
+    }
+
+
+@dataclass(frozen=True)
+class RatingHistory:
+    """Per-user aggregates of the ratings, rows aligned on `user_ids` (ascending)."""
+
+    user_ids: np.ndarray  # int32
+    rating_count: np.ndarray  # int64
+    utc_hour_of_week: np.ndarray  # int32 (users, 168): ratings per UTC hour of week, Monday 00:00 = 0
+    features: dict[str, np.ndarray]  # float64 per user, documented in rating_history()
+
+
+def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) -> RatingHistory:
+    """Aggregate ratings into per-user features with numpy (no per-user Python work).
+
+    features: family_share (Children/Animation), documentary_share, old_share (released before
+    1970), obscurity (mean of 1 - log popularity / log max popularity), international_share
+    (alternate or non-ASCII title), fresh_share (rated within a year of release), niche_excess
+    (largest excess of a niche genre's share over its share in all ratings), activity (log count).
+    """
+    timestamp = pl.col("timestamp")
+    frame = ratings.lazy().select(
+        pl.col("user_id").cast(pl.Int32),
+        pl.col("movie_id").cast(pl.Int32),
+        # UTC hour of week, Monday 00:00 = 0 (polars weekday: Monday = 1)
+        ((timestamp.dt.weekday().cast(pl.Int32) - 1) * 24 + timestamp.dt.hour().cast(pl.Int32)).alias("slot"),
+        timestamp.dt.year().cast(pl.Int16).alias("rated_year"),
+    ).collect()
+    user_id = frame["user_id"].to_numpy()
+    user_ids = unique_sorted_ids(user_id)
+    n_users = user_ids.size
+    user_idx = dense_index(user_ids, user_id)
+    del user_id
+    # Rows grouped by user let the sparse matrix be built without a sort (ratings.csv is sorted by
+    # user, so this is the usual case); otherwise one stable argsort groups them.
+    order = None if bool(np.all(user_idx[1:] >= user_idx[:-1])) else np.argsort(user_idx, kind="stable")
+
+    def column(name: str) -> np.ndarray:
+        values = frame[name].to_numpy()
+        return values if order is None else values[order]
+
+    if order is not None:
+        user_idx = user_idx[order]
+    rating_count = np.bincount(user_idx, minlength=n_users).astype(np.int64)
+    utc_hour_of_week = (
+        np.bincount(user_idx * HOURS_PER_WEEK + column("slot"), minlength=n_users * HOURS_PER_WEEK)
+        .astype(np.int32)
+        .reshape(n_users, HOURS_PER_WEEK)
+    )
+
+    movie_idx = traits.index_of(column("movie_id"))
+    rated_year = column("rated_year")
+    del frame
+    known = movie_idx >= 0
+    if not known.all():  # ratings of movies missing from `movies` count for time, not for taste
+        user_idx, movie_idx, rated_year = user_idx[known], movie_idx[known], rated_year[known]
+    known_count = np.bincount(user_idx, minlength=n_users).astype(np.float64)
+    popularity = np.bincount(movie_idx, minlength=traits.size).astype(np.float64)
+
+    genre_fraction = traits.genre_matrix / np.maximum(traits.genre_count, 1)[:, None]
+    niche = [GENRE_INDEX[g] for g in NICHE_GENRES]
+    per_movie = np.column_stack(
+        [
+            traits.has_any("Children", "Animation"),
+            traits.genre_matrix[:, GENRE_INDEX["Documentary"]],
+            traits.year < OLD_FILM_BEFORE,
+            1.0 - np.log1p(popularity) / max(np.log1p(popularity.max(initial=0.0)), 1e-9),
+            traits.foreign_title,
+            genre_fraction[:, niche],
+        ]
+    ).astype(np.float64)
+    # One sparse (users x movies) product sums every per-movie feature per user in a single pass;
+    # CSR straight from the grouped rows (duplicates are fine: the product adds them up).
+    indptr = np.concatenate([[0], np.cumsum(known_count.astype(np.int64))])
+    history = sp.csr_matrix(
+        (np.ones(user_idx.size, dtype=np.float64), movie_idx, indptr), shape=(n_users, traits.size)
+    )
+    sums = np.asarray(history @ per_movie)
+    del history
+
+    # "Fresh": rated in the release year or the year after (unknown year never counts).
+    release_year = np.where(np.isnan(traits.year), -30_000, traits.year).astype(np.int16)
+    fresh = (rated_year - release_year[movie_idx]).view(np.uint16) <= FRESH_RELEASE_YEARS
+    fresh_count = np.bincount(user_idx[fresh], minlength=n_users).astype(np.float64)
+
+    denominator = np.maximum(known_count, 1.0)
+    niche_share = sums[:, 5:] / denominator[:, None]
+    niche_global = sums[:, 5:].sum(axis=0) / max(known_count.sum(), 1.0)
+    features = {
+        "family_share": sums[:, 0] / denominator,
+        "documentary_share": sums[:, 1] / denominator,
+        "old_share": sums[:, 2] / denominator,
+        "obscurity": sums[:, 3] / denominator,
+        "international_share": sums[:, 4] / denominator,
+        "fresh_share": fresh_count / denominator,
+        "niche_excess": (niche_share - niche_global[None, :]).max(axis=1) if niche else np.zeros(n_users),
+        "activity": np.log(np.maximum(rating_count, 1)),
+    }
+    return RatingHistory(user_ids, rating_count, utc_hour_of_week, features)
+
+
+def archetype_scores(features: dict[str, np.ndarray]) -> np.ndarray:
+    """(users, archetypes) scores from standardised history features; 0 = no evidence either way."""
+    z = {name: zscore(values) for name, values in features.items()}
+    columns = {
+        "cinephile": z["obscurity"] + 0.5 * z["activity"],
+        "casual": -0.7 * z["activity"] - 0.5 * z["obscurity"],
+        "family": z["family_share"],
+        "young_adult": z["fresh_share"],
+        "senior": 0.6 * z["old_share"] + 0.6 * z["documentary_share"],
+        "international": z["international_share"],
+        "genre_specialist": z["niche_excess"],
+    }
+    return np.column_stack([columns[a] for a in ARCHETYPES])
+
+
+def choose_archetypes(scores: np.ndarray, signal: float, rng: np.random.Generator) -> np.ndarray:
+    """Softmax sampling by Gumbel-argmax: the history tilts the odds, chance keeps variety."""
+    prior = np.log(np.array([ARCHETYPE_PRIOR[a] for a in ARCHETYPES]))
+    logits = prior[None, :] + signal * scores + rng.gumbel(size=scores.shape)
+    return np.argmax(logits, axis=1)
+
+
+def name_pools(seed: int, pool_size: int) -> dict[str, pl.Series]:
+    """First names, last names and cities per Faker locale, stacked locale by locale.
+
+    Faker is slow per call (tens of microseconds), so it fills a pool of `pool_size` values per
+    locale once; users then pick from the pools by numpy index.
+    """
+    first, last, city = [], [], []
+    for locale in LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(int(rng_for(seed, ASSET, "faker", locale).integers(0, 2**31 - 1)))
+        first.extend(fake.first_name() for _ in range(pool_size))
+        last.extend(fake.last_name() for _ in range(pool_size))
+        city.extend(fake.city() for _ in range(pool_size))
+    return {"first": pl.Series(first), "last": pl.Series(last), "city": pl.Series(city)}
+
+
+def timezone_table() -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """All zone names, and per country key: (zone indices, utc offsets, weights)."""
+    zones: list[str] = []
+    table = {}
+    for key, rows in TIMEZONES.items():
+        indices = []
+        for zone, _, _ in rows:
+            if zone not in zones:
+                zones.append(zone)
+            indices.append(zones.index(zone))
+        table[key] = (
+            np.array(indices),
+            np.array([offset for _, offset, _ in rows]),
+            np.array([weight for _, _, weight in rows], dtype=np.float64),
+        )
+    return zones, table
+
+
+def local_shares(hour_of_week: np.ndarray, utc_offset: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of each user's ratings in each viewing window, in the user's local time."""
+    masks = local_hour_of_week_masks()
+    names = list(masks)
+    total = np.maximum(hour_of_week.sum(axis=1), 1).astype(np.float64)
+    shares = np.zeros((hour_of_week.shape[0], len(names)))
+    for offset in np.unique(utc_offset):  # a handful of offsets: a loop over zones, not users
+        rows = np.flatnonzero(utc_offset == offset)
+        # local slot = utc slot + offset, so the mask seen from UTC slots is rolled back by offset
+        by_utc_slot = np.column_stack([np.roll(masks[n], -int(offset)) for n in names]).astype(np.float64)
+        shares[rows] = (hour_of_week[rows] @ by_utc_slot) / total[rows, None]
+    return {name: shares[:, i] for i, name in enumerate(names)}
+
+
+def generate_user_profiles(
+    ratings: pl.LazyFrame | pl.DataFrame,
+    movies: pl.DataFrame,
+    seed: int,
+    archetype_signal: float = 1.2,
+    name_pool_size: int = 400,
+) -> pl.DataFrame:
+    """One profile per user id present in `ratings`, sorted by user_id (USER_PROFILES schema)."""
+    traits = movie_traits(movies)
+    history = rating_history(ratings, traits)
+    n = history.user_ids.size
+
+    archetype = choose_archetypes(archetype_scores(history.features), archetype_signal, rng_for(seed, ASSET, "archetype"))
+    is_international = archetype == ARCHETYPES.index("international")
+
+    demo = rng_for(seed, ASSET, "demographics")
+    age = categorical_by_row(demo, AGE_BY_ARCHETYPE, archetype)
+    country = categorical_by_row(demo, np.array([COUNTRY_DEFAULT, COUNTRY_INTERNATIONAL]), is_international.astype(np.int64))
+    canada_french = (country == COUNTRIES.index("CA")) & (demo.random(n) < CANADA_FRENCH_SHARE)
+
+    # Timezone: one categorical draw per country group.
+    zones, zone_table = timezone_table()
+    zone_index = np.zeros(n, dtype=np.int64)
+    utc_offset = np.zeros(n, dtype=np.int64)
+    group_key = np.array([COUNTRIES[c] for c in range(len(COUNTRIES))])[country]
+    group_key = np.where(canada_french, "CA-fr", group_key)
+    zone_rng = rng_for(seed, ASSET, "timezone")
+    for key, (indices, offsets, weights) in zone_table.items():
+        rows = np.flatnonzero(group_key == key)
+        if rows.size:
+            pick = zone_rng.choice(indices.size, size=rows.size, p=weights / weights.sum())
+            zone_index[rows], utc_offset[rows] = indices[pick], offsets[pick]
+
+    # Languages: the country's language first, then 0-2 more by weighted sampling without replacement.
+    primary = np.array([LANGUAGES.index(COUNTRY_LANGUAGE[c]) for c in COUNTRIES])[country]
+    primary = np.where(canada_french, LANGUAGES.index("fr"), primary)
+    lang_rng = rng_for(seed, ASSET, "languages")
+    language_count = 1 + categorical_by_row(
+        lang_rng, np.array([LANGUAGE_COUNT["default"], LANGUAGE_COUNT["international"]]), is_international.astype(np.int64)
+    )
+    order = weighted_order(lang_rng, np.broadcast_to(SECOND_LANGUAGE_WEIGHT, (n, len(LANGUAGES))), force_first=primary)
+
+    # Names and cities from the locale of the country (fr_CA for French-speaking Canadians).
+    pools = name_pools(seed, name_pool_size)
+    locale = np.array([LOCALES.index(COUNTRY_LOCALE[c]) for c in COUNTRIES])[country]
+    locale = np.where(canada_french, LOCALES.index("fr_CA"), locale)
+    name_rng = rng_for(seed, ASSET, "names")
+    pick = lambda: pl.Series(locale * name_pool_size + name_rng.integers(0, name_pool_size, n))  # noqa: E731
+    first, last, city = pools["first"].gather(pick()), pools["last"].gather(pick()), pools["city"].gather(pick())
+
+    # Viewing weights: rank of the user's local-time share, plus noise, mapped into the plan's range.
+    weight_rng = rng_for(seed, ASSET, "viewing")
+    shares = local_shares(history.utc_hour_of_week, utc_offset)
+    viewing = {}
+    for name, (low, high) in VIEWING_RANGES.items():
+        position = TIMESTAMP_WEIGHT * rank_percentile(shares[name]) + (1 - TIMESTAMP_WEIGHT) * weight_rng.random(n)
+        viewing[name] = (low + (high - low) * position).astype(np.float32)
+
+    # Devices: archetype sets the mean; late-night raters lean to mobile and laptop.
+    device_rng = rng_for(seed, ASSET, "devices")
+    late = rank_percentile(shares["viewing_late_night"]) - 0.5
+    means = np.array([DEVICE_MEAN[a] for a in ARCHETYPES])[archetype]
+    devices = {}
+    for column, (name, (low, high)) in enumerate(DEVICE_RANGES.items()):
+        tilt = -0.1 * late if name == "device_tv" else 0.1 * late
+        position = np.clip(means[:, column] + tilt + device_rng.normal(0.0, 0.12, n), 0.0, 1.0)
+        devices[name] = (low + (high - low) * position).astype(np.float32)
+
+    language_codes = pl.Series(LANGUAGES)
+    profiles = pl.DataFrame(
+        {
+            "user_id": pl.Series(history.user_ids, dtype=pl.Int32),
+            "archetype": pl.Series(ARCHETYPES).gather(pl.Series(archetype)),
+            "age_range": pl.Series(AGE_RANGES).gather(pl.Series(age)),
+            "country": pl.Series(COUNTRIES).gather(pl.Series(country)),
+            "timezone": pl.Series(zones).gather(pl.Series(zone_index)),
+            "lang_0": language_codes.gather(pl.Series(order[:, 0])),
+            "lang_1": language_codes.gather(pl.Series(order[:, 1])),
+            "lang_2": language_codes.gather(pl.Series(order[:, 2])),
+            "language_count": language_count,
+            "first": first,
+            "last": last,
+            "city": city,
+            **viewing,
+            **devices,
+        }
+    )
+    contexts = pl.Series("cultural_context", [CULTURAL_CONTEXT[a] for a in ARCHETYPES], dtype=pl.List(pl.String))
+    profiles = profiles.select(
+        "user_id",
+        user_key_expr("user_id").alias("user_key"),
+        "archetype",
+        "age_range",
+        "country",
+        "timezone",
+        pl.concat_list("lang_0", "lang_1", "lang_2").list.head(pl.col("language_count")).alias("languages"),
+        pl.concat_str("first", "last", separator=" ").alias("display_name"),
+        "city",
+        *VIEWING_RANGES,
+        *DEVICE_RANGES,
+    )
+    profiles = profiles.with_columns(cultural_context=contexts.gather(pl.Series(archetype))).select(
+        USER_PROFILES.names()
+    )
+    check_schema(profiles, USER_PROFILES, ASSET)
+    return profiles.rechunk()
