@@ -2,4 +2,7 @@
 
 import dagster as dg
 
-defs = dg.Definitions()
+from .assets import assets
+from .checks import checks
+
+defs = dg.Definitions(assets=assets, asset_checks=checks)

@@ -68,6 +68,17 @@ MOVIE_GENOME = pl.Schema(
 )
 
 
+REJECTS = pl.Schema(
+    {
+        "line": pl.Int64,  # 1-based line in the source file (header = 1); first line of a multi-line record
+        "rule": pl.String,  # the first rule the row breaks
+        "value": pl.String,  # the offending field text (the whole record for shape errors)
+        "raw": pl.String,  # the record as written (CR of CRLF removed)
+    }
+)
+"""`<asset>_rejects` tables: rows set aside by an ingestion asset run with `quarantine: true`."""
+
+
 def media_id_expr(col: str = "movie_id") -> pl.Expr:
     """`ml_{movieId}`: the platform-wide media id, used as the key in every store."""
     return pl.format("ml_{}", pl.col(col))
