@@ -239,7 +239,7 @@ def load_blue_green(
 
     batch_rows = rows_per_batch(rows, spec, max_batch_bytes)
     client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Strong")
-    log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 1e6:.1f} MB)")
+    log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)")
     try:
         started = time.perf_counter()
         inserted = batches = 0
