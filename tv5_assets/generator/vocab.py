@@ -1,0 +1,505 @@
+"""Fixed word lists for the generator: genres, title words, tag vocabularies.
+
+Everything here is seed-independent; the generator's random draws pick from these lists.
+The tag vocabularies are built once (cached) and are identical for every seed and scale.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+# The 19 real genres plus "(no genres listed)" = 20 genre values. Index = topic id.
+GENRES: tuple[str, ...] = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
+NO_GENRES = "(no genres listed)"
+N_GENRES = len(GENRES)
+GENERAL_TOPIC = N_GENRES  # topic id of tags not tied to a genre
+N_TOPICS = N_GENRES + 1
+G = {name: i for i, name in enumerate(GENRES)}
+
+# Approximate ml-25m genre counts (movies per genre); used as weights.
+GENRE_COUNTS = np.array(
+    [7348, 4145, 2929, 2935, 16870, 5319, 5605, 25606, 2731, 353, 5989, 195, 1054, 2925, 7719, 3595, 8654, 1874, 1399],
+    dtype=np.float64,
+)
+
+# --------------------------------------------------------------------------------------------
+# Title words
+# --------------------------------------------------------------------------------------------
+ADJECTIVES = (
+    "Silent Broken Last Lost Hidden Golden Dark Red Blue Black White Wild Secret Little Big Long Cold "
+    "Hot Bright Final Second Eternal Forgotten Sweet Bitter Lonely Strange Perfect Crazy Happy Deadly "
+    "Frozen Burning Falling Rising Endless Sudden Quiet Savage Gentle Royal American Midnight Electric "
+    "Invisible Wicked Holy Young Distant Empty Hollow Crimson Scarlet Velvet Iron Glass Paper Northern "
+    "Southern Western Eastern Naked Dangerous Beautiful Brave Wrong Fatal Restless Reckless Lucky Blind"
+).split()
+NOUNS = (
+    "Road River City Night Day Heart House Summer Winter Dream Storm Game Island Garden Harbor Mountain "
+    "Shadow Sky Star Moon Sun Fire Water Stone Girl Boy Man Woman Family Friend Stranger Angel Devil King "
+    "Queen Kingdom Empire Story Song Line Window Door Mirror Train Bridge Time Life World Kiss Truth Lie "
+    "Promise Hours Road Country Valley Sea Ocean Forest Desert Street Avenue Hotel Station Circus Carnival "
+    "Horizon Paradise Echo Rain Thunder Dust Smoke Ashes Diamonds Roses Wolves Birds Horses Lions Tigers"
+).split()
+NOUNS = list(dict.fromkeys(NOUNS))
+GENRE_NOUNS: dict[str, list[str]] = {
+    "Action": "Strike Mission Force Fury Chase Rampage Target Protocol Escape Operation Extraction Vengeance Impact Showdown Payback".split(),
+    "Adventure": "Expedition Treasure Jungle Voyage Quest Map Temple Lagoon Safari Odyssey Compass Summit Caravan".split(),
+    "Animation": "Dragon Robot Kitten Forest Balloon Wizard Bunny Penguin Giant Castle Rocket Monster".split(),
+    "Children": "Puppy Treasure Friends Toy Princess Magic Bear Elephant Pirate Christmas Snowman Pony Treehouse".split(),
+    "Comedy": "Wedding Vacation Party Roommate Boss Neighbor Date Dad Mom Fool Trouble Business Weekend Reunion Prank".split(),
+    "Crime": "Heist Killer Murder Alibi Contract Witness Gangster Detective Ransom Vendetta Motive Bullet Jury Suspect Cartel Mob".split(),
+    "Documentary": "Portrait Inside Voices Revolution History Chronicles Nature Frontline Archive Legacy Testament".split(),
+    "Drama": "Silence Memory Letters Father Mother Daughter Son Brothers Sisters Home Years Season Grace Confession Mercy".split(),
+    "Fantasy": "Sword Kingdom Wizard Dragon Spell Realm Throne Prophecy Sorcerer Amulet Legend Unicorn Labyrinth".split(),
+    "Film-Noir": "Alibi Dame Racket Detour Gun Nightfall Dragnet Pickup Squeeze Double Frame Setup".split(),
+    "Horror": "Dead Curse Haunting Blood Grave Witch Demon Zombie Nightmare Crypt Ritual Possession Cabin Asylum Exorcism Massacre Scream Beast Vampire Ghost".split(),
+    "IMAX": "Planet Ocean Everest Space Station Cosmos Reef Volcano Wings Hubble".split(),
+    "Musical": "Song Dance Melody Rhythm Ballad Opera Broadway Tune Jazz Blues Swing Serenade".split(),
+    "Mystery": "Clue Mystery Riddle Enigma Vanishing Disappearance Case Puzzle Key Cipher Stranger".split(),
+    "Romance": "Love Kiss Wedding Heart Affair Romance Valentine Bride Letters Honeymoon Darling Sweetheart".split(),
+    "Sci-Fi": "Planet Galaxy Android Orbit Signal Clone Machine Colony Nebula Robot Future Eclipse Quantum Alien Cyborg Paradox".split(),
+    "Thriller": "Target Hostage Trap Panic Conspiracy Stalker Breakdown Deadline Fracture Obsession Pursuit".split(),
+    "War": "Battle Soldier Front Platoon Siege Battalion Trench Regiment Beach Enemy Command Flag General Sniper".split(),
+    "Western": "Gun Ranch Outlaw Sheriff Frontier Canyon Saddle Rider Trail Mesa Gunslinger Rio Bounty Stagecoach".split(),
+}
+FIRST_NAMES = (
+    "John Mary Anna Jack Emma Lucy Max Sam Henry Grace Billy Rosa Frank Ellie Harry Martha Joe Clara Leo Nina "
+    "Oscar Vera Walter Irene Hugo Alice Rita Victor Daisy Felix Mabel Otto Iris Ruby Eddie Hazel Louis Stella Jim Nora"
+).split()
+LAST_NAMES = (
+    "Miller Brown Smith Carter Hayes Walsh Moreno Kowalski Nakamura Dubois Fischer Rossi Petrov Olsen Lindqvist "
+    "Santos Kim Chen O'Brien Murphy Novak Schmidt Ortega Jensen Costa Bianchi Wagner Sato Horvat Keller"
+).split()
+PLACES = (
+    "Paris Berlin Tokyo Texas Brooklyn Manhattan Vegas Rome Casablanca Alaska Mars Moscow Havana Bombay Dublin "
+    "Sicily Chinatown Harlem Hollywood Venice Istanbul Memphis Nevada Oklahoma Marseille Shanghai Lisbon Montana"
+).split()
+VERBS_ING = "Chasing Finding Saving Killing Loving Leaving Catching Breaking Raising Waking Burning Hunting Dancing Crossing".split()
+SUBTITLES = (
+    "The Return|The Beginning|Revenge|Resurrection|The Last Chapter|Part Two|Origins|The Reckoning|Legacy|"
+    "A New Hope|The Awakening|Judgment Day|Homecoming|Endgame|The Final Frontier|Redemption|Uprising"
+).split("|")
+
+# Foreign title pieces: (article or "", core phrase). Articles get moved to the end ("Haine, La").
+FOREIGN_PHRASES: dict[str, list[tuple[str, str]]] = {
+    "fr": [
+        ("La", "Nuit américaine"), ("Le", "Dernier métro"), ("Les", "Enfants du paradis"), ("La", "Cité des anges"),
+        ("L'", "Été meurtrier"), ("Le", "Cœur en hiver"), ("La", "Vie rêvée"), ("Les", "Parapluies de Cherbourg"),
+        ("Le", "Mépris"), ("La", "Femme d'à côté"), ("L'", "Étranger"), ("Les", "Quatre cents coups"),
+        ("", "À bout de souffle"), ("", "Jeux interdits"), ("La", "Règle du jeu"), ("Le", "Salaire de la peur"),
+        ("La", "Grande illusion"), ("Les", "Amants du Pont-Neuf"), ("", "Trois couleurs: Bleu"), ("Le", "Château de ma mère"),
+        ("La", "Bête humaine"), ("L'", "Argent de poche"), ("Le", "Goût des autres"), ("Les", "Diaboliques"),
+    ],
+    "es": [
+        ("El", "Laberinto del fauno"), ("La", "Lengua de las mariposas"), ("Los", "Olvidados"), ("El", "Espíritu de la colmena"),
+        ("", "Mujeres al borde de un ataque de nervios"), ("Las", "Horas del verano"), ("El", "Secreto de sus ojos"),
+        ("", "Amores perros"), ("", "Y tu mamá también"), ("La", "Niña santa"), ("El", "Orfanato"), ("Los", "Santos inocentes"),
+        ("El", "Ángel exterminador"), ("", "Volver"), ("La", "Ciénaga"), ("El", "Niño pez"),
+    ],
+    "it": [
+        ("La", "Dolce vita"), ("Il", "Postino"), ("La", "Strada"), ("Il", "Sorpasso"), ("", "Ladri di biciclette"),
+        ("La", "Grande bellezza"), ("Il", "Conformista"), ("L'", "Avventura"), ("La", "Vita è bella"), ("Il", "Gattopardo"),
+        ("", "Nuovo cinema Paradiso"), ("La", "Meglio gioventù"), ("Il", "Divo"), ("", "Mediterraneo"),
+    ],
+    "de": [
+        ("Das", "Boot"), ("Der", "Himmel über Berlin"), ("Die", "Blechtrommel"), ("Das", "Leben der Anderen"),
+        ("Der", "Untergang"), ("Die", "Fälscher"), ("", "Lola rennt"), ("Das", "weiße Band"), ("Die", "Welle"),
+        ("Der", "Baader Meinhof Komplex"), ("", "Good Bye Lenin!"), ("Die", "Ehe der Maria Braun"), ("Der", "Schuh des Manitu"),
+    ],
+    "sv": [
+        ("Det", "sjunde inseglet"), ("", "Smultronstället"), ("Den", "goda viljan"), ("", "Fanny och Alexander"),
+        ("", "Låt den rätte komma in"), ("", "Sånger från andra våningen"), ("Det", "regnar på vår kärlek"),
+    ],
+    "pt": [
+        ("", "Cidade de Deus"), ("", "Central do Brasil"), ("O", "Pagador de promessas"), ("", "Aquarius"),
+        ("", "Tropa de elite"), ("O", "Som ao redor"), ("", "Terra em transe"),
+    ],
+    "pl": [
+        ("", "Popiół i diament"), ("", "Człowiek z marmuru"), ("", "Nóż w wodzie"), ("", "Ziemia obiecana"),
+        ("", "Dekalog, jeden"), ("", "Podwójne życie Weroniki"),
+    ],
+    "ja": [
+        ("", "Sen to Chihiro no kamikakushi"), ("", "Shichinin no samurai"), ("", "Tôkyô monogatari"), ("", "Kumonosu-jô"),
+        ("", "Hauru no ugoku shiro"), ("", "Ikiru"), ("", "Tonari no Totoro"), ("", "Shin Gojira"), ("", "Kimi no na wa."),
+    ],
+    "zh": [
+        ("", "Wo hu cang long"), ("", "Ba wang bie ji"), ("", "Hua yang nian hua"), ("", "Da hong deng long gao gao gua"),
+        ("", "Chung Hing sam lam"), ("", "Huo zhe"), ("", "Yi yi"),
+    ],
+    "ru": [
+        ("", "Brat"), ("", "Nochnoy dozor"), ("", "Utomlyonnye solntsem"), ("", "Ivanovo detstvo"),
+        ("", "Letyat zhuravli"), ("", "Andrey Rublyov"), ("", "Moskva slezam ne verit"),
+    ],
+}
+# Composable foreign titles: (article, noun) pairs and modifiers, per language ("Nuit perdue, La").
+FOREIGN_PARTS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
+    "fr": (
+        [("La", "Nuit"), ("Le", "Cœur"), ("L'", "Été"), ("Les", "Enfants"), ("La", "Femme"), ("Le", "Secret"),
+         ("La", "Vie"), ("Le", "Château"), ("L'", "Étranger"), ("La", "Mer"), ("Les", "Amants"), ("Le", "Salaire"),
+         ("La", "Règle"), ("Le", "Goût"), ("La", "Bête"), ("L'", "Homme"), ("La", "Maison"), ("Le", "Voyage"),
+         ("La", "Chambre"), ("Les", "Années"), ("Le", "Dernier été"), ("La", "Fille")],
+        ["du paradis", "américaine", "en hiver", "de la peur", "d'à côté", "de Cherbourg", "des autres", "du Pont-Neuf",
+         "de ma mère", "sans nom", "du silence", "à Paris", "de minuit", "des anges", "du désir", "de l'aube",
+         "à Marseille", "du dimanche", "de verre", "au bord de la mer", "des songes", "du Nord"],
+    ),
+    "es": (
+        [("El", "Laberinto"), ("La", "Lengua"), ("Los", "Olvidados"), ("El", "Espíritu"), ("Las", "Horas"),
+         ("El", "Secreto"), ("La", "Niña"), ("El", "Orfanato"), ("Los", "Santos"), ("El", "Ángel"), ("La", "Casa"),
+         ("El", "Camino"), ("La", "Noche"), ("Los", "Años"), ("El", "Silencio"), ("La", "Canción")],
+        ["del fauno", "de las mariposas", "de la colmena", "del verano", "de sus ojos", "inocentes", "exterminador",
+         "de papel", "de los lápices", "sin fin", "de la memoria", "de mi madre", "del desierto", "en la ciudad",
+         "del olvido", "de Buenos Aires", "de otoño"],
+    ),
+    "it": (
+        [("La", "Dolce vita"), ("Il", "Postino"), ("La", "Strada"), ("Il", "Sorpasso"), ("La", "Grande bellezza"),
+         ("Il", "Conformista"), ("L'", "Avventura"), ("La", "Vita"), ("Il", "Gattopardo"), ("La", "Notte"),
+         ("Il", "Deserto"), ("Il", "Giardino"), ("La", "Ragazza"), ("L'", "Eclisse")],
+        ["è bella", "dei Finzi-Contini", "rosso", "di Roma", "d'estate", "del mare", "di Cabiria", "senza fine",
+         "dei sogni", "di notte", "perduta", "di Milano", "d'inverno"],
+    ),
+    "de": (
+        [("Das", "Boot"), ("Der", "Himmel"), ("Die", "Blechtrommel"), ("Das", "Leben"), ("Der", "Untergang"),
+         ("Die", "Fälscher"), ("Das", "Band"), ("Die", "Welle"), ("Der", "Schuh"), ("Die", "Ehe"), ("Das", "Haus"),
+         ("Der", "Wald"), ("Die", "Reise"), ("Das", "Mädchen"), ("Der", "Fremde"), ("Die", "Stadt")],
+        ["über Berlin", "der Anderen", "des Manitu", "der Maria Braun", "am See", "im Schnee", "ohne Namen",
+         "aus Glas", "der Träume", "im Winter", "über München", "der Erinnerung", "am Rhein", "der Nacht"],
+    ),
+    "sv": (
+        [("Det", "sjunde inseglet"), ("Den", "goda viljan"), ("", "Smultronstället"), ("", "Fanny och Alexander"),
+         ("Det", "tysta huset"), ("Den", "sista sommaren"), ("", "Jägarna"), ("", "Sånger"), ("", "Tystnaden")],
+        ["från andra våningen", "på ön", "i Stockholm", "i skogen", "om kärlek", "för länge sedan", "på Österlen"],
+    ),
+    "pt": (
+        [("", "Cidade"), ("", "Central"), ("O", "Pagador"), ("O", "Som"), ("", "Terra"), ("O", "Céu"),
+         ("", "Tropa"), ("O", "Invasor"), ("", "Noites")],
+        ["de Deus", "do Brasil", "de promessas", "ao redor", "em transe", "de elite", "de São Paulo", "sem fim",
+         "de verão", "da Bahia"],
+    ),
+    "pl": (
+        [("", "Popiół"), ("", "Człowiek"), ("", "Nóż"), ("", "Ziemia"), ("", "Życie"), ("", "Miłość"), ("", "Noc"),
+         ("", "Dom"), ("", "Pociąg"), ("", "Rejs")],
+        ["i diament", "z marmuru", "w wodzie", "obiecana", "na wsi", "pod gwiazdami", "z żelaza", "w Krakowie",
+         "bez końca", "nad morzem"],
+    ),
+    "ja": (
+        [("", "Kaze"), ("", "Yume"), ("", "Hana"), ("", "Tsuki"), ("", "Umi"), ("", "Sora"), ("", "Yoru"),
+         ("", "Kokoro"), ("", "Shiro"), ("", "Ame"), ("", "Yuki"), ("", "Tôkyô")],
+        ["no monogatari", "no uta", "no tani", "no naka", "to kaze", "no owari", "no hi", "no kioku", "no ugoku shiro",
+         "no samurai"],
+    ),
+    "zh": (
+        [("", "Hong"), ("", "Long"), ("", "Yue"), ("", "Hua"), ("", "Shan"), ("", "Xue"), ("", "Feng"), ("", "Tian")],
+        ["de gu shi", "zhi ge", "wu yan", "xiao shi", "da xia", "meng", "yang nian hua", "bie ji"],
+    ),
+    "ru": (
+        [("", "Nochnoy"), ("", "Belyy"), ("", "Tikhiy"), ("", "Zimniy"), ("", "Posledniy"), ("", "Dolgiy"),
+         ("", "Chuzhoy"), ("", "Krasnyy")],
+        ["dozor", "veter", "poezd", "gorod", "dom", "bereg", "sad", "put"],
+    ),
+}
+
+
+def foreign_title(lang: str, i: int, j: int, whole: bool) -> tuple[str, str]:
+    """(article, core) of a foreign title: a classic phrase (whole=True) or a noun + modifier."""
+    if whole:
+        phrases = FOREIGN_PHRASES[lang]
+        return phrases[i % len(phrases)]
+    nouns, mods = FOREIGN_PARTS[lang]
+    art, noun = nouns[i % len(nouns)]
+    return art, f"{noun} {mods[j % len(mods)]}"
+
+
+# Titles written in their own script (no Latin transliteration).
+NATIVE_TITLES: list[str] = [
+    "Брат", "Ночной дозор", "Сталкер", "Летят журавли", "Зеркало", "Москва слезам не верит", "Иваново детство",
+    "Кин-дза-дза!", "Левиафан", "Возвращение",
+    "千と千尋の神隠し", "七人の侍", "東京物語", "となりのトトロ", "君の名は。", "羅生門",
+    "卧虎藏龙", "霸王别姬", "花样年华", "活着", "大话西游", "无间道",
+    "살인의 추억", "올드보이", "기생충", "괴물",
+    "Ζορμπάς", "Η Αιωνιότητα και μια Μέρα",
+]
+
+MOVED_ARTICLES: tuple[str, ...] = (
+    "The", "A", "An", "Les", "La", "Le", "L'", "Der", "Die", "Das", "El", "Il", "Los", "Las", "Det", "Den", "O",
+)
+"""Articles that MovieLens moves to the end of a title ("Haine, La"). "L'" is restored without a space."""
+
+
+def restore_article(text: str) -> str:
+    """'City of Lost Children, The' -> 'The City of Lost Children'; "Avventura, L'" -> "L'Avventura"."""
+    head, sep, art = text.rpartition(", ")
+    if sep and art in MOVED_ARTICLES and head:
+        return f"{art}{head}" if art.endswith("'") else f"{art} {head}"
+    return text
+
+
+def move_article(article: str, core: str) -> str:
+    return f"{core}, {article}" if article else core
+
+
+# --------------------------------------------------------------------------------------------
+# Tag vocabularies
+# --------------------------------------------------------------------------------------------
+_GENOME_HEADS: dict[str, str] = {
+    "Action": "action|action packed|car chase|explosions|fight scenes|martial arts|kung fu|guns|shootout|stunts|assassin|"
+    "bodyguard|special forces|revenge|vigilante|one-man army|fast paced|adrenaline|swordplay|motorcycle|helicopter|"
+    "hostage|terrorism|mercenary|buddy cop|007|007 (series)|james bond|spy|espionage|cops|bank robbery|superhero|"
+    "super-hero|comic book|destruction|bad ass|brutality|good action",
+    "Adventure": "adventure|treasure hunt|jungle|pirates|sailing|expedition|exploration|quest|survival|shipwreck|island|"
+    "mountain climbing|archaeology|road trip|journey|travel|swashbuckler|lost city|globetrotting|africa|arctic|"
+    "river|ships|great adventure",
+    "Animation": "animation|animated|cartoon|anime|pixar animation|stop motion|claymation|computer animation|hand-drawn|"
+    "studio ghibli|cgi|2d animation|japan|pixar|dreamworks|beautiful animation",
+    "Children": "kids|children|family|childhood|for kids|kids and family|disney|talking animals|fairy tale|christmas|"
+    "dogs|cute|school|friendship|puppets|animal movie|toys|harry potter|wholesome",
+    "Comedy": "comedy|funny|hilarious|dark comedy|black comedy|satire|parody|slapstick|spoof|witty|quirky|absurd|goofy|"
+    "stand-up comedy|romantic comedy|screwball comedy|silly|humorous|dry humor|british comedy|farce|mockumentary|"
+    "feel-good|awkward|very funny|silly fun|comedy classic|sarcasm|irreverent|crude humor",
+    "Crime": "crime|gangsters|mafia|organized crime|drugs|police|corruption|detective|murder|prison|con artists|mob|"
+    "hitman|robbery|courtroom|lawyers|crime boss|gangs|police investigation|heist|drug abuse|money|greed|"
+    "crime gone awful|undercover cop|prison escape",
+    "Documentary": "documentary|history|politics|biography|true story|based on a true story|interviews|nature|"
+    "environment|music documentary|social commentary|journalism|science|activism|propaganda|economics|"
+    "investigative journalism|archive footage|educational",
+    "Drama": "drama|emotional|moving|tearjerker|family drama|melancholy|sad|depressing|bittersweet|character study|"
+    "relationships|loneliness|grief|death|poignant|intimate|slow paced|coming of age|redemption|mental illness|"
+    "addiction|poverty|racism|social issues|oscar (best picture)|oscar (best actress)|oscar (best actor)|"
+    "oscar (best directing)|great acting|powerful|touching|life philosophy|father-son relationship|"
+    "mother-daughter relationship|friendship|hope|forgiveness|betrayal",
+    "Fantasy": "fantasy|magic|fantasy world|dragons|wizards|myth|mythology|supernatural|elves|swords|"
+    "sword and sorcery|medieval|enchanted|parallel universe|epic|legend|tolkien|talking objects|dreams|"
+    "imagination|fairy tales|magical realism",
+    "Film-Noir": "film noir|noir|femme fatale|hard-boiled|private detective|black and white|1940s|shadows|"
+    "double cross|voiceover|pulp|crime noir|neo-noir|hardboiled|flashbacks",
+    "Horror": "horror|scary|creepy|gore|gory|zombies|zombie|vampires|vampire|ghosts|haunted house|slasher|monster|"
+    "demons|possession|exorcism|supernatural horror|jump scares|torture|psychological horror|werewolves|cult|"
+    "witches|serial killer|body horror|found footage|b-movie|splatter|cannibalism|creepy kids|horror comedy",
+    "IMAX": "imax|3d|visually stunning|spectacle|big budget|visual effects|special effects|stunning|epic scale|"
+    "eye candy|visuals|cgi heavy",
+    "Musical": "musical|music|singing|dancing|dance|broadway|soundtrack|great soundtrack|songs|opera|jazz|"
+    "rock and roll|hip hop|concert|musicians|singer|music business|catchy songs|classical music",
+    "Mystery": "mystery|twist ending|plot twist|whodunit|investigation|clever|puzzle|enigmatic|nonlinear|"
+    "complicated|memory loss|amnesia|cryptic|unreliable narrator|twists & turns|mindbender|multiple storylines|"
+    "complex|secrets|intricate plot",
+    "Romance": "romance|romantic|love story|love|love triangle|chick flick|wedding|marriage|sweet|passion|sexy|sex|"
+    "first love|unrequited love|infidelity|dating|heartwarming|cute couple|romantic drama|adultery|lovers|"
+    "relationship drama",
+    "Sci-Fi": "sci-fi|science fiction|space|aliens|robots|artificial intelligence|time travel|dystopia|future|"
+    "futuristic|cyberpunk|post-apocalyptic|spaceship|space travel|genetics|virtual reality|clones|mars|androids|"
+    "alternate reality|cerebral|philosophical|alien invasion|sci fi|mad scientist|computers|hackers|"
+    "technology|apocalypse|first contact",
+    "Thriller": "thriller|suspense|tense|suspenseful|psychological thriller|conspiracy|paranoia|kidnapping|stalker|"
+    "cat and mouse|edge of your seat|political thriller|intense|violence|violent|psychology|psychopaths|"
+    "psychological|tension|paranoid|dark hero|gritty",
+    "War": "war|world war ii|world war i|vietnam war|military|soldiers|battle|army|nazis|holocaust|navy|submarine|"
+    "anti-war|cold war|civil war|combat|pilots|wwii|war movie|korean war|prisoner of war|resistance",
+    "Western": "western|cowboys|gunfight|wild west|outlaws|sheriff|frontier|native americans|horses|spaghetti western|"
+    "bounty hunter|desert|revisionist western|ranch|duel|cowboy|gold rush|train robbery",
+    "": "atmospheric|visually appealing|cinematography|good acting|great ending|good soundtrack|dialogue|quotable|"
+    "classic|cult film|cult classic|masterpiece|overrated|underrated|predictable|boring|stylized|beautiful|dark|"
+    "original|unusual|imdb top 250|criterion|remake|sequel|franchise|based on a book|based on a comic|"
+    "adapted from:book|adapted from:comic|adaptation|independent film|low budget|weird|thought-provoking|dreamlike|"
+    "surreal|nudity|nudity (topless)|nudity (full frontal)|r:violence|r:language|pg-13|new york city|new york|"
+    "london|paris|los angeles|small town|san francisco|1920s|1930s|1950s|1960s|1970s|1980s|1990s|2000s|"
+    "19th century|18th century|20th century|biographical|female protagonist|strong female lead|ensemble cast|"
+    "narrated|storytelling|books|writers|artist|teen|teenagers|high school|college|sports|boxing|baseball|"
+    "football|basketball|cars|trains|aviation|ocean|underwater|animals|cats|food|cooking|fashion|religion|"
+    "christianity|catholicism|islam|judaism|tv series|talky|long|slow|fun movie|entertaining|great|good|"
+    "excellent|excellent script|great movie|good story|great dialogue|stylish|visual|pretentious|"
+    "beautifully filmed|beautiful scenery|scenic|cool|inspirational|inspiring|feel good movie|melancholic|"
+    "nostalgic|nostalgia|lyrical|poetic|realistic|gritty realism|exceptional acting|vengeance|obsession|"
+    "destiny|identity|memory|loneliness in the city|suburbia|rich and poor|class differences|workplace|"
+    "office|journalism ethics|politics and power|immigrants|race issues|lgbt|gay|lesbian|homosexuality|"
+    "feminism|women|mother|father|brothers|sisters|siblings|twins|kids in danger|old age|aging|illness|cancer|"
+    "disability|blindness|deafness|autism|drinking|alcoholism|smoking|gambling|las vegas|chicago|texas|"
+    "california|australia|india|china|france|italy|germany|russia|mexico|ireland|scotland|england|spain|"
+    "africa (continent)|south america|middle east|island life|beach|snow|winter|summer|rain|night|city|"
+    "rural|small budget|short film|black and white film|silent film|foreign|subtitled|dubbed|oscar winner|"
+    "oscar (best cinematography)|oscar (best supporting actor)|oscar (best supporting actress)|"
+    "oscar (best writing - original screenplay)|oscar (best foreign language film)|golden palm|"
+    "cannes|sundance|highly quotable|memorable characters|great characters|interesting|intelligent|smart|"
+    "brilliant|clever dialogue|long takes|minimalist|experimental|art house|arthouse|avant-garde|"
+    "visual style|colourful|colorful|dark atmosphere|moody|eerie|tragedy|tragic|hopeful|uplifting|optimistic",
+}
+
+_TOPIC_ADJS: dict[str, list[str]] = {
+    "Action": "explosive|relentless|brutal|epic|stylish|over-the-top|kinetic|gritty|high-octane|loud|nonstop|bloody".split("|"),
+    "Adventure": "exotic|daring|sweeping|perilous|grand|wild|thrilling|old-fashioned|rousing|remote|uncharted|classic".split("|"),
+    "Animation": "animated|colorful|charming|hand-drawn|whimsical|cute|gorgeous|stylized|playful|vivid|fluid|painterly".split("|"),
+    "Children": "family-friendly|cute|sweet|innocent|gentle|heartwarming|magical|silly|cheerful|educational|wholesome|cozy".split("|"),
+    "Comedy": "funny|hilarious|witty|absurd|goofy|deadpan|quirky|silly|slapstick|sarcastic|cheesy|awkward".split("|"),
+    "Crime": "criminal|corrupt|gritty|violent|cold-blooded|ruthless|urban|underworld|dirty|crooked|masterful|violent".split("|"),
+    "Documentary": "factual|historical|political|investigative|archival|real|honest|eye-opening|informative|social|personal|candid".split("|"),
+    "Drama": "emotional|moving|sad|touching|intimate|bleak|powerful|quiet|tender|heartbreaking|raw|subtle".split("|"),
+    "Fantasy": "magical|mythical|enchanted|epic|otherworldly|mystical|legendary|dreamy|whimsical|ancient|dark|fabled".split("|"),
+    "Film-Noir": "noir|shadowy|hard-boiled|fatalistic|smoky|cynical|rain-soaked|doomed|treacherous|black-and-white|moody|seedy".split("|"),
+    "Horror": "creepy|gory|eerie|disturbing|grim|chilling|bloody|macabre|terrifying|nightmarish|grisly|unsettling".split("|"),
+    "IMAX": "huge|immersive|stunning|spectacular|gigantic|breathtaking|panoramic|3d|large-format|vast|dazzling|monumental".split("|"),
+    "Musical": "musical|catchy|toe-tapping|melodic|jazzy|rocking|operatic|singing|choreographed|rhythmic|lyrical|brassy".split("|"),
+    "Mystery": "mysterious|puzzling|twisty|cryptic|enigmatic|baffling|clever|intricate|ambiguous|secretive|layered|nonlinear".split("|"),
+    "Romance": "romantic|passionate|tender|sweet|steamy|star-crossed|forbidden|bittersweet|sentimental|sappy|flirty|swoony".split("|"),
+    "Sci-Fi": "futuristic|dystopian|alien|robotic|cosmic|cyberpunk|interstellar|post-apocalyptic|cerebral|high-tech|retro-futuristic|orbital".split("|"),
+    "Thriller": "tense|suspenseful|paranoid|gripping|claustrophobic|nail-biting|twisted|menacing|taut|edgy|dangerous|frantic".split("|"),
+    "War": "wartime|military|brutal|heroic|anti-war|tragic|patriotic|bloody|frontline|naval|aerial|wartorn".split("|"),
+    "Western": "western|dusty|frontier|lawless|rugged|sun-baked|spaghetti|revisionist|lonesome|wild|cowboy|desert".split("|"),
+    "": "great|good|bad|beautiful|clever|slow|strong|memorable|stylish|weak|amazing|brilliant|boring|overlong|"
+    "confusing|smart|dumb|fun|dull|perfect|terrible|awesome|underrated|overrated|original|weird|classic|dark|"
+    "interesting|excellent|mediocre|solid|fantastic|amazing|poor|incredible|gorgeous|lovely|annoying|haunting".split("|"),
+}
+_TOPIC_NOUNS: dict[str, list[str]] = {
+    "Action": "fights|chases|stunts|explosions|shootouts|hero|villain|showdown|car chases|gunplay|henchmen|mayhem".split("|"),
+    "Adventure": "journey|quest|expedition|jungle|treasure|voyage|landscapes|explorers|maps|ruins|sea voyage|caves".split("|"),
+    "Animation": "animation|characters|cartoon|artwork|visual style|creatures|drawings|puppets|colors|world-building|sidekick|mascot".split("|"),
+    "Children": "kids movie|family film|puppies|toys|friendship|fairy tale|adventure|animals|storybook|playground|lesson|holiday".split("|"),
+    "Comedy": "humor|jokes|gags|comedy|banter|one-liners|satire|parody|comedic timing|punchlines|pranks|sitcom feel".split("|"),
+    "Crime": "crime|heist|gangsters|cops|mob|underworld|hitmen|criminals|robbery|investigation|detectives|drug deal".split("|"),
+    "Documentary": "documentary|history|footage|interviews|politics|portrait|account|reporting|archive|testimony|biography|exposé".split("|"),
+    "Drama": "drama|story|family|grief|loss|relationships|performances|characters|tragedy|redemption|struggle|tears".split("|"),
+    "Fantasy": "magic|kingdom|dragons|wizards|quest|creatures|world|legend|spells|swords|prophecy|realm".split("|"),
+    "Film-Noir": "noir|femme fatale|detective|crime|shadows|double-cross|voiceover|streets|alleys|gumshoe|nightclub|fall guy".split("|"),
+    "Horror": "horror|atmosphere|villain|ending|monster|killer|house|ritual|forest|creatures|deaths|kills".split("|"),
+    "IMAX": "visuals|spectacle|effects|photography|scenery|footage|landscapes|experience|screen|imagery|vistas|cgi".split("|"),
+    "Musical": "songs|music|soundtrack|dance numbers|score|singing|choreography|musical numbers|ballads|melodies|vocals|band".split("|"),
+    "Mystery": "mystery|twist|ending|puzzle|clues|secrets|plot|reveal|whodunit|riddle|suspects|revelation".split("|"),
+    "Romance": "romance|love story|couple|chemistry|kiss|wedding|lovers|relationship|affair|courtship|heartbreak|love scenes".split("|"),
+    "Sci-Fi": "sci-fi|future|aliens|robots|technology|space|spaceships|world-building|concept|ai|time travel|dystopia".split("|"),
+    "Thriller": "thriller|suspense|tension|plot|twists|paranoia|villain|chase|conspiracy|climax|stalker|cat-and-mouse".split("|"),
+    "War": "war|battle scenes|soldiers|combat|military|warfare|army|trenches|navy|history|bombing|resistance".split("|"),
+    "Western": "western|cowboys|gunfights|outlaws|frontier|landscapes|horses|saloon|showdown|sheriff|desert|ranchers".split("|"),
+    "": "acting|plot|ending|dialogue|soundtrack|visuals|characters|storyline|script|pacing|score|cast|direction|"
+    "photography|twist|performances|atmosphere|premise|finale|cameo|costumes|sets|editing|humor|message|"
+    "story|writing|lead|villain|setting|production design|makeup|scenery|directing|concept|movie|film".split("|"),
+}
+
+_CASE_VARIANT_SOURCES = (
+    "sci-fi|atmospheric|dark comedy|funny|twist ending|visually appealing|comedy|action|horror|romance|"
+    "thought-provoking|surreal|classic|drama|cult film|disney|anime|zombies|time travel|quirky|based on a book|"
+    "superhero|world war ii|christmas|dystopia|space|pixar|musical|western|heist"
+).split("|")
+
+# Tags and genome tags share this fixed list of 1,128 genome tags.
+N_GENOME_TAGS = 1128
+
+
+def _topic_id(name: str) -> int:
+    return GENERAL_TOPIC if name == "" else G[name]
+
+
+@functools.lru_cache(maxsize=1)
+def genome_vocabulary() -> tuple[tuple[str, ...], np.ndarray]:
+    """The fixed 1,128 genome tags (alphabetical, like the real genome-tags.csv) and their topic ids."""
+    seen: dict[str, int] = {}
+    for topic, text in _GENOME_HEADS.items():
+        for tag in text.split("|"):
+            seen.setdefault(tag, _topic_id(topic))
+    # Fill the rest with deterministic "adjective noun" combinations, spread over all topics.
+    rng = np.random.default_rng(20191121)
+    combos: list[tuple[str, int]] = []
+    for topic in _TOPIC_ADJS:
+        pairs = list(itertools.product(_TOPIC_ADJS[topic], _TOPIC_NOUNS[topic]))
+        order = rng.permutation(len(pairs))
+        combos.append([(f"{pairs[i][0]} {pairs[i][1]}", _topic_id(topic)) for i in order])  # type: ignore[arg-type]
+    i = 0
+    while len(seen) < N_GENOME_TAGS:
+        for lst in combos:
+            if i < len(lst) and len(seen) < N_GENOME_TAGS:
+                seen.setdefault(*lst[i])
+        i += 1
+    tags = sorted(seen)
+    return tuple(tags), np.array([seen[t] for t in tags], dtype=np.int16)
+
+
+def mojibake(text: str) -> str:
+    """UTF-8 bytes read back as latin-1: 'é' -> 'Ã©' (the kind of damage found in real tags)."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+@functools.lru_cache(maxsize=1)
+def tag_vocabulary() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """User-tag vocabulary: (strings, topic id per tag, base weight per tag).
+
+    Head: the genome tags (Zipf weights within a topic) plus case variants of popular tags
+    ("Sci-Fi", "SCI-FI"); tail: many rare "adjective noun" tags and person names, so that most
+    distinct tags are used once or twice, as in real tags.csv. Strings are unique.
+    """
+    g_tags, g_topics = genome_vocabulary()
+    rng = np.random.default_rng(1093360)
+    strings: dict[str, tuple[int, float]] = {}
+    # Rank within a topic: the hand-written heads in their listed order (most canonical first),
+    # lightly shuffled, then the generated combinations.
+    listed = {tag: i for text in _GENOME_HEADS.values() for i, tag in enumerate(text.split("|"))}
+    for topic in range(N_TOPICS):
+        idx = np.flatnonzero(g_topics == topic)
+        pos = np.array([listed.get(g_tags[j], 1000) for j in idx], dtype=np.float64)
+        ranks = np.argsort(np.argsort(pos + rng.normal(0, 2.0, len(idx)), kind="stable"), kind="stable") + 1
+        for j, r in zip(idx, ranks):
+            strings[g_tags[j]] = (topic, 1.0 / r**0.5)
+    for tag in _CASE_VARIANT_SOURCES:
+        topic, w = strings.get(tag, (GENERAL_TOPIC, 0.1))
+        for variant, share in ((tag.title(), 0.25), (tag.upper(), 0.04), (tag.capitalize(), 0.12)):
+            if variant not in strings:
+                strings[variant] = (topic, w * share)
+    tail: dict[str, int] = {}
+    for topic_name, adjs in _TOPIC_ADJS.items():
+        topic = _topic_id(topic_name)
+        nouns = _TOPIC_NOUNS[topic_name]
+        if topic == GENERAL_TOPIC:
+            pairs = itertools.product(adjs, nouns)
+        else:
+            pairs = itertools.chain(
+                itertools.product(adjs, nouns + _TOPIC_NOUNS[""]), itertools.product(_TOPIC_ADJS[""], nouns)
+            )
+        for a, n in pairs:
+            tail.setdefault(f"{a} {n}", topic)
+        # Three-word tags make the long tail: most of them are used once, like real free text.
+        outer = _TOPIC_ADJS[""] if topic != GENERAL_TOPIC else adjs[: len(adjs) // 2]
+        for a, b, n in itertools.product(adjs, outer, nouns):
+            if a != b:
+                tail.setdefault(f"{b} {a} {n}", topic)
+    for f, l in itertools.product(FIRST_NAMES, LAST_NAMES):
+        tail.setdefault(f"{f} {l}", GENERAL_TOPIC)
+        tail.setdefault(f"{f.lower()} {l.lower()}", GENERAL_TOPIC)
+    for p in PLACES:
+        tail.setdefault(f"set in {p}", GENERAL_TOPIC)
+        tail.setdefault(f"filmed in {p.lower()}", GENERAL_TOPIC)
+    for y in range(1930, 2020):
+        tail.setdefault(f"seen {y}", GENERAL_TOPIC)
+    for word in ("café", "naïve", "déjà vu", "über", "mañana", "fiancée", "señorita", "crème brûlée", "rosé"):
+        tail.setdefault(word, GENERAL_TOPIC)
+        tail.setdefault(mojibake(word), GENERAL_TOPIC)
+    for s, topic in tail.items():
+        if s not in strings:
+            strings[s] = (topic, 0.0)  # tail weights are set per topic below
+    names = tuple(strings)
+    topics = np.array([strings[s][0] for s in names], dtype=np.int16)
+    weights = np.array([strings[s][1] for s in names], dtype=np.float64)
+    # Each topic's tail gets 15% of the topic's mass, spread evenly (long tail of rare tags).
+    for topic in range(N_TOPICS):
+        in_topic = topics == topic
+        head = in_topic & (weights > 0)
+        tail_mask = in_topic & (weights == 0)
+        if tail_mask.any():
+            weights[tail_mask] = 0.15 / 0.85 * weights[head].sum() / tail_mask.sum()
+    return names, topics, weights
