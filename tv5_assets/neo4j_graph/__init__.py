@@ -1,5 +1,16 @@
-"""Group `neo4j_graph`: see assets.py (assets) and checks.py (their checks)."""
+"""Group `neo4j`: the knowledge graph in Neo4j, loaded online over Bolt (assets.py) and checked
+live (checks.py); `neo4j_import_files` writes the same graph for `neo4j-admin database import`.
+
+Model and source frames: model.py; batched idempotent writes: loader.py; import files:
+import_files.py. The resource key is `neo4j` (tv5_assets/resources/neo4j.py): TV5_NEO4J_URI,
+TV5_NEO4J_USER, TV5_NEO4J_PASSWORD, TV5_NEO4J_DATABASE when set, else the local Neo4j that
+`tv5 services up` starts.
+"""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from ..resources.neo4j import neo4j_resource
+from .assets import ASSETS
+from .checks import CHECKS
+
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources={"neo4j": neo4j_resource()})
