@@ -28,6 +28,16 @@ from .. import settings
 from ..errors import ServiceUnavailableError
 from .base import ServiceStatus
 
+# `milvus-lite server` (milvus_lite.cmdline) closes its data folder cleanly on KeyboardInterrupt only.
+# A shell that starts us in the background passes SIGINT on as ignored, so the launcher re-arms it,
+# and maps SIGTERM to the same clean shutdown.
+_SERVER_LAUNCHER = (
+    "import signal, sys; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.signal(signal.SIGTERM, signal.default_int_handler); "
+    "from milvus_lite.cmdline import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
 PID_FILE = "milvus-lite.pid"
 LOG_FILE = "milvus-lite.log"
 DATA_SUBDIR = "data"
@@ -173,7 +183,7 @@ class MilvusLiteService:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "milvus_lite", "server",
+            sys.executable, "-c", _SERVER_LAUNCHER, "server",
             "--data-dir", str(self.data_dir), "--host", self.host, "--port", str(self.port),
         ]  # fmt: skip
         with open(self.log_file, "ab") as log:
@@ -227,7 +237,7 @@ class MilvusLiteService:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             return pid
-        return pid if "milvus_lite" in cmdline and str(self.data_dir) in cmdline else None
+        return pid if "milvus_lite" in cmdline and f"--data-dir {self.data_dir} " in cmdline else None
 
     def _wait_until_ready(self, pid: int) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

@@ -4,7 +4,9 @@ and hands off when TV5_MILVUS_URI points elsewhere. Starts real `milvus-lite ser
 
 from __future__ import annotations
 
+import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,12 @@ def test_up_status_down_keeps_data_and_reports_clearly_when_down(service: Milvus
 
     assert not service.status().running
 
-    started = service.up()
+    # A shell that runs us in the background hands SIGINT down as ignored; `down` must still stop cleanly.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        started = service.up()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert started.running and started.address == f"http://127.0.0.1:{service.port}"
     pid = service.pid_file.read_text().strip()
     assert service.up().running and service.pid_file.read_text().strip() == pid  # idempotent: same process
@@ -53,8 +60,11 @@ def test_up_status_down_keeps_data_and_reports_clearly_when_down(service: Milvus
         client.insert("kept_across_restarts", [{"id": 1, "v": [1.0, 0.0, 0.0, 0.0]}])
         client.flush("kept_across_restarts")
 
+    began = time.monotonic()
     stopped = service.down()
     assert not stopped.running and not service.pid_file.exists() and not port_open(service.port)
+    assert time.monotonic() - began < service.stop_timeout_s  # no fallback to SIGTERM/SIGKILL
+    assert "Shutting down" in service.log_file.read_text()  # the server's clean shutdown path ran
     assert not service.status().running
 
     with pytest.raises(ServiceUnavailableError) as raised:
