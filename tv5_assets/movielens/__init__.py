@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .assets import assets
-from .checks import checks
+from .assets import movielens_assets
+from .checks import movielens_checks
 
-defs = dg.Definitions(assets=assets, asset_checks=checks)
+defs = dg.Definitions(assets=movielens_assets, asset_checks=movielens_checks)

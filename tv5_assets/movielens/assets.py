@@ -130,6 +130,7 @@ def _outs(name: str, description: str, schema: pl.Schema) -> dict[str, dg.AssetO
     return {
         name: dg.AssetOut(
             description=description,
+            is_required=False,  # the step can be subset; it emits what was selected
             kinds=KINDS,
             owners=OWNERS,
             metadata={"dagster/column_schema": column_schema(schema)},
@@ -139,6 +140,7 @@ def _outs(name: str, description: str, schema: pl.Schema) -> dict[str, dg.AssetO
                 f"Rows of the {name} source file set aside by a `quarantine: true` run (line, rule, value, raw). "
                 "Empty after a strict run, which fails on the first bad row instead."
             ),
+            is_required=False,
             kinds=KINDS,
             owners=OWNERS,
             metadata={"dagster/column_schema": column_schema(schemas.REJECTS)},
@@ -155,6 +157,7 @@ def _rejects_check(name: str) -> dg.AssetCheckSpec:
 
 
 def _ingest(
+    context: dg.AssetExecutionContext,
     name: str,
     spec: FileSpec,
     config: IngestConfig,
@@ -187,18 +190,30 @@ def _ingest(
     }
     if notes:
         metadata["note"] = " ".join(notes)
-    yield dg.Output(frame, output_name=name, metadata=metadata)
-    yield dg.Output(rejects, output_name=f"{name}_rejects", metadata=_rejects_metadata(rejects))
-    yield dg.AssetCheckResult(
-        asset_key=name,
-        check_name="no_rejected_rows",
-        passed=rejects.height == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=_rejects_metadata(rejects),
-        description=None
-        if rejects.height == 0
-        else f"{rejects.height} row(s) of {spec.file_name} were quarantined in {name}_rejects",
-    )
+    # The step can be subset (`--select ratings` alone works): emit only what was selected. The
+    # table's metadata carries the reject count either way.
+    metadata.update({k: v for k, v in _rejects_metadata(rejects).items() if k != "rejected_rows"})
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    if name in selected:
+        yield dg.Output(frame, output_name=name, metadata=metadata)
+    if f"{name}_rejects" in selected:
+        yield dg.Output(rejects, output_name=f"{name}_rejects", metadata=_rejects_metadata(rejects))
+    elif rejects.height:
+        context.log.warning(
+            f"{rejects.height} row(s) were quarantined but {name}_rejects was not selected, so that table "
+            f"still holds its previous contents; materialize {name}_rejects with {name} to store them."
+        )
+    if dg.AssetCheckKey(dg.AssetKey(name), "no_rejected_rows") in context.selected_asset_check_keys:
+        yield dg.AssetCheckResult(
+            asset_key=name,
+            check_name="no_rejected_rows",
+            passed=rejects.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=_rejects_metadata(rejects),
+            description=None
+            if rejects.height == 0
+            else f"{rejects.height} row(s) of {spec.file_name} were quarantined in {name}_rejects",
+        )
 
 
 def _rejects_metadata(rejects: pl.DataFrame) -> dict:
@@ -220,10 +235,12 @@ def _ids(frame: pl.LazyFrame | pl.DataFrame, column: str) -> pl.Series:
 @dg.multi_asset(
     outs=_outs("links", "links.csv: IMDb and TMDB ids per movieId.", schemas.LINKS),
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("links")],
 )
-def links(config: IngestConfig):
+def links(context: dg.AssetExecutionContext, config: IngestConfig):
     yield from _ingest(
+        context,
         "links",
         parsing.LINKS_FILE,
         config,
@@ -253,10 +270,12 @@ def _movies_metadata(frame: pl.DataFrame) -> dict:
     ),
     ins={"links": dg.AssetIn("links")},
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("movies")],
 )
-def movies(config: IngestConfig, links: pl.DataFrame):
+def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.DataFrame):
     yield from _ingest(
+        context,
         "movies",
         parsing.MOVIES_FILE,
         config,
@@ -273,10 +292,12 @@ def movies(config: IngestConfig, links: pl.DataFrame):
     ),
     ins={"movies": dg.AssetIn("movies")},
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("ratings")],
 )
-def ratings(config: IngestConfig, movies: pl.LazyFrame):
+def ratings(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
     yield from _ingest(
+        context,
         "ratings",
         parsing.RATINGS_FILE,
         config,
@@ -294,10 +315,12 @@ def ratings(config: IngestConfig, movies: pl.LazyFrame):
     ),
     ins={"movies": dg.AssetIn("movies")},
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("tags")],
 )
-def tags(config: IngestConfig, movies: pl.LazyFrame):
+def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
     yield from _ingest(
+        context,
         "tags",
         parsing.TAGS_FILE,
         config,
@@ -313,11 +336,12 @@ def tags(config: IngestConfig, movies: pl.LazyFrame):
 @dg.multi_asset(
     outs=_outs("genome_tags", "genome-tags.csv: the tag genome's vocabulary (empty when the release has no genome).", schemas.GENOME_TAGS),
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("genome_tags")],
 )
-def genome_tags(config: IngestConfig):
+def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     genome_files()  # both or neither
-    yield from _ingest("genome_tags", parsing.GENOME_TAGS_FILE, config, parsing.build_genome_tags)
+    yield from _ingest(context, "genome_tags", parsing.GENOME_TAGS_FILE, config, parsing.build_genome_tags)
 
 
 @dg.multi_asset(
@@ -329,11 +353,13 @@ def genome_tags(config: IngestConfig):
     ),
     ins={"movies": dg.AssetIn("movies"), "genome_tags": dg.AssetIn("genome_tags")},
     group_name=GROUP,
+    can_subset=True,
     check_specs=[_rejects_check("genome_scores")],
 )
-def genome_scores(config: IngestConfig, movies: pl.LazyFrame, genome_tags: pl.LazyFrame):
+def genome_scores(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame, genome_tags: pl.LazyFrame):
     genome_files()
     yield from _ingest(
+        context,
         "genome_scores",
         parsing.GENOME_SCORES_FILE,
         config,
@@ -376,4 +402,4 @@ def movie_genome(
     return frame
 
 
-assets = [links, movies, ratings, tags, genome_tags, genome_scores, movie_genome]
+movielens_assets = [links, movies, ratings, tags, genome_tags, genome_scores, movie_genome]

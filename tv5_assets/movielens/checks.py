@@ -294,7 +294,7 @@ def movie_genome_lists(movie_genome: pl.LazyFrame) -> dg.AssetCheckResult:
     return movie_genome_lists_result(movie_genome)
 
 
-checks = [
+movielens_checks = [
     *(_schema_check(asset, contract) for asset, contract in CONTRACTS.items()),
     *(_unique_check(asset, key) for asset, key in KEYS.items()),
     *(_known_movies_check(asset) for asset in ("ratings", "tags", "genome_scores")),
