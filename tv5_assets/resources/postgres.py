@@ -1,0 +1,99 @@
+"""`PostgresResource`: the AgentDB's PostgreSQL server, configured from `TV5_POSTGRES_URL`.
+
+When the variable is set the resource reads it through `dg.EnvVar` at run time (so the URL, and
+any password in it, never lands in the code location or in logs); otherwise it uses the local
+cluster that `tv5 services up` starts (`settings.LOCAL_POSTGRES_URL`). Every message the resource
+writes names the server by host, port and database only.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import dagster as dg
+import psycopg
+
+from .. import settings
+from ..errors import ServiceUnavailableError
+from ..services.postgres import ENV_URL, redact_url, url_address
+
+DEFAULT_SCHEMA = "agentdb"
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """A PostgreSQL server (the AgentDB): psycopg 3 connections into one schema."""
+
+    url: str = settings.LOCAL_POSTGRES_URL
+    """libpq URL, e.g. postgresql://user:password@host:5432/db (set TV5_POSTGRES_URL to override)."""
+    schema_name: str = DEFAULT_SCHEMA
+    """Schema that holds the AgentDB tables; tests use their own for isolation."""
+    connect_timeout_s: int = 10
+    application_name: str = "tv5-assets"
+
+    @property
+    def address(self) -> str:
+        """host:port/db, safe to print."""
+        return url_address(self.url)
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    def connect(self, autocommit: bool = False) -> psycopg.Connection:
+        """A new connection; a server that cannot be reached raises `ServiceUnavailableError`."""
+        try:
+            return psycopg.connect(
+                self.url,
+                autocommit=autocommit,
+                connect_timeout=self.connect_timeout_s,
+                application_name=self.application_name,
+            )
+        except psycopg.OperationalError as error:
+            raise self.unavailable(error) from None
+
+    @contextmanager
+    def connection(self, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        """`with resource.connection() as conn:` commits on success, rolls back on error, closes."""
+        conn = self.connect(autocommit=autocommit)
+        with conn:
+            yield conn
+
+    def ping(self) -> str:
+        """The server version; raises `ServiceUnavailableError` when unreachable."""
+        with self.connection(autocommit=True) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0])
+
+    def unavailable(self, error: BaseException) -> ServiceUnavailableError:
+        """The error to raise for a failed connection: store, address, cause and what to do."""
+        cause = _first_line(self._redact(str(error)))
+        where = "TV5_POSTGRES_URL" if os.environ.get(ENV_URL) else "the local stack"
+        return ServiceUnavailableError(
+            f"PostgreSQL (AgentDB) at {self.address} is not reachable ({cause}). Server from {where}: "
+            "start the local stack with `tv5 services up --only postgres`, or set TV5_POSTGRES_URL to "
+            "a reachable server."
+        )
+
+    def _redact(self, text: str) -> str:
+        password = _password(self.url)
+        return text.replace(password, "***") if password else text
+
+
+def _password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    raw = urlsplit(url).password
+    return unquote(raw) if raw else None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "no detail"
+
+
+def postgres_resource_from_env(schema_name: str = DEFAULT_SCHEMA) -> PostgresResource:
+    """`TV5_POSTGRES_URL` through `dg.EnvVar` when it is set, else the local cluster's URL."""
+    if os.environ.get(ENV_URL, "").strip():
+        return PostgresResource(url=dg.EnvVar(ENV_URL), schema_name=schema_name)
+    return PostgresResource(url=settings.LOCAL_POSTGRES_URL, schema_name=schema_name)

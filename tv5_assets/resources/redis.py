@@ -1,0 +1,78 @@
+"""`RedisResource`: the cache's Redis server, configured from `TV5_REDIS_URL`.
+
+When the variable is set the resource reads it through `dg.EnvVar` at run time; otherwise it uses
+the local redis-server that `tv5 services up` starts (`settings.LOCAL_REDIS_URL`). All keys the
+platform writes start with `namespace` (default "tv5"), so several users or test runs can share
+one server. Messages name the server by host, port and database only, never a password.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+import dagster as dg
+import redis
+
+from .. import settings
+from ..errors import ServiceUnavailableError
+from ..services.redis import ENV_URL, redact_url, url_address
+
+DEFAULT_NAMESPACE = "tv5"
+
+
+class RedisResource(dg.ConfigurableResource):
+    """A Redis server plus the key namespace the platform writes under."""
+
+    url: str = settings.LOCAL_REDIS_URL
+    """redis://[:password@]host:port/db (set TV5_REDIS_URL to override)."""
+    namespace: str = DEFAULT_NAMESPACE
+    """Prefix of every key (`{namespace}:platform:ml_1`); tests use their own."""
+    socket_timeout_s: float = 30.0
+    connect_timeout_s: float = 5.0
+
+    @property
+    def address(self) -> str:
+        """host:port/db, safe to print."""
+        return url_address(self.url)
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    def client(self) -> redis.Redis:
+        """A connected client (PING checked); an unreachable server raises `ServiceUnavailableError`."""
+        client = redis.Redis.from_url(
+            self.url,
+            socket_timeout=self.socket_timeout_s,
+            socket_connect_timeout=self.connect_timeout_s,
+            decode_responses=False,
+        )
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.TimeoutError, redis.AuthenticationError, redis.ResponseError) as error:
+            client.close()
+            raise self.unavailable(error) from None
+        return client
+
+    def key(self, *parts: str) -> str:
+        """`key("platform", "ml_1")` -> `tv5:platform:ml_1`."""
+        return ":".join((self.namespace, *parts))
+
+    def unavailable(self, error: BaseException) -> ServiceUnavailableError:
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        password = urlsplit(self.url).password
+        if password:
+            cause = cause.replace(unquote(password), "***").replace(password, "***")
+        where = "TV5_REDIS_URL" if os.environ.get(ENV_URL) else "the local stack"
+        return ServiceUnavailableError(
+            f"Redis (cache) at {self.address} is not reachable ({cause}). Server from {where}: start the "
+            "local stack with `tv5 services up --only redis`, or set TV5_REDIS_URL to a reachable server."
+        )
+
+
+def redis_resource_from_env(namespace: str = DEFAULT_NAMESPACE) -> RedisResource:
+    """`TV5_REDIS_URL` through `dg.EnvVar` when it is set, else the local server's URL."""
+    if os.environ.get(ENV_URL, "").strip():
+        return RedisResource(url=dg.EnvVar(ENV_URL), namespace=namespace)
+    return RedisResource(url=settings.LOCAL_REDIS_URL, namespace=namespace)
