@@ -72,12 +72,18 @@ def zscore(values: np.ndarray, clip: float = 3.0) -> np.ndarray:
     return np.clip((values - values.mean()) / std, -clip, clip)
 
 
-def rank_percentile(values: np.ndarray) -> np.ndarray:
-    """Average rank scaled to (0, 1]: ties share a rank, so equal histories get equal weights."""
+def rank_percentile(values: np.ndarray, ties: str = "average") -> np.ndarray:
+    """Rank scaled to [0, 1]; ties share a rank, so equal histories get equal weights.
+
+    ties="average" puts a tied block in its middle; ties="min" puts it at its lowest rank, so the
+    many users with a zero share (never rate at that time) sit at the bottom, not mid-table.
+    """
     if values.size == 0:
         return np.zeros(0)
-    ranks = pl.Series(values).rank("average").to_numpy()
-    return ranks / values.size
+    if values.size == 1:
+        return np.full(1, 0.5)
+    ranks = pl.Series(values).rank(ties).to_numpy().astype(np.float64)
+    return (ranks - 1) / (values.size - 1)
 
 
 def lists_from_codes(options: Sequence[Sequence[str]], codes: np.ndarray) -> pl.Series:

@@ -311,8 +311,8 @@ def generate_subtitle_segments(
     free = np.maximum(runtime_ms - spoken - MIN_GAP_MS * (counts + 1), 0.0)
     gap = MIN_GAP_MS + np.floor(free[row_movie] * spacing / spacing_total[row_movie]).astype(np.int64)
     step = np.cumsum(gap + duration)
-    before_movie = (step[first_row] - (gap + duration)[first_row])[row_movie]
-    start = step - before_movie - duration
+    first_of_line = first_row[row_movie]  # movies without lines never index here
+    start = step - (step[first_of_line] - (gap + duration)[first_of_line]) - duration
     end = start + duration
     if lines and end.max() > np.iinfo(np.int32).max:
         raise ValueError(
@@ -323,7 +323,7 @@ def generate_subtitle_segments(
     frame = pl.DataFrame(
         {
             "movie_id": pl.Series(features["movie_id"].to_numpy()[row_movie], dtype=pl.Int32),
-            "segment_index": pl.Series(np.arange(lines) - first_row[row_movie], dtype=pl.Int32),
+            "segment_index": pl.Series(np.arange(lines) - first_of_line, dtype=pl.Int32),
             "start_ms": pl.Series(start, dtype=pl.Int32),
             "end_ms": pl.Series(end, dtype=pl.Int32),
             "language": pl.Series(vocab.LANGUAGES).gather(pl.Series(language)),

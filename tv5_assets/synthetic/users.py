@@ -138,8 +138,8 @@ class RatingHistory:
 def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) -> RatingHistory:
     """Aggregate ratings into per-user features with numpy (no per-user Python work).
 
-    features: family_share (Children/Animation), documentary_share, old_share (released before
-    1970), obscurity (mean of 1 - log popularity / log max popularity), international_share
+    features: family_share (Children/Animation), classic_share (documentaries
+    or films released before 1970; a film that is both counts twice), obscurity (mean of 1 - log popularity / log max popularity), international_share
     (alternate or non-ASCII title), fresh_share (rated within a year of release), niche_excess
     (largest excess of a niche genre's share over its share in all ratings), activity (log count).
     """
@@ -213,8 +213,7 @@ def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) ->
     niche_global = sums[:, 5:].sum(axis=0) / max(known_count.sum(), 1.0)
     features = {
         "family_share": sums[:, 0] / denominator,
-        "documentary_share": sums[:, 1] / denominator,
-        "old_share": sums[:, 2] / denominator,
+        "classic_share": (sums[:, 1] + sums[:, 2]) / denominator,  # documentaries or pre-1970 films
         "obscurity": sums[:, 3] / denominator,
         "international_share": sums[:, 4] / denominator,
         "fresh_share": fresh_count / denominator,
@@ -232,7 +231,7 @@ def archetype_scores(features: dict[str, np.ndarray]) -> np.ndarray:
         "casual": -0.7 * z["activity"] - 0.5 * z["obscurity"],
         "family": z["family_share"],
         "young_adult": z["fresh_share"],
-        "senior": 0.6 * z["old_share"] + 0.6 * z["documentary_share"],
+        "senior": z["classic_share"],
         "international": z["international_share"],
         "genre_specialist": z["niche_excess"],
     }
@@ -254,12 +253,32 @@ def name_pools(seed: int, pool_size: int) -> dict[str, pl.Series]:
     """
     first, last, city = [], [], []
     for locale in LOCALES:
+        stream = rng_for(seed, ASSET, "faker", locale)
         fake = Faker(locale)
-        fake.seed_instance(int(rng_for(seed, ASSET, "faker", locale).integers(0, 2**31 - 1)))
+        fake.seed_instance(int(stream.integers(0, 2**31 - 1)))
         first.extend(fake.first_name() for _ in range(pool_size))
         last.extend(fake.last_name() for _ in range(pool_size))
-        city.extend(fake.city() for _ in range(pool_size))
-    return {"first": pl.Series(first), "last": pl.Series(last), "city": pl.Series(city)}
+        real_cities = _real_city_list(fake)
+        if real_cities:
+            city.extend(real_cities[i] for i in stream.integers(0, len(real_cities), pool_size))
+        else:
+            city.extend(fake.city() for _ in range(pool_size))
+    # Faker's fr_CA city formats leave stray spaces around hyphens and apostrophes.
+    tidy = pl.Series(city).str.replace_all(r"\s*-\s*", "-").str.replace_all(r"'\s+", "'").str.strip_chars()
+    return {"first": pl.Series(first), "last": pl.Series(last), "city": tidy}
+
+
+def _real_city_list(fake: Faker) -> list[str]:
+    """A locale's list of real city names (de_DE, it_IT), sorted.
+
+    Sorted because Faker builds some of these lists from a set (it_IT), whose order changes with
+    PYTHONHASHSEED: picking by position from the raw list would differ from process to process.
+    """
+    for provider in fake.get_providers():
+        cities = getattr(provider, "cities", None)
+        if isinstance(cities, (list, tuple)) and cities and all(isinstance(c, str) for c in cities):
+            return sorted(set(cities))
+    return []
 
 
 def timezone_table() -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
@@ -349,12 +368,13 @@ def generate_user_profiles(
     shares = local_shares(history.utc_hour_of_week, utc_offset)
     viewing = {}
     for name, (low, high) in VIEWING_RANGES.items():
-        position = TIMESTAMP_WEIGHT * rank_percentile(shares[name]) + (1 - TIMESTAMP_WEIGHT) * weight_rng.random(n)
+        rank = rank_percentile(shares[name], ties="min")
+        position = TIMESTAMP_WEIGHT * rank + (1 - TIMESTAMP_WEIGHT) * weight_rng.random(n)
         viewing[name] = (low + (high - low) * position).astype(np.float32)
 
     # Devices: archetype sets the mean; late-night raters lean to mobile and laptop.
     device_rng = rng_for(seed, ASSET, "devices")
-    late = rank_percentile(shares["viewing_late_night"]) - 0.5
+    late = rank_percentile(shares["viewing_late_night"], ties="min") - 0.5
     means = np.array([DEVICE_MEAN[a] for a in ARCHETYPES])[archetype]
     devices = {}
     for column, (name, (low, high)) in enumerate(DEVICE_RANGES.items()):
