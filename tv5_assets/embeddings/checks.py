@@ -71,11 +71,16 @@ def id_alignment_problems(actual: pl.Series, expected: pl.Series, what: str, sou
     return problems, figures
 
 
+def _plain(figures: dict[str, Any]) -> dict[str, Any]:
+    """numpy scalars -> Python numbers (Dagster metadata cannot serialise numpy types)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in figures.items()}
+
+
 def _result(problems: list[str], figures: dict[str, Any], ok: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not problems,
         description=ok if not problems else "; ".join(problems),
-        metadata={**figures, "problems": len(problems)},
+        metadata=_plain({**figures, "problems": len(problems)}),
     )
 
 
@@ -197,7 +202,7 @@ def media_embeddings_semantic_sanity(
         passed=report.passed,
         severity=dg.AssetCheckSeverity.WARN if (report.insufficient and not report.failures) else dg.AssetCheckSeverity.ERROR,
         description=report.summary(),
-        metadata=dict(report.figures),
+        metadata=_plain(report.figures),
     )
 
 

@@ -7,15 +7,17 @@ on a seeded sample of anchor movies compared against every movie:
 1. Related pairs are closer than the average pair. "Related" = sharing at least one genre and at
    least two of the top genome tags (the strict definition); where the genome yields too few such
    pairs (no genome in the release, or a tiny sample) = having the same, non-empty set of genres.
-   Rule: mean cosine of related pairs - mean cosine of all pairs >= `pair_margin`. The baseline is
-   the exact mean over all pairs of the anchors, not a sample, so there is no luck in it.
+   Rule: mean cosine of related pairs - mean cosine of all pairs >= max(`pair_margin`, `z` standard
+   errors). The baseline is the exact mean over all pairs of the anchors, not a sample; the z rule
+   makes a pass by luck improbable (z = 4: about 3 in 100,000) whatever the sample size.
 2. The nearest neighbour shares a genre far above chance. Chance is exact too: for each anchor
    the fraction of other movies sharing one of its genres. Rule: the nearest neighbours' rate
-   closes at least `nn_gap_fraction` of the gap between chance and 100%. (With Drama in ~40% of
-   the catalogue chance is high, so a fixed "+10 points" would be either trivial or impossible.)
+   closes at least `nn_gap_fraction` of the gap between chance and 100% (with Drama in ~40% of
+   the catalogue chance is high, so a fixed "+10 points" would be either trivial or impossible),
+   and exceeds chance by `z` binomial standard errors.
 3. Franchise pairs ("Toy Story" / "Toy Story 2", "The Godfather" / "The Godfather: Part II",
    "Rocky" / "Rocky III"): titles with the same base before a colon or a sequel number are closer
-   than the average pair by `franchise_margin`. Real MovieLens has hundreds of such pairs; a
+   than the average pair by max(`franchise_margin`, `z` standard errors). Real MovieLens has hundreds of such pairs; a
    generated release has them only if its titles do, so with fewer than `min_franchise_pairs`
    pairs the test reports "not applicable" and the verdict rests on tests 1 and 2.
 
@@ -64,6 +66,11 @@ def _incidence(lists: pl.Series) -> sp.csr_matrix:
     )
 
 
+def _variance(sums: dict, squares: dict, counts: dict, name: str) -> float:
+    mean = sums[name] / counts[name]
+    return max(squares[name] / counts[name] - mean * mean, 0.0)
+
+
 def franchise_pairs(titles: pl.Series) -> np.ndarray:
     """(pairs, 2) row indices of titles sharing a franchise base; at least one carries a marker."""
     frame = pl.DataFrame({"title": titles}).with_row_index("row").with_columns(
@@ -96,8 +103,9 @@ def semantic_sanity(
     chunk: int = 256,
     min_pairs: int = 50,
     min_anchors: int = 30,
-    pair_margin: float = 0.05,
-    nn_gap_fraction: float = 0.5,
+    pair_margin: float = 0.02,
+    nn_gap_fraction: float = 0.25,
+    z: float = 4.0,
     franchise_margin: float = 0.1,
     min_franchise_pairs: int = 10,
 ) -> SanityReport:
@@ -119,6 +127,7 @@ def semantic_sanity(
     rng = np.random.default_rng(seed)
     anchor_rows = np.sort(rng.choice(n, size=min(anchors, n), replace=False))
     sums = {"strict": 0.0, "same_genres": 0.0, "all": 0.0}
+    squares = {"strict": 0.0, "same_genres": 0.0, "all": 0.0}
     counts = {"strict": 0, "same_genres": 0, "all": 0}
     nn_shares, chance_rates = [], []
     for start in range(0, anchor_rows.size, chunk):
@@ -132,7 +141,9 @@ def semantic_sanity(
         strict = (shared_genres >= 1) & (shared_tags >= 2) & not_self
         same = (genre_set[rows][:, None] == genre_set[None, :]) & has_genre[rows][:, None] & not_self
         for name, mask in (("strict", strict), ("same_genres", same), ("all", not_self)):
-            sums[name] += float(scores[mask].sum(dtype=np.float64))
+            picked = scores[mask].astype(np.float64)
+            sums[name] += float(picked.sum())
+            squares[name] += float((picked * picked).sum())
             counts[name] += int(mask.sum())
         with_genre = has_genre[rows]
         masked = np.where(not_self, scores, -np.inf)
@@ -154,12 +165,17 @@ def semantic_sanity(
         report.insufficient.append(f"only {counts[definition]} related pairs (need {min_pairs})")
     else:
         related_mean = sums[definition] / counts[definition]
+        gap = related_mean - mean_all
+        error = np.sqrt(_variance(sums, squares, counts, definition) / counts[definition]
+                        + _variance(sums, squares, counts, "all") / counts["all"])
+        required = float(max(pair_margin, z * error))
         report.figures["mean_cosine_related_pairs"] = round(related_mean, 4)
-        report.figures["related_minus_all"] = round(related_mean - mean_all, 4)
-        if related_mean - mean_all < pair_margin:
+        report.figures["related_minus_all"] = round(gap, 4)
+        report.figures["related_required_gap"] = round(required, 4)
+        if gap < required:
             report.failures.append(
                 f"related pairs ({report.figures['related_definition']}) average cosine {related_mean:.3f}, "
-                f"all pairs {mean_all:.3f}: the gap {related_mean - mean_all:.3f} is below {pair_margin} "
+                f"all pairs {mean_all:.3f}: the gap {gap:.3f} is below {required:.3f} "
                 "(vectors look unrelated to their movies: misaligned ids or a broken text/model?)"
             )
 
@@ -171,7 +187,8 @@ def semantic_sanity(
         report.insufficient.append(f"only {nn.size} anchors with genres (need {min_anchors})")
     else:
         nn_rate, chance_rate = float(nn.mean()), float(chance.mean())
-        required = chance_rate + nn_gap_fraction * (1.0 - chance_rate)
+        binomial_error = np.sqrt(max(chance_rate * (1.0 - chance_rate), 1e-12) / nn.size)
+        required = float(max(chance_rate + nn_gap_fraction * (1.0 - chance_rate), chance_rate + z * binomial_error))
         report.figures.update(
             {
                 "nn_shares_genre_rate": round(nn_rate, 4),
@@ -191,19 +208,21 @@ def semantic_sanity(
     if pairs.shape[0] < min_franchise_pairs:
         report.figures["franchise_test"] = f"not applicable (fewer than {min_franchise_pairs} pairs)"
     else:
-        cos = np.einsum("ij,ij->i", v[pairs[:, 0]], v[pairs[:, 1]])
+        cos = np.einsum("ij,ij->i", v[pairs[:, 0]], v[pairs[:, 1]]).astype(np.float64)
         franchise_mean = float(cos.mean())
+        required = float(max(franchise_margin, z * float(cos.std()) / np.sqrt(cos.size)))
         report.figures.update(
             {
                 "franchise_test": "applied",
                 "mean_cosine_franchise_pairs": round(franchise_mean, 4),
                 "franchise_minus_all": round(franchise_mean - mean_all, 4),
+                "franchise_required_gap": round(required, 4),
             }
         )
-        if franchise_mean - mean_all < franchise_margin:
+        if franchise_mean - mean_all < required:
             report.failures.append(
                 f"franchise pairs average cosine {franchise_mean:.3f}, all pairs {mean_all:.3f}: "
-                f"gap below {franchise_margin}"
+                f"gap below {required:.3f}"
             )
     report.passed = not report.failures and not report.insufficient
     return report
