@@ -105,7 +105,7 @@ def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
 
 
 def _run_tag(context: dg.AssetExecutionContext) -> str:
-    return context.run_id.replace("-", "")[:12]
+    return context.run.run_id.replace("-", "")[:12]
 
 
 @dg.asset(

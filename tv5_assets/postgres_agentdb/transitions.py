@@ -171,14 +171,16 @@ def build_episodes(ratings: pl.LazyFrame, genre_masks: pl.LazyFrame, first_episo
         pl.lit('","recent_genres":['), genres_json_array(pl.col("recent_genres")), pl.lit("]}"),
     )
     return (
-        ordered.with_columns(
-            step=(row - row.min().over("user_id")).cast(pl.Int32),
+        ordered.with_columns(row=row)
+        .with_columns(
+            # A column, not the expression: int_range inside .over() would restart in every group.
+            step=(pl.col("row") - pl.col("row").min().over("user_id")).cast(pl.Int32),
             recent_genres=recent,
         )
         .with_columns(state=state)
         .with_columns(next_state=_shift_within_user(pl.col("state"), -1))
         .select(
-            (row + first_episode_id).alias("episode_id"),
+            (pl.col("row") + first_episode_id).alias("episode_id"),
             user_key_expr("user_id").alias("user_id"),
             "step",
             "timestamp",

@@ -66,7 +66,7 @@ def _metadata(report: RefreshReport, cache: RedisResource) -> dict:
 
 
 def _tag(context: dg.AssetExecutionContext) -> str:
-    return context.run_id.replace("-", "")[:12]
+    return context.run.run_id.replace("-", "")[:12]
 
 
 @dg.asset(

@@ -1,0 +1,80 @@
+"""The local Redis service on a private port and data folder: up, status, down, restart."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import redis
+
+from tv5_assets.services.redis import RedisService, find_redis_server, redact_url, url_address
+from tv5_assets_tests.conftest import require_service
+
+pytestmark = pytest.mark.services
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("TV5_REDIS_URL", raising=False)  # a local service, even where CI points elsewhere
+    require_service("redis-server binary", find_redis_server)
+    svc = RedisService(port=_free_port(), data_dir=tmp_path / "redis")
+    yield svc
+    monkeypatch.delenv("TV5_REDIS_URL", raising=False)  # a test may have pointed it elsewhere
+    svc.down()
+    assert not svc.status().running
+
+
+def test_up_status_down_cycle_keeps_the_data(service):
+    assert not service.status().running
+    first = service.up()
+    assert first.running and first.address == f"127.0.0.1:{service.port}"
+    assert service.up().detail == first.detail  # idempotent: same pid
+    assert service.pid_file.exists()
+
+    client = redis.Redis.from_url(service.url)
+    assert client.config_get("bind")["bind"] == "127.0.0.1"
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    client.set("kept", "42")
+    client.close()
+
+    assert not service.down().running
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(service.url, socket_connect_timeout=1).ping()
+
+    assert service.up().running  # restart: the append-only file brings the data back
+    client = redis.Redis.from_url(service.url)
+    assert client.get("kept") == b"42"
+    client.close()
+
+
+def test_an_external_server_is_left_alone(service, monkeypatch):
+    service.up()
+    monkeypatch.setenv("TV5_REDIS_URL", f"redis://:pw@127.0.0.1:{service.port}/0")
+    status = service.status()
+    assert status.running and "external" in status.detail and "pw" not in status.address
+    assert service.down().running  # down does nothing to an external server
+    monkeypatch.setenv("TV5_REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    assert not service.up().running  # up does not start anything either
+
+
+def test_a_port_held_by_something_else_is_reported(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("TV5_REDIS_URL", raising=False)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        svc = RedisService(port=port, data_dir=tmp_path / "redis", start_timeout_s=5)
+        with pytest.raises(Exception, match=f"127.0.0.1:{port}"):
+            svc.up()
+
+
+def test_urls_are_printed_without_credentials():
+    assert redact_url("redis://user:secret@cache:6380/2") == "redis://user:***@cache:6380/2"
+    assert url_address("redis://:secret@cache:6380/2") == "cache:6380/2"
