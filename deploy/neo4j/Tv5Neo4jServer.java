@@ -37,10 +37,23 @@ import org.neo4j.configuration.connectors.BoltConnectorInternalSettings;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.QueryExecutionException;
 
 public class Tv5Neo4jServer {
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable error) {
+            // Neo4j's own threads would keep the JVM alive after main fails: exit, so that the
+            // shutdown hook stops the DBMS and `tv5 services up` sees the failure at once.
+            System.err.println("tv5-neo4j: failed to start: " + error);
+            error.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         Map<String, String> options = parse(args);
         String homeText = option(options, "home", "TV5_NEO4J_HOME", null);
         if (homeText == null) {
@@ -99,9 +112,16 @@ public class Tv5Neo4jServer {
         if (authEnabled) {
             // The system database is reached in-process here, which needs no login; this sets the
             // password the platform reads from TV5_NEO4J_PASSWORD and clears "change required".
-            dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
-                    "ALTER USER neo4j SET PLAINTEXT PASSWORD $password CHANGE NOT REQUIRED",
-                    Map.of("password", password));
+            try {
+                dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                        "ALTER USER neo4j SET PLAINTEXT PASSWORD $password CHANGE NOT REQUIRED",
+                        Map.of("password", password));
+            } catch (QueryExecutionException error) {
+                // Neo4j refuses to "change" a password to itself: then it is already the one wanted.
+                if (!String.valueOf(error.getMessage()).contains("Old password and new password cannot be the same")) {
+                    throw error;
+                }
+            }
         }
 
         String defaultDatabase = dbms.listDatabases().contains("neo4j") ? "neo4j" : dbms.listDatabases().toString();

@@ -42,18 +42,18 @@ class Neo4jLoadConfig(dg.Config):
         description="Rows per write transaction (UNWIND batch); 10k-50k balances round trips and heap.",
     )
     writers: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=8,
-        description="Concurrent write transactions for relationship batches (disjoint sources); >1 "
-        "helps only when the server has idle cores.",
+        description="Concurrent write transactions for relationship batches (disjoint sources). Each "
+        "transaction runs on one server core: 2 measured 80k RATED/s against 50k with 1 on 2 cores.",
     )
 
 
 class RatingsLoadConfig(Neo4jLoadConfig):
     chunk_rows: int = Field(
         default=2_000_000,
-        ge=10_000,
+        ge=100,
         description="Ratings read from Parquet per chunk (whole users), bounding the load's memory.",
     )
 

@@ -74,7 +74,8 @@ def admin_arguments(folder: Path, database: str = "neo4j") -> list[str]:
 
 def documented_command(folder: Path, database: str = "neo4j") -> str:
     """The shell command for a Neo4j install, and its equivalent for the tv5 local server."""
-    args = " \\\n  ".join(shlex.quote(a) for a in admin_arguments(folder, database))
+    arguments = [shlex.quote(a) for a in admin_arguments(folder, database)]
+    args = " ".join(arguments[:4]) + " \\\n  " + " \\\n  ".join(arguments[4:])
     return (
         "# Stop the server first (the database must not be in use), then:\n"
         f"neo4j-admin {args}\n"

@@ -179,8 +179,8 @@ def available_on_rels(platform_availability: pl.DataFrame) -> pl.DataFrame:
 def batch_bounds(keys: pl.Series, batch_size: int) -> list[tuple[int, int]]:
     """(offset, length) slices of about `batch_size` rows that never split a run of equal keys.
 
-    `keys` must be sorted (grouped). A key with more rows than `batch_size` gets a batch of its
-    own, so one source node's relationships are always replaced in a single transaction.
+    `keys` must be sorted (grouped). A run is never split: a batch grows past `batch_size` to hold
+    the run it starts, so one source node's relationships are always replaced in one transaction.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -92,7 +92,9 @@ class Neo4jResource(dg.ConfigurableResource):
             )
         try:
             with self.translate_errors("connecting"):
-                driver.verify_connectivity(database=self.database)
+                driver.verify_connectivity()
+                # Also proves the database exists (verify_connectivity checks the server only).
+                driver.execute_query("RETURN 1", database_=self.database)
             yield driver
         finally:
             driver.close()

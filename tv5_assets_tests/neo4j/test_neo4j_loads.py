@@ -1,0 +1,216 @@
+"""Loads into the real Neo4j over Bolt: contents, idempotency, a failure half-way, the Dagster
+assets and their checks (including an emptied server), and the errors users see."""
+
+from __future__ import annotations
+
+import socket
+
+import dagster as dg
+import neo4j
+import polars as pl
+import pytest
+from conftest import wipe
+
+from tv5_assets.errors import ServiceUnavailableError
+from tv5_assets.io_managers import Tv5IOManager
+from tv5_assets.neo4j_graph import loader, model
+from tv5_assets.neo4j_graph.assets import ASSETS
+from tv5_assets.neo4j_graph.checks import CHECKS
+from tv5_assets.resources.neo4j import Neo4jResource
+
+DB = "neo4j"
+pytestmark = pytest.mark.services
+
+
+def fingerprint(driver: neo4j.Driver) -> dict[str, list]:
+    """Every node of the model with its properties and every edge with its endpoints' keys and
+    properties, sorted: two equal fingerprints mean the same graph."""
+    out: dict[str, list] = {}
+    with loader.session(driver, DB) as s:
+        for node in model.NODES:
+            rows = s.run(f"MATCH (n:{node.label}) RETURN properties(n) AS p").value()
+            out[node.label] = sorted(sorted(p.items()) for p in rows)
+        for rel in model.RELATIONSHIPS:
+            rows = s.run(
+                f"MATCH (a:{rel.source.label})-[r:{rel.type}]->(b:{rel.target.label}) "
+                f"RETURN a.{rel.source.key} AS a, b.{rel.target.key} AS b, properties(r) AS p"
+            ).data()
+            out[rel.type] = sorted((r["a"], r["b"], sorted(r["p"].items())) for r in rows)
+    return out
+
+
+def counts(driver: neo4j.Driver) -> dict[str, int]:
+    return {**loader.label_counts(driver, DB), **loader.relationship_counts(driver, DB)}
+
+
+def expected_counts(frames: dict) -> dict[str, int]:
+    return {
+        "Movie": frames["movies"].height,
+        "Genre": model.genre_nodes(frames["movies"]).height,
+        "User": frames["user_profiles"].height,
+        "Tag": frames["genome_tags"].height,
+        "Platform": model.platform_nodes(frames["platform_availability"]).height,
+        "HAS_GENRE": model.has_genre_rels(frames["movies"]).height,
+        "RATED": frames["ratings"].height,
+        "HAS_TAG": model.has_tag_rels(frames["movie_genome"]).height,
+        "SIMILAR_TO": frames["similar_movies"].height,
+        "AVAILABLE_ON": frames["platform_availability"].height,
+    }
+
+
+def test_load_builds_the_graph_the_upstream_tables_imply(empty_graph, frames):
+    stats = loader.load_graph(empty_graph, DB, frames, batch_size=64)
+    assert counts(empty_graph) == expected_counts(frames)
+    assert all(s.skipped == 0 for s in stats)
+    rating = frames["ratings"].row(17, named=True)
+    movie = frames["movies"].filter(pl.col("movie_id") == rating["movie_id"]).row(0, named=True)
+    with loader.session(empty_graph, DB) as s:
+        edge = s.run(
+            "MATCH (u:User {user_id: $u})-[r:RATED]->(m:Movie {media_id: $m}) RETURN r.score AS score, "
+            "r.timestamp AS ts, m.title AS title, m.genres AS genres, m.year AS year",
+            u=f"user_{rating['user_id']:08d}", m=f"ml_{rating['movie_id']}",
+        ).single(strict=True)  # fmt: skip
+        assert edge["score"] == pytest.approx(rating["rating"])
+        assert edge["ts"] == int(rating["timestamp"].timestamp())
+        assert (edge["title"], edge["genres"], edge["year"]) == (movie["title"], movie["genres"], movie["year"])
+        available = s.run(
+            "MATCH (:Movie)-[a:AVAILABLE_ON]->(p:Platform {platform_id: 'tv5monde'}) RETURN a.quality AS q, p.type AS t LIMIT 1"
+        ).single(strict=True)
+        assert available["t"] == "free" and set(available["q"]) <= {"HD", "4K"}
+        # The plan's benchmark traversal.
+        rows = s.run(
+            "MATCH (u:User {user_id: 'user_00000001'})-[:RATED]->(m:Movie)-[:HAS_GENRE]->(g:Genre) RETURN m, g"
+        ).data()
+        assert rows
+    assert loader.existing_uniqueness(empty_graph, DB) >= {(n.label, n.key) for n in model.NODES}
+
+
+def test_second_load_leaves_exactly_the_same_graph_and_follows_upstream_changes(empty_graph, frames):
+    loader.load_graph(empty_graph, DB, frames, batch_size=64)
+    first = fingerprint(empty_graph)
+    loader.load_graph(empty_graph, DB, frames, batch_size=1000)
+    assert fingerprint(empty_graph) == first
+    assert {r.type: loader.duplicate_relationships(empty_graph, DB, r) for r in model.RELATIONSHIPS} == dict.fromkeys(
+        [r.type for r in model.RELATIONSHIPS], 0
+    )
+
+    # Upstream changes: one rating re-scored, one dropped, a user gone, a movie loses its genres.
+    ratings = frames["ratings"]
+    changed = dict(frames)
+    changed["ratings"] = (
+        ratings.slice(1)
+        .with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(0.5)).otherwise(pl.col("rating")).alias("rating"))
+        .filter(pl.col("user_id") != 20)
+    )
+    changed["user_profiles"] = frames["user_profiles"].filter(pl.col("user_id") != 20)
+    changed["movies"] = frames["movies"].with_columns(
+        pl.when(pl.col("movie_id") == 3).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(pl.col("genres")).alias("genres")
+    )
+    loader.load_graph(empty_graph, DB, changed, batch_size=64)
+    over_old = fingerprint(empty_graph)
+    assert not [e for e in over_old["RATED"] if e[0] == "user_00000020"]
+    assert "user_00000020" not in {dict(p)["user_id"] for p in over_old["User"]}
+    assert not [e for e in over_old["HAS_GENRE"] if e[0] == "ml_3"]
+    assert over_old == fingerprint_after_fresh_load(empty_graph, changed)
+
+
+def fingerprint_after_fresh_load(driver: neo4j.Driver, frames: dict) -> dict[str, list]:
+    wipe(driver, DB)
+    loader.load_graph(driver, DB, frames, batch_size=64)
+    return fingerprint(driver)
+
+
+def test_failure_half_way_never_splits_a_user_and_a_rerun_converges(empty_graph, frames):
+    old = dict(frames, ratings=frames["ratings"].with_columns(pl.lit(1.0, pl.Float32).alias("rating")))
+    loader.load_graph(empty_graph, DB, old, batch_size=64)
+
+    class Interrupted(Exception):
+        pass
+
+    def fail_after_second_batch(batch: int, done: int, total: int) -> None:
+        if batch == 1:
+            raise Interrupted(f"stopped after {done} of {total} rows")
+
+    with pytest.raises(Interrupted):
+        loader.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40, on_batch=fail_after_second_batch)
+    with loader.session(empty_graph, DB) as s:
+        per_user = s.run(
+            "MATCH (u:User)-[r:RATED]->() RETURN u.user_id AS user, collect(r.score) AS scores ORDER BY user"
+        ).data()
+    # Every user holds either all its old ratings (all 1.0) or all its new ones: never a mix.
+    new = frames["ratings"].group_by("user_id").agg(pl.col("rating").sort()).sort("user_id")
+    new_scores = {f"user_{u:08d}": s for u, s in new.iter_rows()}
+    replaced = 0
+    for row in per_user:
+        if sorted(row["scores"]) == pytest.approx(new_scores[row["user"]]) and set(row["scores"]) != {1.0}:
+            replaced += 1
+        else:
+            assert set(row["scores"]) == {1.0}, f"{row['user']} holds a mix of old and new ratings"
+    assert 0 < replaced < len(per_user)
+    assert counts(empty_graph)["RATED"] == frames["ratings"].height
+
+    loader.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40)
+    after_rerun = fingerprint(empty_graph)
+    assert after_rerun == fingerprint_after_fresh_load(empty_graph, frames)
+
+
+def _materialize(selection, resource: Neo4jResource, assets_dir, raise_on_error: bool = True, run_config=None):
+    upstream = [dg.AssetSpec(name) for name in
+                ("movies", "genome_tags", "movie_genome", "user_profiles", "ratings", "similar_movies", "platform_availability")]  # fmt: skip
+    return dg.materialize(
+        [*upstream, *ASSETS, *CHECKS],
+        selection=selection,
+        resources={"neo4j": resource, "io_manager": Tv5IOManager(base_dir=str(assets_dir))},
+        raise_on_error=raise_on_error,
+        run_config=run_config,
+    )
+
+
+def test_assets_load_the_graph_and_checks_catch_an_emptied_server(empty_graph, graph_resource, stored_frames, frames):
+    group = dg.AssetSelection.groups("neo4j") - dg.AssetSelection.assets("neo4j_import_files")
+    small_chunks = {"ops": {"neo4j_ratings": {"config": {"batch_size": 1000, "chunk_rows": 100}}}}
+    result = _materialize(group, graph_resource, stored_frames, run_config=small_chunks)
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == len(CHECKS)
+    assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations if not e.passed]
+    assert counts(empty_graph) == expected_counts(frames)
+    ratings_event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("neo4j_ratings")
+    )
+    assert ratings_event.materialization.metadata["rated"].value == frames["ratings"].height
+
+    # The server loses its data behind materialized assets: the checks must say so.
+    with loader.session(empty_graph, DB) as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    checks_only = _materialize(
+        dg.AssetSelection.checks_for_assets(*[a for a in ASSETS if a.key != dg.AssetKey("neo4j_import_files")]),
+        graph_resource, stored_frames, raise_on_error=False
+    )
+    failed = {e.check_name: e for e in checks_only.get_asset_check_evaluations() if not e.passed}
+    assert {"movie_graph_matches_movies", "rated_edges_match_ratings", "user_traversal_returns_rows"} <= set(failed)
+    assert "data was removed" in failed["movie_graph_matches_movies"].metadata["problems"].value
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_stopped_server_gives_an_error_naming_the_address_and_what_to_do():
+    port = _closed_port()
+    resource = Neo4jResource(uri=f"bolt://127.0.0.1:{port}", password="s3cret-never-shown", connection_timeout_s=3)
+    with pytest.raises(ServiceUnavailableError) as raised:
+        with resource.driver():
+            pass
+    message = str(raised.value)
+    assert f"bolt://127.0.0.1:{port}" in message and "tv5 services up" in message
+    assert "s3cret-never-shown" not in message
+
+
+def test_a_missing_database_is_named(graph_driver, graph_resource):
+    resource = Neo4jResource(uri=graph_resource.uri, password=graph_resource.password, database="nosuchdb")
+    with pytest.raises(ServiceUnavailableError, match="database does not exist"):
+        with resource.driver():
+            pass
