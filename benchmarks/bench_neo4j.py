@@ -180,7 +180,9 @@ def main() -> int:
         command = [str(java), f"-Xmx{args.heap}", "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool",
                    *import_files.admin_arguments(folder)]  # fmt: skip
         t = time.perf_counter()
-        result = subprocess.run(command, env={**os.environ, "NEO4J_HOME": str(scratch.home)}, capture_output=True, text=True)
+        result = subprocess.run(  # cwd: the importer writes its import.report there
+            command, env={**os.environ, "NEO4J_HOME": str(scratch.home)}, cwd=root, capture_output=True, text=True
+        )
         import_s = time.perf_counter() - t
         if result.returncode != 0:
             print(f"neo4j-admin import failed ({result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
