@@ -12,7 +12,6 @@ from tv5_assets.resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from tv5_assets.services.neo4j import Neo4jService
 from tv5_assets_tests.conftest import require_service
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
 PASSWORD = "tv5-test-Pa55word"
 
 
@@ -22,6 +21,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.services
+@pytest.mark.slow
 def test_server_with_auth_starts_rejects_bad_credentials_and_keeps_data_across_down_and_up(tmp_path, monkeypatch):
     monkeypatch.delenv("TV5_NEO4J_URI", raising=False)
     monkeypatch.setenv("TV5_NEO4J_PASSWORD", PASSWORD)  # the launcher enables auth with this password
@@ -57,3 +58,22 @@ def test_server_with_auth_starts_rejects_bad_credentials_and_keeps_data_across_d
     finally:
         service.down()
     assert not (tmp_path / "neo4j" / "ready.json").exists()
+
+
+def test_missing_java_or_maven_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.delenv("TV5_NEO4J_URI", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn on PATH
+    service = Neo4jService(port=_free_port(), data_dir=tmp_path / "neo4j")
+    with pytest.raises(ServiceUnavailableError, match="apt-get install openjdk-17-jdk-headless maven"):
+        service.up()
+    assert not (tmp_path / "neo4j" / "neo4j.pid").exists()
+
+
+def test_an_external_server_is_left_alone(tmp_path, monkeypatch):
+    port = _free_port()
+    monkeypatch.setenv("TV5_NEO4J_URI", f"neo4j+s://someone:secret@127.0.0.1:{port}")
+    service = Neo4jService(data_dir=tmp_path / "neo4j")
+    for status in (service.up(), service.down(), service.status()):
+        assert status.address == f"neo4j+s://127.0.0.1:{port}" and "external" in status.detail
+        assert not status.running  # nothing listens there, and nothing was started
+    assert not (tmp_path / "neo4j").exists()
