@@ -66,6 +66,8 @@ def weighted_order(rng: np.random.Generator, weights: np.ndarray, force_first: n
 def zscore(values: np.ndarray, clip: float = 3.0) -> np.ndarray:
     """Standardise across entities and clip; a constant feature gives zeros (no signal, no NaN)."""
     values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return values
     std = values.std()
     if not np.isfinite(std) or std < 1e-12:
         return np.zeros_like(values)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from faker import Faker
 
 from ..movielens.schemas import user_key_expr
-from .catalog import GENRE_INDEX, GENRES, MovieTraits, dense_index, movie_traits, unique_sorted_ids
+from .catalog import GENRE_INDEX, MovieTraits, dense_index, movie_traits, unique_sorted_ids
 from .common import categorical_by_row, check_schema, rank_percentile, rng_for, weighted_order, zscore
 from .schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
 
@@ -337,14 +337,13 @@ def generate_user_profiles(
     zones, zone_table = timezone_table()
     zone_index = np.zeros(n, dtype=np.int64)
     utc_offset = np.zeros(n, dtype=np.int64)
-    group_key = np.array([COUNTRIES[c] for c in range(len(COUNTRIES))])[country]
-    group_key = np.where(canada_french, "CA-fr", group_key)
+    group_key = np.where(canada_french, "CA-fr", np.array(COUNTRIES)[country])
     zone_rng = rng_for(seed, ASSET, "timezone")
     for key, (indices, offsets, weights) in zone_table.items():
         rows = np.flatnonzero(group_key == key)
         if rows.size:
-            pick = zone_rng.choice(indices.size, size=rows.size, p=weights / weights.sum())
-            zone_index[rows], utc_offset[rows] = indices[pick], offsets[pick]
+            choice = zone_rng.choice(indices.size, size=rows.size, p=weights / weights.sum())
+            zone_index[rows], utc_offset[rows] = indices[choice], offsets[choice]
 
     # Languages: the country's language first, then 0-2 more by weighted sampling without replacement.
     primary = np.array([LANGUAGES.index(COUNTRY_LANGUAGE[c]) for c in COUNTRIES])[country]
@@ -360,8 +359,11 @@ def generate_user_profiles(
     locale = np.array([LOCALES.index(COUNTRY_LOCALE[c]) for c in COUNTRIES])[country]
     locale = np.where(canada_french, LOCALES.index("fr_CA"), locale)
     name_rng = rng_for(seed, ASSET, "names")
-    pick = lambda: pl.Series(locale * name_pool_size + name_rng.integers(0, name_pool_size, n))  # noqa: E731
-    first, last, city = pools["first"].gather(pick()), pools["last"].gather(pick()), pools["city"].gather(pick())
+
+    def pick(pool: pl.Series) -> pl.Series:
+        return pool.gather(pl.Series(locale * name_pool_size + name_rng.integers(0, name_pool_size, n)))
+
+    first, last, city = pick(pools["first"]), pick(pools["last"]), pick(pools["city"])
 
     # Viewing weights: rank of the user's local-time share, plus noise, mapped into the plan's range.
     weight_rng = rng_for(seed, ASSET, "viewing")

@@ -12,7 +12,6 @@ import numpy as np
 import polars as pl
 
 from tv5_assets.movielens.schemas import MOVIES, RATINGS, TIME_OF_DAY
-from tv5_assets.synthetic.catalog import GENRES
 
 # Rough ml-25m genre frequencies (share of movies listing the genre).
 GENRE_SHARE = {
@@ -96,7 +95,3 @@ def build_ratings(movies: pl.DataFrame, n_users: int, mean_per_user: float = 150
     )  # fmt: skip
     frame = frame.with_columns(time_of_day=part.cast(pl.Enum(TIME_OF_DAY)))
     return frame.select([pl.col(c).cast(t) for c, t in RATINGS.items()])
-
-
-def genre_list() -> list[str]:
-    return list(GENRES)
