@@ -15,13 +15,10 @@ from pathlib import Path
 
 import neo4j
 import pytest
-from neo4j_frames import upstream_frames
+from neo4j_frames import MARKER, upstream_frames, wipe
 
 from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource
 from tv5_assets_tests.conftest import require_service
-
-MARKER = "Tv5TestMarker"
-
 
 @pytest.fixture(scope="session")
 def graph_resource() -> Neo4jResource:
@@ -43,12 +40,6 @@ def _may_wipe(driver: neo4j.Driver, database: str) -> bool:
         database_=database,
     )
     return records[0]["marked"] > 0 or records[0]["nodes"] == 0
-
-
-def wipe(driver: neo4j.Driver, database: str) -> None:
-    with driver.session(database=database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-        session.run(f"CREATE (:{MARKER})").consume()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import neo4j
 import numpy as np
 import polars as pl
 
@@ -12,6 +13,7 @@ from tv5_assets.embeddings.schemas import SIMILAR_MOVIES
 from tv5_assets.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, MOVIES, RATINGS, TIME_OF_DAY
 from tv5_assets.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY, USER_PROFILES
 
+MARKER = "Tv5TestMarker"  # tells a database that tests may empty it
 GENRES = ["Action", "Comedy", "Drama", "Sci-Fi", "Film-Noir", "Children"]
 PLATFORMS = {"tv5monde": ("TV5MONDE", "free"), "netflix": ("Netflix", "subscription"), "mubi": ("MUBI", "subscription")}
 
@@ -94,3 +96,9 @@ def upstream_frames(movies: int = 30, users: int = 20, ratings_per_user: int = 1
         "similar_movies": similar_movies,
         "platform_availability": platform_availability,
     }
+
+
+def wipe(driver: neo4j.Driver, database: str) -> None:
+    with driver.session(database=database) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        session.run(f"CREATE (:{MARKER})").consume()

@@ -9,7 +9,7 @@ import dagster as dg
 import neo4j
 import polars as pl
 import pytest
-from conftest import wipe
+from neo4j_frames import wipe
 
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
