@@ -5,7 +5,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from conftest import materialize
 from synthetic_frames import build_movies, build_ratings
 
 from tv5_assets.io_managers import Tv5IOManager
@@ -38,6 +37,19 @@ def materialize_synthetic(assets_dir: Path, run_config: dict | None = None, sele
         run_config=run_config if run_config is not None else (SMALL_CONTEXTS if selection == "group:synthetic" else {}),
         instance=instance,
         raise_on_error=raise_on_error,
+    )
+
+
+def materialize_code_location(selection: str, run_config: dict) -> dg.ExecuteInProcessResult:
+    """Like conftest.materialize: the real code location's assets, checks and resources. (Not
+    imported: several test folders have a conftest.py, so `import conftest` is ambiguous.)"""
+    from tv5_assets import defs
+
+    return dg.materialize(
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        selection=selection,
+        resources=defs.resources,
+        run_config=run_config,
     )
 
 
@@ -133,7 +145,7 @@ def test_coverage_check_fails_when_a_rater_has_no_profile(tmp_path: Path) -> Non
 
 def test_group_on_the_generated_movielens_sample(movielens_materialized: Path) -> None:
     """End to end: generator -> movielens ingestion -> synthetic group, through the real code location."""
-    result = materialize("group:synthetic", run_config=SMALL_CONTEXTS)
+    result = materialize_code_location("group:synthetic", SMALL_CONTEXTS)
     outcomes = check_outcomes(result)
     assert outcomes and all(outcomes.values()), {name: ok for name, ok in outcomes.items() if not ok}
     profiles = pl.read_parquet(movielens_materialized / "assets" / "user_profiles.parquet")
