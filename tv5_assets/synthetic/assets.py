@@ -6,10 +6,12 @@ content hash of the output are recorded in the materialization metadata; the det
 re-run the generator with that config and compare hashes.
 """
 
+# No `from __future__ import annotations` here: Dagster reads Config and IO types from the
+# evaluated annotations (a string annotation makes it reject the Config class).
 
 import time
-from typing import Optional
 from datetime import date
+from typing import Optional
 
 import dagster as dg
 import polars as pl

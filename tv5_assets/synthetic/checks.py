@@ -12,6 +12,8 @@ requires three equal hashes: recorded, stored Parquet read back, and recomputed.
 an unseeded draw, a dependence on thread scheduling or on row order of a parallel group_by fails it.
 """
 
+# No `from __future__ import annotations` here: Dagster reads Config and IO types from the
+# evaluated annotations (a string annotation makes it reject the Config class).
 
 import math
 from collections.abc import Callable
