@@ -13,7 +13,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-from scipy.signal import lfilter
 
 from ..movielens.schemas import media_id_expr
 from .catalog import movie_traits, rating_counts
@@ -83,6 +82,8 @@ def generate_trends(
     seasonal = amplitude[:, None] * np.cos(2 * np.pi * (day_of_year[None, :] - peak[:, None]) / 365.25)
     weekend = weekend_lift[:, None] * (weekday[None, :] >= 4)  # Friday to Sunday
     shocks = rng.normal(0, 1, (k, window_days)) * volatility[:, None]
+    from scipy.signal import lfilter  # imported here: scipy.signal costs ~2 s at every step start
+
     noise = lfilter([1.0], [1.0, -AR_COEFFICIENT], shocks, axis=1) * np.sqrt(1 - AR_COEFFICIENT**2)
     since_spike = days[None, :] - spike_day[:, None]
     spike = np.where(since_spike >= 0, spike_height[:, None] * np.exp(-since_spike / spike_decay[:, None]), 0.0)
