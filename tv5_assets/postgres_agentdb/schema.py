@@ -19,10 +19,17 @@ from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData()
 
+
+def IdString(length: int) -> sa.String:  # noqa: N802 - reads like a type in the Column lists
+    """Ids are ASCII codes (user_00000042, ml_42): the "C" collation compares them bytewise, their
+    natural order, and makes the index builds after a load much cheaper than a locale collation."""
+    return sa.String(length, collation="C")
+
+
 policies = sa.Table(
     "policies",
     metadata,
-    sa.Column("user_id", sa.String(16), primary_key=True, comment="user_{userId:08d}"),
+    sa.Column("user_id", IdString(16), primary_key=True, comment="user_{userId:08d}"),
     sa.Column("state_hash", sa.String(64), nullable=True, comment="SHA-256 of the last visited state; NULL before any visit"),
     sa.Column("q_values", postgresql.JSONB, nullable=False, comment="{genre: Q-value} over ACTION_SPACE"),
     sa.Column("exploration_rate", sa.REAL, nullable=False, comment="epsilon of the epsilon-greedy policy"),
@@ -42,11 +49,11 @@ episodes = sa.Table(
     "episodes",
     metadata,
     sa.Column("episode_id", sa.BigInteger, primary_key=True, autoincrement=False, comment="1..N in (user, time) order"),
-    sa.Column("user_id", sa.String(16), nullable=False, comment="user_{userId:08d}"),
+    sa.Column("user_id", IdString(16), nullable=False, comment="user_{userId:08d}"),
     sa.Column("step", sa.Integer, nullable=False, comment="0-based position in the user's history"),
     sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
     sa.Column("time_of_day", sa.String(16), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False, comment="media id of the rated movie (ml_{movieId})"),
+    sa.Column("action", IdString(32), nullable=False, comment="media id of the rated movie (ml_{movieId})"),
     sa.Column("rating", sa.REAL, nullable=False, comment="stars 0.5..5.0"),
     sa.Column("reward", sa.REAL, nullable=False, comment="(rating - 2.75) / 2.25, in [-1, 1]"),
     sa.Column("state", postgresql.JSONB, nullable=False, comment="{step, time_of_day, recent_genres}"),
