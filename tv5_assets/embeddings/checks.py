@@ -34,11 +34,12 @@ def vector_problems(vectors: np.ndarray, ids: np.ndarray, what: str) -> tuple[li
     if vectors.shape[0] == 0:
         problems.append(f"no {what} vectors")
         return problems, figures
-    finite = np.isfinite(vectors).all(axis=1)
+    # One pass, no full-size temporaries: a NaN/inf anywhere in a row makes its norm non-finite.
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+    finite = np.isfinite(norms)
     if not finite.all():
         bad = ids[~finite]
         problems.append(f"{bad.size} {what} vectors contain NaN/inf (e.g. ids {bad[:SHOWN].tolist()})")
-    norms = np.sqrt(np.einsum("ij,ij->i", np.nan_to_num(vectors), np.nan_to_num(vectors), dtype=np.float64))
     zero = norms == 0
     if zero.any():
         problems.append(f"{int(zero.sum())} {what} vectors are all zeros (e.g. ids {ids[zero][:SHOWN].tolist()})")
