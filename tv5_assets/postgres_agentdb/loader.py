@@ -353,7 +353,11 @@ def load_partitioned(
                     pool.submit(_load_partition, connect, table, schema, name, spec, key, cancel, started)
                     for name, spec in zip(names, partitions)
                 ]
-                results = [f.result() for f in _first_error_first(futures)]
+                try:
+                    results = [f.result() for f in _first_error_first(futures)]
+                except BaseException:
+                    cancel.set()  # before the pool's exit waits for the workers: stop them at their next batch
+                    raise
             report.rows = sum(r.rows for r in results)
             report.batches = sum(r.batches for r in results)
             report.copy_seconds = max(r.copy_seconds for r in results)

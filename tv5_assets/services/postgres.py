@@ -157,6 +157,8 @@ class PostgresService:
             if self._pid():
                 self._ensure_role_and_database()
             return current
+        if self._pid() is not None:  # our server is starting up or recovering: wait for it
+            return self._wait_until_accepting()
         if _port_open(self.host, self.port):
             raise ServiceUnavailableError(
                 f"Port {self.address} is taken by a process that is not a PostgreSQL server; stop it or "
@@ -189,6 +191,20 @@ class PostgresService:
         return self.status()
 
     # -------------------------------------------------------------------------------- helpers
+    def _wait_until_accepting(self) -> ServiceStatus:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._accepting():
+                self._ensure_role_and_database()
+                return self.status()
+            if self._pid() is None:
+                break
+            time.sleep(0.2)
+        raise ServiceUnavailableError(
+            f"PostgreSQL (pid file in {self.pgdata}) did not accept connections on {self.address} within "
+            f"{self.start_timeout_s} s; see {self.log_file}."
+        )
+
     def _external_status(self) -> ServiceStatus:
         url = os.environ[ENV_URL]
         address = url_address(url)
