@@ -20,7 +20,7 @@ def machine_note() -> str:
     return f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
 
 
-def _materialize_in_child(selection: str, env: dict[str, str], queue) -> None:
+def _materialize_in_child(selection: str, env: dict[str, str], queue, include_checks: bool = False) -> None:
     os.environ.update(env)
     import dagster as dg
 
@@ -28,7 +28,8 @@ def _materialize_in_child(selection: str, env: dict[str, str], queue) -> None:
 
     started = time.perf_counter()
     result = dg.materialize(
-        list(defs.assets or []),  # every asset, so unselected upstreams load from storage
+        # every asset, so unselected upstreams load from storage; checks of the selection if asked
+        [*(defs.assets or []), *((defs.asset_checks or []) if include_checks else [])],
         selection=selection,
         resources=defs.resources,
         raise_on_error=True,
@@ -40,14 +41,20 @@ def _materialize_in_child(selection: str, env: dict[str, str], queue) -> None:
         count = mat.metadata.get("dagster/row_count")
         rows[mat.asset_key.to_user_string()] = int(count.value) if count is not None else None
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"wall_s": wall, "rows": rows, "peak_rss_gb": peak_kb / 1024 / 1024})
+    figures = {"wall_s": wall, "rows": rows, "peak_rss_gb": peak_kb / 1024 / 1024}
+    if include_checks:
+        evaluations = result.get_asset_check_evaluations()
+        figures["checks_failed"] = sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed)
+        figures["checks_run"] = len(evaluations)
+    queue.put(figures)
 
 
-def bench_asset(selection: str, env: dict[str, str] | None = None) -> dict:
-    """Materialize `selection` (a Dagster selection string, e.g. "ratings") in a spawned process."""
+def bench_asset(selection: str, env: dict[str, str] | None = None, include_checks: bool = False) -> dict:
+    """Materialize `selection` (a Dagster selection string, e.g. "ratings") in a spawned process;
+    with include_checks, the selection's asset checks run too (figures then count them)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_materialize_in_child, args=(selection, env or {}, queue))
+    proc = ctx.Process(target=_materialize_in_child, args=(selection, env or {}, queue, include_checks))
     proc.start()
     proc.join()
     if proc.exitcode != 0:

@@ -185,6 +185,7 @@ CONTRACTS = {
     "genome_tags": schemas.GENOME_TAGS,
     "genome_scores": schemas.GENOME_SCORES,
     "movie_genome": schemas.MOVIE_GENOME,
+    **{f"{name}_rejects": schemas.REJECTS for name in ("links", "movies", "ratings", "tags", "genome_tags", "genome_scores")},
 }
 KEYS = {
     "links": ("movie_id",),
