@@ -126,7 +126,8 @@ def main() -> int:
             print(
                 f"episodes  workers={workers} rows={report.rows:,} chunks={chunks} plan={plan_s:.1f}s "
                 f"total={report.seconds:.1f}s -> {report.rows_per_second:,.0f} rows/s | COPY phase "
-                f"{report.copy_seconds:.1f}s -> {report.copy_rows_per_second:,.0f} rows/s | index build "
+                f"{report.copy_seconds:.1f}s -> {report.copy_rows_per_second:,.0f} rows/s (summed over workers: build "
+                f"{report.build_seconds:.1f}s, encode {report.encode_seconds:.1f}s, COPY writes {report.send_seconds:.1f}s) | index build "
                 f"{report.index_seconds:.1f}s summed over partitions "
                 f"({', '.join(f'{k} {v:.1f}s' for k, v in report.index_breakdown.items())}) | swap {report.swap_seconds:.2f}s "
                 f"| peak RSS {peak_rss_gb():.2f} GB",

@@ -56,7 +56,20 @@ class LoadReport:
     index_seconds: float = 0.0
     """Primary key and index builds, summed over partitions (they run in parallel)."""
     swap_seconds: float = 0.0
+    build_seconds: float = 0.0
+    """Computing the batches, summed over workers."""
+    encode_seconds: float = 0.0
+    """Encoding them to binary COPY format, summed over workers."""
+    send_seconds: float = 0.0
+    """Inside COPY writes (the server parsing and storing rows), summed over workers."""
     index_breakdown: dict[str, float] = field(default_factory=dict)
+
+    def add_copy(self, stats: "_CopyStats") -> None:
+        self.rows += stats.rows
+        self.batches += stats.batches
+        self.build_seconds += stats.build_seconds
+        self.encode_seconds += stats.encode_seconds
+        self.send_seconds += stats.send_seconds
 
     @property
     def rows_per_second(self) -> float:
@@ -76,6 +89,9 @@ class LoadReport:
             "copy_rows_per_second": round(self.copy_rows_per_second),
             "index_build_seconds": round(self.index_seconds, 3),
             "swap_seconds": round(self.swap_seconds, 3),
+            "batch_build_seconds": round(self.build_seconds, 3),
+            "encode_seconds": round(self.encode_seconds, 3),
+            "copy_send_seconds": round(self.send_seconds, 3),
             "partitions": self.partitions,
             "batches": self.batches,
         }
@@ -169,6 +185,15 @@ class _TableLock:
             pass  # closing the session releases the lock anyway
 
 
+@dataclass
+class _CopyStats:
+    rows: int = 0
+    batches: int = 0
+    build_seconds: float = 0.0  # waiting for the next batch (computing it)
+    encode_seconds: float = 0.0
+    send_seconds: float = 0.0  # in COPY writes: the server parsing and storing, seen from here
+
+
 def _copy_batches(
     conn: psycopg.Connection,
     table: sa.Table,
@@ -176,25 +201,36 @@ def _copy_batches(
     target: str,
     batches: Iterable[pl.DataFrame],
     cancel: threading.Event | None = None,
-    rows_before: Callable[[int], int] | None = None,
-) -> tuple[int, int]:
-    """COPY every batch into `target` in binary format; returns (rows, batches)."""
+) -> _CopyStats:
+    """COPY every batch into `target` in binary format."""
     types = pg_types(table)
     columns = ", ".join(f'"{c}"' for c in types)
-    rows = count = 0
+    stats = _CopyStats()
     with conn.cursor().copy(f"COPY {model.qualified(schema, target)} ({columns}) FROM STDIN (FORMAT binary)") as copy:
         copy.write(HEADER)
-        for batch in batches:
+        iterator = iter(batches)
+        while True:
+            started = time.perf_counter()
+            batch = next(iterator, None)
+            encoded = time.perf_counter()
+            stats.build_seconds += encoded - started
+            if batch is None:
+                break
             if cancel is not None and cancel.is_set():
                 raise LoadCancelled(f"load of {schema}.{table.name} cancelled: another partition failed")
             payload = encode_tuples(batch, types)
+            sending = time.perf_counter()
+            stats.encode_seconds += sending - encoded
             for offset in range(0, len(payload), WRITE_BLOCK_BYTES):
                 copy.write(payload[offset : offset + WRITE_BLOCK_BYTES])
-            rows += batch.height
-            after_batch(table.name, count, rows)
-            count += 1
+            stats.send_seconds += time.perf_counter() - sending
+            stats.rows += batch.height
+            after_batch(table.name, stats.batches, stats.rows)
+            stats.batches += 1
         copy.write(TRAILER)
-    return rows, count
+        closing = time.perf_counter()
+    stats.send_seconds += time.perf_counter() - closing  # the server finishing the COPY
+    return stats
 
 
 def _build_keys(conn: psycopg.Connection, table: sa.Table, schema: str, target: str, report: dict[str, float]) -> float:
@@ -248,7 +284,7 @@ def load_table(
         _sweep_staging(conn, schema, table)
         try:
             conn.execute(model.create_staging_ddl(table, schema, staged))
-            report.rows, report.batches = _copy_batches(conn, table, schema, staged, batches)
+            report.add_copy(_copy_batches(conn, table, schema, staged, batches))
             report.copy_seconds = time.perf_counter() - started
             report.index_seconds = _build_keys(conn, table, schema, staged, report.index_breakdown)
             conn.execute(f"ANALYZE {model.qualified(schema, staged)}")
@@ -291,8 +327,7 @@ class PartitionSpec:
 
 @dataclass
 class _PartitionResult:
-    rows: int
-    batches: int
+    copy: _CopyStats
     copy_seconds: float
     index_seconds: float
     index_breakdown: dict[str, float]
@@ -312,7 +347,7 @@ def _load_partition(
     try:
         with connect() as conn:
             conn.execute(model.create_staging_ddl(table, schema, name, check=spec.check(key)))
-            rows, batches = _copy_batches(conn, table, schema, name, spec.batches(), cancel)
+            stats = _copy_batches(conn, table, schema, name, spec.batches(), cancel)
             copy_seconds = time.perf_counter() - started
             index_seconds = _build_keys(conn, table, schema, name, breakdown)
             conn.execute(f"ANALYZE {model.qualified(schema, name)}")
@@ -320,7 +355,7 @@ def _load_partition(
     except BaseException:
         cancel.set()
         raise
-    return _PartitionResult(rows, batches, copy_seconds, index_seconds, breakdown)
+    return _PartitionResult(stats, copy_seconds, index_seconds, breakdown)
 
 
 def load_partitioned(
@@ -358,8 +393,8 @@ def load_partitioned(
                 except BaseException:
                     cancel.set()  # before the pool's exit waits for the workers: stop them at their next batch
                     raise
-            report.rows = sum(r.rows for r in results)
-            report.batches = sum(r.batches for r in results)
+            for result in results:
+                report.add_copy(result.copy)
             report.copy_seconds = max(r.copy_seconds for r in results)
             report.index_seconds = sum(r.index_seconds for r in results)
             for result in results:
