@@ -82,6 +82,14 @@ def _off_half_star_grid(col: str) -> pl.Expr:
     return ~(pl.col(col).is_between(0.5, 5.0) & (doubled == doubled.round(0)))
 
 
+UNIX_SECONDS_RANGE = (0, 4_102_444_800)  # 1970-01-01 .. 2100-01-01: anything else is not Unix seconds
+_TIMESTAMP_RULE = ValueRule(
+    "timestamp is not Unix seconds between 1970 and 2100",
+    "timestamp",
+    ~pl.col("timestamp").is_between(*UNIX_SECONDS_RANGE, closed="left"),
+)  # guards the microsecond conversion against overflow; plausibility (1995..now) is a check
+
+
 def _outside_unit_interval(col: str) -> pl.Expr:
     return pl.col(col).is_nan() | ~pl.col(col).is_between(0.0, 1.0)
 
@@ -101,12 +109,16 @@ RATINGS_FILE = FileSpec(
     "ratings.csv",
     (Column("userId", pl.Int32), Column("movieId", pl.Int32), Column("rating", pl.Float64), Column("timestamp", pl.Int64)),
     key=("userId", "movieId"),
-    value_rules=(ValueRule("rating is not a half star between 0.5 and 5.0", "rating", _off_half_star_grid("rating")),),
+    value_rules=(
+        ValueRule("rating is not a half star between 0.5 and 5.0", "rating", _off_half_star_grid("rating")),
+        _TIMESTAMP_RULE,
+    ),
     references=(Reference("movieId", "movies.csv"),),
 )
 TAGS_FILE = FileSpec(
     "tags.csv",
     (Column("userId", pl.Int32), Column("movieId", pl.Int32), Column("tag", pl.String), Column("timestamp", pl.Int64)),
+    value_rules=(_TIMESTAMP_RULE,),
     references=(Reference("movieId", "movies.csv"),),
 )
 GENOME_TAGS_FILE = FileSpec(

@@ -73,7 +73,7 @@ def test_tables_have_contract_schemas_and_every_row(sample_run, sample_dir: Path
             assert table.height == data_lines(sample_dir / FILES[asset]), asset
             assert read_table(data, f"{asset}_rejects").height == 0
             meta = output_metadata(result, asset)
-            assert meta["rejected_rows"] == 0 and meta["seconds"] >= 0 and "read_method" in meta
+            assert meta["rejected_rows"] == 0 and meta["parse_seconds"] >= 0 and "read_method" in meta
 
 
 def test_movies_parse_the_planted_titles(sample_run) -> None:

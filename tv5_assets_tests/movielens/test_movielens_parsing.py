@@ -143,6 +143,8 @@ RATINGS_PREFIX = [RATINGS_HEADER, '1,"1",4.0,1000', "1,2,3.5,1000", '"1",5,1.0,1
         ("2,1,4.00000001,1000", "rating is not a half star between 0.5 and 5.0", "4.00000001"),
         ("2,1,nan,1000", "rating is not a half star between 0.5 and 5.0", "nan"),
         ("2,42,4.0,1000", "movieId not in movies.csv", "42"),
+        ("2,1,4.0,99999999999999", "timestamp is not Unix seconds between 1970 and 2100", "99999999999999"),
+        ("2,1,4.0,-5", "timestamp is not Unix seconds between 1970 and 2100", "-5"),
         ("2,,4.0,1000", "movieId is empty", ""),
         ("", "empty line", ""),
         ('2,1,"4.0,1000', "malformed quoting (a field must be wholly quoted, with inner quotes doubled)", '2,1,"4.0,1000'),
