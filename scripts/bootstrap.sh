@@ -29,6 +29,18 @@ if [ ! -x "$TV5_VENV/bin/python" ]; then
   python3 -m venv "$TV5_VENV"
   "$TV5_VENV/bin/pip" install -q --upgrade pip
 fi
-# No-op (a few seconds) when the environment already satisfies pyproject.toml.
-"$TV5_VENV/bin/pip" install -q -e "$TV5_ROOT[dev]"
+# The dependencies listed in pyproject.toml: a no-op (a few seconds) when they are satisfied.
+mapfile -t requirements < <("$TV5_VENV/bin/python" - "$TV5_ROOT/pyproject.toml" <<'PY'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"]))
+PY
+)
+"$TV5_VENV/bin/pip" install -q "${requirements[@]}"
+# The `tv5` command, once per environment. The code itself always comes from this checkout through
+# PYTHONPATH, so a CI clone never re-points a shared environment at itself (and vice versa).
+if [ ! -x "$TV5_VENV/bin/tv5" ]; then
+  "$TV5_VENV/bin/pip" install -q --no-deps -e "$TV5_ROOT"
+fi
+export PYTHONPATH="$TV5_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$TV5_VENV/bin:$PATH"
