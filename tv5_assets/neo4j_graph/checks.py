@@ -13,10 +13,12 @@ import dagster as dg
 import polars as pl
 
 from ..resources.neo4j import Neo4jResource
-from . import loader, model
+from ..settings import data_dir
+from . import import_files, loader, model
 from .assets import (
     _similarity_threshold,
     neo4j_constraints,
+    neo4j_import_files,
     neo4j_movie_tags,
     neo4j_movies,
     neo4j_platforms,
@@ -204,7 +206,65 @@ def platform_graph_matches_availability(neo4j: Neo4jResource, platform_availabil
     return _compare(expected, _counts(neo4j), _duplicates(neo4j, model.AVAILABLE_ON))
 
 
+@dg.asset_check(
+    asset=neo4j_import_files,
+    description=(
+        "Every import file is there with its neo4j-admin header, and the node and RATED files hold as "
+        "many rows as movies, genres, profiles and ratings imply (counted from the files on disk)."
+    ),
+    additional_ins={
+        "movies": dg.AssetIn("movies"),
+        "user_profiles": dg.AssetIn("user_profiles"),
+        "ratings": dg.AssetIn("ratings"),
+    },
+)
+def import_files_complete(movies: pl.DataFrame, user_profiles: pl.DataFrame, ratings: pl.LazyFrame) -> dg.AssetCheckResult:
+    folder = data_dir() / "neo4j-import"
+    problems, actual_rows = import_files_problems(folder, movies, user_profiles, ratings)
+    metadata = {f"rows_{k}": v for k, v in actual_rows.items()}
+    metadata["folder"] = dg.MetadataValue.path(str(folder))
+    if problems:
+        metadata["problems"] = dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))
+    return dg.AssetCheckResult(passed=not problems, metadata=metadata)
+
+
+def import_files_problems(
+    folder, movies: pl.DataFrame, user_profiles: pl.DataFrame, ratings: pl.LazyFrame | pl.DataFrame
+) -> tuple[list[str], dict[str, int]]:
+    """What is wrong with the import folder (missing files, headers, row counts), and the rows found."""
+    expected_rows = {
+        "movies.csv": model.movie_nodes(movies).height,
+        "genres.csv": model.genre_nodes(movies).height,
+        "users.csv": model.user_nodes(user_profiles).height,
+        "has_genre.csv": model.has_genre_rels(movies).height,
+        "rated.csv": ratings.lazy().select(pl.len()).collect().item(),
+    }
+    problems = []
+    for label, name in import_files.NODE_FILES.items():
+        problems += _import_file_problems(folder / name, f":ID({label})")
+    for name in import_files.REL_FILES.values():
+        problems += _import_file_problems(folder / name, ":START_ID(")
+    if not (folder / "import.sh").is_file():
+        problems.append("import.sh (the documented command) is missing")
+    actual_rows = {}
+    for name, want in expected_rows.items():
+        if (folder / name).is_file():
+            actual_rows[name] = pl.scan_csv(folder / name, infer_schema=False).select(pl.len()).collect().item()
+            if actual_rows[name] != want:
+                problems.append(f"{name}: {actual_rows[name]:,} rows, upstream implies {want:,}")
+    return problems, actual_rows
+
+
+def _import_file_problems(path, header_token: str) -> list[str]:
+    if not path.is_file():
+        return [f"{path.name} is missing"]
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline()
+    return [] if header_token in header else [f"{path.name}: header {header.strip()!r} lacks {header_token}"]
+
+
 CHECKS = [
+    import_files_complete,
     uniqueness_constraints_exist,
     movie_graph_matches_movies,
     tag_graph_matches_genome,

@@ -85,3 +85,21 @@ def test_import_files_have_typed_headers_id_spaces_and_the_command(frames, tmp_p
     assert "neo4j-admin database import full neo4j" in script
     assert f"--relationships=RATED={folder / 'rated.csv'}" in script
     assert not list(tmp_path.glob(".neo4j-import.*")), "temporary folders must not be left behind"
+
+
+def test_import_files_check_finds_missing_and_truncated_files(frames, tmp_path):
+    from tv5_assets.neo4j_graph.checks import import_files_problems
+
+    folder = tmp_path / "neo4j-import"
+    import_files.write_import_files(folder, **frames, log=lambda _: None)
+    inputs = (frames["movies"], frames["user_profiles"], frames["ratings"])
+    problems, rows = import_files_problems(folder, *inputs)
+    assert problems == []
+    assert rows["rated.csv"] == frames["ratings"].height
+
+    rated = folder / "rated.csv"
+    rated.write_text("\n".join(rated.read_text().splitlines()[:-1]) + "\n")  # drop the last rating
+    (folder / "genres.csv").unlink()
+    problems, _ = import_files_problems(folder, *inputs)
+    assert "genres.csv is missing" in problems
+    assert any(p.startswith("rated.csv: ") and "upstream implies" in p for p in problems)
