@@ -36,7 +36,7 @@ def _may_wipe(driver: neo4j.Driver, database: str) -> bool:
     if os.environ.get("TV5_REQUIRE_SERVICES") == "1" or os.environ.get("TV5_NEO4J_TESTS_MAY_WIPE") == "1":
         return True
     records, _, _ = driver.execute_query(
-        f"OPTIONAL MATCH (m:{MARKER}) WITH count(m) AS marked MATCH (n) RETURN marked, count(n) AS nodes",
+        f"OPTIONAL MATCH (m:{MARKER}) WITH count(m) AS marked OPTIONAL MATCH (n) RETURN marked, count(n) AS nodes",
         database_=database,
     )
     return records[0]["marked"] > 0 or records[0]["nodes"] == 0
