@@ -77,14 +77,26 @@ def table_schema(table: sa.Table) -> dg.TableSchema:
     )
 
 
+def _is_connection_error(error: psycopg.Error) -> bool:
+    """Lost or refused connections (SQLSTATE class 08, server shutdown 57P0x, or client side) are
+    transient; other operational errors (disk full, lock timeouts) are not fixed by retrying."""
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state.startswith("57P")
+
+
 def _run_load(postgres: PostgresResource, what: str, load: Callable[[], LoadReport]) -> LoadReport:
     """Run a load; connection trouble is retryable (RetryPolicy), anything else fails once with its cause."""
     try:
         return load()
     except ServiceUnavailableError:
         raise
-    except psycopg.OperationalError as error:  # server went away mid-load: retry
-        raise postgres.unavailable(error) from error
+    except psycopg.OperationalError as error:
+        if _is_connection_error(error):  # server went away mid-load: retry
+            raise postgres.unavailable(error) from error
+        raise dg.Failure(
+            description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",
+            allow_retries=False,
+        ) from error
     except Exception as error:
         raise dg.Failure(
             description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",

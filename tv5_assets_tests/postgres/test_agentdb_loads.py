@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import dagster as dg
 import polars as pl
 import psycopg
 import pytest
@@ -212,9 +213,16 @@ def test_an_unreachable_server_gives_a_clear_error_without_the_password():
         _run_load(resource, "agentdb.policies", lambda: loader.load_table(resource.connect, model.policies, "x", [], "t"))
 
 
-def test_a_server_dropping_mid_load_is_reported_as_unavailable(postgres_resource):
-    def load():
+def test_a_server_dropping_mid_load_is_retryable_but_a_full_disk_is_not(postgres_resource):
+    def dropped():
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
     with pytest.raises(ServiceUnavailableError, match="not reachable"):
-        _run_load(postgres_resource, "agentdb.episodes", load)
+        _run_load(postgres_resource, "agentdb.episodes", dropped)
+
+    def disk_full():
+        raise psycopg.errors.DiskFull("could not extend file: No space left on device")
+
+    with pytest.raises(dg.Failure, match="No space left") as caught:
+        _run_load(postgres_resource, "agentdb.episodes", disk_full)
+    assert caught.value.allow_retries is False
