@@ -6,8 +6,8 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TV5_ROOT"
-export TV5_DATA_DIR="${TV5_DATA_DIR:-$TV5_ROOT/data}"
 . scripts/env.sh
+export TV5_DATA_DIR="${TV5_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data")}"
 
 if [ -z "${TV5_MOVIELENS_DIR:-}" ]; then
   if [ -f "$TV5_DATA_DIR/raw/ml-25m/ratings.csv" ]; then

@@ -2,6 +2,21 @@
 # Shared by demo.sh and test.sh: data folder, Dagster home and sample data.
 # Expects TV5_ROOT (set by bootstrap.sh).
 
+# Default data folder: $1 (inside the checkout) when the unprivileged `postgres` user that runs the
+# local PostgreSQL can reach it; otherwise (a checkout under a mode-700 home such as /root) a folder
+# under /var/tmp, announced, so `tv5 services up` works wherever the repository was cloned.
+tv5_default_data_dir() {
+  local wanted="$1"
+  mkdir -p "$wanted"
+  if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$wanted" 2>/dev/null; then
+    local fallback="/var/tmp/tv5/$(printf '%s' "$wanted" | sha1sum | cut -c1-12)"
+    echo "note: the postgres system user cannot reach $wanted; using TV5_DATA_DIR=$fallback" >&2
+    mkdir -p "$fallback"
+    wanted="$fallback"
+  fi
+  printf '%s\n' "$wanted"
+}
+
 # Prepare $DAGSTER_HOME with the project's dagster.yaml (pool limits, no telemetry).
 tv5_dagster_home() {
   export DAGSTER_HOME="${DAGSTER_HOME:-$TV5_DATA_DIR/dagster_home}"

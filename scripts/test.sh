@@ -6,12 +6,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TV5_ROOT"
-export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$TV5_ROOT/data/test}"
+. scripts/env.sh
+export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data/test")}"
 # Test ports, so a developer's own `tv5 services up` on the default ports is left alone.
 export TV5_LOCAL_POSTGRES_PORT=55433 TV5_LOCAL_REDIS_PORT=56380 TV5_LOCAL_MILVUS_PORT=59531 TV5_LOCAL_NEO4J_PORT=57688
 export TV5_REQUIRE_SERVICES=1
 unset TV5_POSTGRES_URL TV5_REDIS_URL TV5_MILVUS_URI TV5_NEO4J_URI
-. scripts/env.sh
 
 trap 'tv5 services down >/dev/null 2>&1 || true' EXIT
 tv5 services up

@@ -1,0 +1,75 @@
+"""Snapshot of the asset graph's structure: keys, groups, dependencies, checks, pools, kinds.
+
+A structural change (a renamed asset, a dropped check, a new dependency) fails this test until the
+snapshot is regenerated on purpose:  TV5_UPDATE_SNAPSHOTS=1 pytest tv5_assets_tests/test_asset_graph.py
+and the diff of snapshots/asset_graph.json is reviewed with the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from tv5_assets import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def graph_structure() -> dict:
+    repo = defs.get_repository_def()
+    graph = repo.asset_graph
+    assets: dict[str, dict] = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "checks": sorted(
+                f"{c.name}{' (blocking)' if graph.get(c).blocking else ''}" for c in node.check_keys
+            ),
+            "kinds": sorted(node.kinds),
+            "pools": sorted(node.pools or []),
+            "owners": sorted(node.owners),
+        }
+    return {"assets": assets}
+
+
+def test_asset_graph_matches_snapshot() -> None:
+    current = graph_structure()
+    if os.environ.get("TV5_UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, (
+        "The asset graph changed. If intended, regenerate with TV5_UPDATE_SNAPSHOTS=1 and review the diff."
+    )
+
+
+def test_every_asset_is_described_owned_and_grouped() -> None:
+    for spec in defs.resolve_all_asset_specs():
+        name = spec.key.to_user_string()
+        assert spec.description, f"{name} has no description"
+        assert spec.owners, f"{name} has no owner"
+        assert spec.group_name and spec.group_name != "default", f"{name} is in no group"
+        assert spec.kinds, f"{name} has no kinds"
+
+
+def test_every_asset_has_a_check() -> None:
+    graph = defs.get_repository_def().asset_graph
+    unchecked = [
+        k.to_user_string() for k in graph.get_all_asset_keys()
+        if graph.get(k).is_materializable and not graph.get(k).check_keys
+    ]
+    assert not unchecked, f"assets without checks: {unchecked}"
+
+
+def test_definitions_load_through_the_workspace() -> None:
+    # `dagster dev` loads workspace.yaml's python_module; the module must expose one Definitions.
+    import importlib
+
+    module = importlib.import_module("tv5_assets")
+    assert isinstance(module.defs, dg.Definitions)
