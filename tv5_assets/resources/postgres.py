@@ -17,7 +17,8 @@ import psycopg
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from ..services.postgres import ENV_URL, redact_url, url_address
+from ..services.base import redact_url
+from ..services.postgres import ENV_URL, url_address
 
 DEFAULT_SCHEMA = "agentdb"
 

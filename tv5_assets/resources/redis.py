@@ -16,7 +16,8 @@ import redis
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from ..services.redis import ENV_URL, redact_url, url_address
+from ..services.base import redact_url
+from ..services.redis import ENV_URL, url_address
 
 DEFAULT_NAMESPACE = "tv5"
 

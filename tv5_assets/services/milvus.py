@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus
+from .base import ServiceStatus, pid_alive, port_open
 
 # `milvus-lite server` (milvus_lite.cmdline) closes its data folder cleanly on KeyboardInterrupt only.
 # A shell that starts us in the background passes SIGINT on as ignored, so the launcher re-arms it,
@@ -41,37 +40,6 @@ _SERVER_LAUNCHER = (
 PID_FILE = "milvus-lite.pid"
 LOG_FILE = "milvus-lite.log"
 DATA_SUBDIR = "data"
-
-
-def _pid_alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie child of ours counts as gone)."""
-    try:
-        # Reap it if it is our own child that already exited (tests start the server in-process).
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state not in {"Z", "X"}
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: fall back to a signal probe
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
-def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _client_answers(uri: str, token: str | None = None, timeout: float = 3.0) -> str | None:
@@ -156,10 +124,10 @@ class MilvusLiteService:
             return ServiceStatus(self.name, reason is None, redact_uri(uri), detail)
         pid = self._running_pid()
         if pid is not None:
-            if _port_open(self.host, self.port):
+            if port_open(self.host, self.port):
                 return ServiceStatus(self.name, True, self.uri, f"pid {pid}, data {self.data_dir}")
             return ServiceStatus(self.name, False, self.uri, f"pid {pid} is starting or hung (port closed); see {self.log_file}")
-        if _port_open(self.host, self.port):
+        if port_open(self.host, self.port):
             return ServiceStatus(
                 self.name,
                 False,
@@ -175,7 +143,7 @@ class MilvusLiteService:
         if pid is not None:
             self._wait_until_ready(pid)
             return ServiceStatus(self.name, True, self.uri, f"pid {pid}, already running, data {self.data_dir}")
-        if _port_open(self.host, self.port):
+        if port_open(self.host, self.port):
             raise ServiceUnavailableError(
                 f"Milvus Lite cannot start on {self.host}:{self.port}: the port is in use by another process "
                 f"(not the Milvus Lite of {self.base_dir}). Stop that process, or choose a free port with "
@@ -219,7 +187,7 @@ class MilvusLiteService:
                 break
             if self._wait_gone(pid, wait_s):
                 break
-        if _pid_alive(pid):
+        if pid_alive(pid):
             raise ServiceUnavailableError(f"Milvus Lite (pid {pid}) did not stop; kill it by hand and remove {self.pid_file}")
         self.pid_file.unlink(missing_ok=True)
         return ServiceStatus(self.name, False, self.uri, f"stopped pid {pid}; data kept in {self.data_dir}")
@@ -231,7 +199,7 @@ class MilvusLiteService:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return None
         try:  # a recycled pid must not be mistaken for (or killed as) our server
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -243,13 +211,13 @@ class MilvusLiteService:
         deadline = time.monotonic() + self.startup_timeout_s
         reason = "no answer yet"
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise ServiceUnavailableError(
                     f"Milvus Lite exited while starting on {self.host}:{self.port} (data {self.data_dir}). "
                     f"Last lines of {self.log_file}:\n{self._log_tail()}"
                 )
-            if _port_open(self.host, self.port):
+            if port_open(self.host, self.port):
                 reason = _client_answers(self.uri)
                 if reason is None:
                     return
@@ -262,10 +230,10 @@ class MilvusLiteService:
     def _wait_gone(self, pid: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 return True
             time.sleep(0.1)
-        return not _pid_alive(pid)
+        return not pid_alive(pid)
 
     def _log_tail(self, lines: int = 15) -> str:
         try:

@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -38,7 +37,7 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus
+from .base import ServiceStatus, pid_alive, port_open
 
 ENV_URI = "TV5_NEO4J_URI"
 ENV_PASSWORD = "TV5_NEO4J_PASSWORD"
@@ -81,29 +80,6 @@ def local_auth() -> tuple[str, str] | None:
     """Credentials for the local server: user `neo4j` and TV5_NEO4J_PASSWORD when set, else none."""
     password = os.environ.get(ENV_PASSWORD, "")
     return ("neo4j", password) if password else None
-
-
-def _tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is not a running server.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _cmdline(pid: int) -> str:
@@ -189,7 +165,7 @@ class Neo4jService:
         if self.external():
             return self._external_status()
         pid = self._pid()
-        bolt = _tcp_open(self.host, self.port)
+        bolt = port_open(self.host, self.port)
         if pid is None:
             if bolt:
                 return ServiceStatus(self.name, True, self.address, "answering, but not started from this data folder")
@@ -211,7 +187,7 @@ class Neo4jService:
             if current.running:
                 return current
             if self._pid() is None:
-                if _tcp_open(self.host, self.port):
+                if port_open(self.host, self.port):
                     raise ServiceUnavailableError(
                         f"Port {self.host}:{self.port} is taken by another process; stop it or choose another "
                         "port for the local Neo4j with TV5_LOCAL_NEO4J_PORT."
@@ -228,7 +204,7 @@ class Neo4jService:
             return self.status()
         os.kill(pid, signal.SIGTERM)  # the launcher's shutdown hook checkpoints and stops the DBMS
         deadline = time.monotonic() + self.stop_timeout_s
-        while _alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 raise ServiceUnavailableError(
                     f"Neo4j (pid {pid}) on {self.address} did not stop within {self.stop_timeout_s:.0f} s; see "
@@ -364,7 +340,7 @@ class Neo4jService:
         except (OSError, ValueError):
             return None
         # The pid file may outlive the JVM and its pid be reused: only our launcher counts.
-        if not _alive(pid) or LAUNCHER.removesuffix(".java") not in _cmdline(pid):
+        if not pid_alive(pid) or LAUNCHER.removesuffix(".java") not in _cmdline(pid):
             return None
         return pid
 
@@ -377,7 +353,7 @@ class Neo4jService:
     def _external_status(self) -> ServiceStatus:
         uri = os.environ[ENV_URI].strip()
         parts = urlsplit(uri)
-        reachable = _tcp_open(parts.hostname or "localhost", parts.port or 7687, timeout=3.0)
+        reachable = port_open(parts.hostname or "localhost", parts.port or 7687, timeout=3.0)
         detail = f"external ({ENV_URI}); not started or stopped by tv5"
         return ServiceStatus(self.name, reachable, uri_address(uri), detail if reachable else detail + "; not reachable")
 

@@ -27,7 +27,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -35,7 +34,8 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus
+from .base import ServiceStatus, port_open
+from .base import url_address as base_url_address
 
 ENV_URL = "TV5_POSTGRES_URL"
 SERVER_OS_USER = "postgres"  # Debian's system user for the server; used only when we are root
@@ -72,33 +72,6 @@ def find_binaries() -> Path:
         f"/usr/lib/postgresql/*/bin or on PATH; {INSTALL_HINT}, or point the platform at an "
         f"existing server with {ENV_URL}."
     )
-
-
-def redact_url(url: str) -> str:
-    """`postgresql://user:secret@host:port/db` -> `postgresql://user:***@host:port/db`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0] + ":***"
-    return parts._replace(netloc=f"{userinfo}@{netloc[1]}").geturl()
-
-
-def url_address(url: str) -> str:
-    """host:port/db of a URL, never its credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    db = parts.path.lstrip("/")
-    return f"{host}:{port}/{db}" if db else f"{host}:{port}"
-
-
-def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 class PostgresService:
@@ -159,7 +132,7 @@ class PostgresService:
             return current
         if self._pid() is not None:  # our server is starting up or recovering: wait for it
             return self._wait_until_accepting()
-        if _port_open(self.host, self.port):
+        if port_open(self.host, self.port):
             raise ServiceUnavailableError(
                 f"Port {self.address} is taken by a process that is not a PostgreSQL server; stop it or "
                 "choose another port with TV5_LOCAL_POSTGRES_PORT."
@@ -354,3 +327,8 @@ class PostgresService:
                 + " | ".join(tail)
                 + (f"\nlast lines of {self.log_file}:\n{log_tail}" if log_tail else "")
             )
+
+
+def url_address(url: str) -> str:
+    """host:port/db of a PostgreSQL URL, never its credentials."""
+    return base_url_address(url, 5432)

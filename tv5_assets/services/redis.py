@@ -20,11 +20,11 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus
+from .base import ServiceStatus, pid_alive, port_open
+from .base import url_address as base_url_address
 
 ENV_URL = "TV5_REDIS_URL"
 INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu)"
@@ -38,23 +38,6 @@ def find_redis_server() -> Path:
             f"server with {ENV_URL}."
         )
     return Path(found)
-
-
-def redact_url(url: str) -> str:
-    """`redis://:secret@host:port/0` -> `redis://:***@host:port/0`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, hostinfo = parts.netloc.rsplit("@", 1)
-    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{hostinfo}").geturl()
-
-
-def url_address(url: str) -> str:
-    """host:port/db of a redis URL, never its credentials."""
-    parts = urlsplit(url)
-    db = parts.path.lstrip("/")
-    address = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
-    return f"{address}/{db}" if db else address
 
 
 def _ping(host: str, port: int, timeout: float = 1.0) -> str | None:
@@ -156,7 +139,7 @@ class RedisService:
         os.kill(pid, signal.SIGTERM)  # redis-server shuts down cleanly on SIGTERM (AOF fsync, RDB save)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not pid_alive(pid):
                 break
             time.sleep(0.1)
         else:
@@ -190,14 +173,10 @@ class RedisService:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def _port_taken(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return port_open(self.host, self.port)
 
     def _external_status(self) -> ServiceStatus:
         import redis
@@ -218,16 +197,6 @@ class RedisService:
         return f"\nlast lines of {self.log_file}:\n{tail}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped) is not alive for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+def url_address(url: str) -> str:
+    """host:port/db of a redis URL, never its credentials."""
+    return base_url_address(url, 6379)

@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tv5_assets.services.postgres import PostgresService, find_binaries, redact_url, url_address
+from tv5_assets.services.base import redact_url
+from tv5_assets.services.postgres import PostgresService, find_binaries, url_address
 from tv5_assets_tests.conftest import require_service
 
 pytestmark = pytest.mark.services

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tv5_assets.services.redis import RedisService, find_redis_server, redact_url, url_address
+from tv5_assets.services.base import redact_url
+from tv5_assets.services.redis import RedisService, find_redis_server, url_address
 from tv5_assets_tests.conftest import require_service
 
 pytestmark = pytest.mark.services
