@@ -19,6 +19,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from ..conventions import OWNERS
 from ..io_managers import table_schema
 from . import exports
 from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
@@ -28,7 +29,6 @@ from .text import DEFAULT_TEMPLATE, build_media_text
 from .user_vectors import user_preference_vectors
 
 GROUP = "embeddings"
-OWNERS = ["team:tv5-data"]
 GPU_POOL = "gpu"
 GPU_EXECUTOR_TAGS = {"tv5/executor": "a100"}
 # dagster-k8s reads this op tag when the k8s executor launches the step's pod.

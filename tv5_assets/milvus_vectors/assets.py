@@ -10,17 +10,14 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
 from ..errors import ServiceUnavailableError
 from ..resources.milvus import MilvusResource, is_transient
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
 from .loading import LoadReport, load_blue_green
 
 GROUP = "milvus"
-OWNERS = ["team:tv5-data"]
 
-# Transient store failures (server restarting, network) are retried with growing delays; errors in
-# the data or the code are raised as non-retryable failures (see _load).
-LOAD_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 class MilvusLoadConfig(dg.Config):
@@ -89,7 +86,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
     kinds={"milvus"},
     owners=OWNERS,
     pool="milvus",
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Milvus collection `media_embeddings` (an alias onto a versioned collection): one entity per movie, "
         "primary key movie_id, media_id/title/display_title/year/genres for filtered search, 384-d vector "
@@ -113,7 +110,7 @@ def milvus_media_collection(
     kinds={"milvus"},
     owners=OWNERS,
     pool="milvus",
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Milvus collection `user_embeddings` (an alias onto a versioned collection): one entity per user, "
         "primary key movielens_user_id, user_id (user_{id:08d})/archetype/country/weighting for filtered "

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ..conventions import OWNERS
 from .. import settings
 from ..errors import MissingInputError
 from ..io_managers import markdown_preview, table_schema
@@ -24,7 +25,6 @@ from . import parsing, schemas
 from .parsing import FileSpec
 
 GROUP = "movielens"
-OWNERS = ["team:tv5-data"]
 KINDS = {"polars", "parquet"}
 GROUPLENS_URL = "https://grouplens.org/datasets/movielens/"
 

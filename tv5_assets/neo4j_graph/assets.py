@@ -20,17 +20,14 @@ import neo4j
 import polars as pl
 from pydantic import Field
 
+from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
 from ..resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from ..settings import data_dir
 from . import import_files, loader, model
 
 GROUP = "neo4j"
 POOL = "neo4j"
-OWNERS = ["team:tv5-data"]
 KINDS = {"neo4j"}
-# Transient store trouble (a restart, a network blip) is retried with growing pauses; rejected
-# credentials are raised as a Failure that forbids retries (retrying cannot fix a password).
-RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 PROGRESS_EVERY_S = 10.0
 
 
@@ -128,7 +125,7 @@ def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict
 
 def _asset(**kwargs):
     """The decorator settings every graph load shares."""
-    return dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=POOL, retry_policy=RETRY, **kwargs)
+    return dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=POOL, retry_policy=STORE_LOAD_RETRY_POLICY, **kwargs)
 
 
 # -------------------------------------------------------------------------------------- assets

@@ -13,6 +13,7 @@ import psycopg
 import sqlalchemy as sa
 from pydantic import Field
 
+from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
 from ..errors import ServiceUnavailableError
 from ..resources.postgres import PostgresResource
 from . import schema as model
@@ -27,13 +28,9 @@ from .transitions import (
 )
 
 GROUP = "postgres"
-OWNERS = ["team:tv5-data"]
 KINDS = {"postgresql", "polars"}
 POOL = "postgres"
 
-# Transient store failures (server restarting, connection dropped) are retried with growing delays;
-# errors in the data or the code fail once (see _run_load).
-LOAD_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 class PoliciesConfig(dg.Config):
@@ -125,7 +122,7 @@ def _run_tag(context: dg.AssetExecutionContext) -> str:
     kinds=KINDS,
     owners=OWNERS,
     pool=POOL,
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "AgentDB `policies`: one row per user profile with tabular Q-values over the 19 MovieLens genres "
         f"({', '.join(ACTION_SPACE)}), initialised from the user's archetype (transitions.ARCHETYPE_PRIORS), "
@@ -200,7 +197,7 @@ def episode_partitions(
     kinds=KINDS,
     owners=OWNERS,
     pool=POOL,
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "AgentDB `episodes`: every rating as an RL transition in the user's time order. state = {step, "
         "time_of_day, recent_genres (genres of the previous 3 rated movies)}, action = the movie's media id, "

@@ -6,6 +6,7 @@ import polars as pl
 import redis as redis_py
 from pydantic import Field
 
+from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
 from ..errors import ServiceUnavailableError
 from ..resources.redis import RedisResource
 from .cache import (
@@ -19,12 +20,9 @@ from .cache import (
 from .protocol import DEFAULT_CHUNK
 
 GROUP = "redis"
-OWNERS = ["team:tv5-data"]
 KINDS = {"redis", "polars"}
 POOL = "redis"
 
-# Transient store failures are retried with growing delays; data or code errors fail once.
-LOAD_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 class PlatformCacheConfig(dg.Config):
@@ -74,7 +72,7 @@ def _tag(context: dg.AssetExecutionContext) -> str:
     kinds=KINDS,
     owners=OWNERS,
     pool=POOL,
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Platform availability per movie at `{ns}:platform:{media_id}`: a JSON list of the movie's platforms "
         "(platform_id, platform_name, availability_type, region, quality, subtitles), 24-hour TTL. Written with "
@@ -107,7 +105,7 @@ def redis_platform_cache(
     kinds=KINDS,
     owners=OWNERS,
     pool=POOL,
-    retry_policy=LOAD_RETRY_POLICY,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Current trends, 15-minute TTL: the latest day's figures per movie in hashes `{ns}:trend:{media_id}` "
         "(date, popularity_score, view_count_estimate, search_volume) and the top movies by popularity in the "

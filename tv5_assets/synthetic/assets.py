@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ..conventions import OWNERS
 from ..io_managers import table_schema
 from . import contexts, platforms, subtitles, trends, users
 from .common import frame_digest, share_table
@@ -30,7 +31,6 @@ from .schemas import (
 )
 
 GROUP = "synthetic"
-OWNERS = ["team:tv5-data"]
 KINDS = {"polars", "numpy", "parquet"}
 DEFAULT_SEED = 42
 
