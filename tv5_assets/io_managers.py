@@ -19,10 +19,7 @@ write atomically and would need a second IO manager for arrays; this module is s
 
 from __future__ import annotations
 
-import os
-import shutil
 import typing
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from . import settings
+from . import atomic, settings
 
 PARQUET_COMPRESSION = "zstd"
 PREVIEW_ROWS = 5
@@ -78,26 +75,11 @@ def _column_descriptions(context: dg.OutputContext) -> dict[str, str]:
     return {c.name: c.description for c in schema.columns if c.description}
 
 
-def _replace_atomically(tmp: Path, final: Path) -> None:
-    """Swap `tmp` into `final` (file or folder) so readers see the old or the new, never half."""
-    if final.is_dir() and not final.is_symlink():
-        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        final.rename(trash)
-        tmp.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
-
-
 def _remove_other_layouts(final_file: Path, final_dir: Path, keep: Path) -> None:
     """A frame that shrank from a folder to one file (or grew) must not leave the other behind."""
     for other in (final_file, final_dir):
-        if other == keep:
-            continue
-        if other.is_dir():
-            shutil.rmtree(other, ignore_errors=True)
-        elif other.exists():
-            other.unlink()
+        if other != keep:
+            atomic.remove(other)
 
 
 class Tv5IOManager(dg.ConfigurableIOManager):
@@ -132,28 +114,24 @@ class Tv5IOManager(dg.ConfigurableIOManager):
 
     def _write_frame(self, context: dg.OutputContext, df: pl.DataFrame, target: Path) -> None:
         file_path, dir_path = target.with_suffix(".parquet"), target
-        tmp_tag = f".tmp-{uuid.uuid4().hex[:8]}"
         if df.height > self.max_rows_per_file:
-            tmp = dir_path.with_name(dir_path.name + tmp_tag)
-            tmp.mkdir(parents=True)
-            for index, offset in enumerate(range(0, df.height, self.max_rows_per_file)):
-                df.slice(offset, self.max_rows_per_file).write_parquet(
-                    tmp / f"part-{index:05d}.parquet", compression=PARQUET_COMPRESSION
-                )
             final = dir_path
+            with atomic.replacing(final, folder=True) as staged:
+                for index, offset in enumerate(range(0, df.height, self.max_rows_per_file)):
+                    df.slice(offset, self.max_rows_per_file).write_parquet(
+                        staged / f"part-{index:05d}.parquet", compression=PARQUET_COMPRESSION
+                    )
         else:
-            tmp = file_path.with_name(file_path.name + tmp_tag)
-            df.write_parquet(tmp, compression=PARQUET_COMPRESSION)
             final = file_path
-        _replace_atomically(tmp, final)
+            with atomic.replacing(final) as staged:
+                df.write_parquet(staged, compression=PARQUET_COMPRESSION)
         _remove_other_layouts(file_path, dir_path, keep=final)
         self._record_frame(context, df.schema, df.height, final, df)
 
     def _sink_lazy(self, context: dg.OutputContext, lf: pl.LazyFrame, target: Path) -> None:
         file_path = target.with_suffix(".parquet")
-        tmp = file_path.with_name(file_path.name + f".tmp-{uuid.uuid4().hex[:8]}")
-        lf.sink_parquet(tmp, compression=PARQUET_COMPRESSION)
-        _replace_atomically(tmp, file_path)
+        with atomic.replacing(file_path) as staged:
+            lf.sink_parquet(staged, compression=PARQUET_COMPRESSION)
         _remove_other_layouts(file_path, target, keep=file_path)
         scan = pl.scan_parquet(file_path)
         rows = scan.select(pl.len()).collect().item()
@@ -161,9 +139,8 @@ class Tv5IOManager(dg.ConfigurableIOManager):
 
     def _write_array(self, context: dg.OutputContext, array: np.ndarray, target: Path) -> None:
         final = target.with_suffix(".npy")
-        tmp = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}.npy")
-        np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp, final)
+        with atomic.replacing(final, suffix=".npy") as staged:
+            np.save(staged, array, allow_pickle=False)
         context.add_output_metadata(
             {
                 "dagster/row_count": int(array.shape[0]) if array.ndim else 1,

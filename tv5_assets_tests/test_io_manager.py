@@ -93,3 +93,20 @@ def test_unsupported_types_are_refused_not_pickled(tmp_path: Path) -> None:
 def test_missing_upstream_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="Materialize it first"):
         read_frame("never_built", base_dir=tmp_path)
+
+
+def test_a_failed_write_keeps_the_previous_version_and_leaves_no_staging_files(tmp_path: Path) -> None:
+    fail = {"now": False}
+
+    @dg.asset
+    def table() -> pl.LazyFrame:
+        if fail["now"]:  # fails while streaming, after the staging file was opened
+            return pl.LazyFrame({"a": ["1", "x"]}).select(pl.col("a").cast(pl.Int64, strict=True))
+        return pl.LazyFrame({"a": [1, 2, 3]})
+
+    assert _run([table], tmp_path).success
+    fail["now"] = True
+    with pytest.raises(Exception):
+        _run([table], tmp_path)
+    assert read_frame("table", lazy=False, base_dir=tmp_path)["a"].to_list() == [1, 2, 3]
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name], "staging files left behind"

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from .. import settings
+from .. import atomic, settings
 
 MEDIA_VECTORS = "content_vectors.npy"
 MEDIA_METADATA = "metadata.jsonl"
@@ -41,37 +39,15 @@ def user_export_dir() -> Path:
     return exports_root() / "users"
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    if final.exists():
-        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        final.rename(trash)
-        tmp.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        tmp.rename(final)
-
-
-def _staging(final: Path) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    return tmp
-
-
 def write_media_export(vectors: np.ndarray, metadata: pl.DataFrame, folder: Path | None = None) -> Path:
     """`metadata` has media_id, movie_id, title, one row per vector, in the vectors' order."""
     if metadata.height != vectors.shape[0]:
         raise ValueError(f"media export: {vectors.shape[0]} vectors but {metadata.height} metadata rows")
     final = folder or media_export_dir()
-    tmp = _staging(final)
-    try:
+    with atomic.replacing(final, folder=True) as tmp:
         np.save(tmp / MEDIA_VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
         metadata.select("media_id", "movie_id", "title").write_ndjson(tmp / MEDIA_METADATA)
         _fsync_all(tmp)
-        _swap_in(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 
@@ -79,15 +55,10 @@ def write_user_export(vectors: np.ndarray, user_keys: list[str], folder: Path | 
     if len(user_keys) != vectors.shape[0]:
         raise ValueError(f"user export: {vectors.shape[0]} vectors but {len(user_keys)} user ids")
     final = folder or user_export_dir()
-    tmp = _staging(final)
-    try:
+    with atomic.replacing(final, folder=True) as tmp:
         np.save(tmp / USER_VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
         (tmp / USER_IDS).write_text(json.dumps(user_keys))
         _fsync_all(tmp)
-        _swap_in(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

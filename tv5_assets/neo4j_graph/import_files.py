@@ -26,15 +26,14 @@ After an import, materialize `neo4j_constraints` (the importer creates no constr
 from __future__ import annotations
 
 import shlex
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from .. import atomic
 from ..movielens.schemas import media_id_expr, user_key_expr
 from . import model
 
@@ -102,11 +101,8 @@ def write_import_files(
     """Write every file into a fresh folder beside `folder`, then swap it in (readers never see half)."""
     started = time.perf_counter()
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
     result = ImportFiles(folder=folder, command=documented_command(folder))
-    try:
+    with atomic.replacing(folder, folder=True) as tmp:
         frames: dict[str, pl.DataFrame] = {
             "movies.csv": model.movie_nodes(movies)
             .with_columns(_joined("genres"))
@@ -148,16 +144,6 @@ def write_import_files(
         (tmp / "import.sh").write_text(
             "#!/bin/sh\n# Written by the neo4j_import_files asset.\n" + result.command.replace(str(tmp), str(folder)) + "\n"
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if folder.exists():
-        trash = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-        folder.rename(trash)
-        tmp.rename(folder)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        tmp.rename(folder)
     node_files = set(NODE_FILES.values())
     result.nodes = sum(v["rows"] for k, v in result.files.items() if k in node_files)
     result.relationships = sum(v["rows"] for k, v in result.files.items() if k not in node_files)

@@ -1,0 +1,52 @@
+"""Atomic replacement of files and folders: readers see the old version or the new, never half.
+
+Write into a staging path beside the final one (same filesystem, so the rename is atomic), then
+swap it in; a failed write removes its staging path and leaves the old version untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def staging_path(final: Path, suffix: str = "") -> Path:
+    """A fresh hidden path beside `final` (`.name.tmp-xxxxxxxx`)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
+
+
+def swap_in(staged: Path, final: Path) -> None:
+    """Move `staged` (file or folder) to `final`, replacing what was there."""
+    if final.is_dir() and not final.is_symlink():
+        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        final.rename(trash)
+        staged.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(staged, final)
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextmanager
+def replacing(final: Path, folder: bool = False, suffix: str = "") -> Iterator[Path]:
+    """Yield a staging path to write; on success it replaces `final`, on failure it is removed."""
+    staged = staging_path(final, suffix)
+    if folder:
+        staged.mkdir()
+    try:
+        yield staged
+    except BaseException:
+        remove(staged)
+        raise
+    swap_in(staged, final)
