@@ -74,7 +74,9 @@ class MilvusResource(dg.ConfigurableResource):
         from pymilvus.exceptions import MilvusException
 
         try:
-            client = MilvusClient(uri=self.uri, token=self.token or "", timeout=self.timeout_s)
+            # A dedicated channel per use: pymilvus' shared, process-wide channel can be left "recovering"
+            # after an idle spell on a busy machine, and every later client in the process then fails.
+            client = MilvusClient(uri=self.uri, token=self.token or "", timeout=self.timeout_s, dedicated=True)
         except MilvusException as error:
             raise self.unavailable(error.message) from None
         try:

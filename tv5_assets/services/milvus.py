@@ -47,7 +47,7 @@ def _client_answers(uri: str, token: str | None = None, timeout: float = 3.0) ->
     from pymilvus import MilvusClient
 
     try:
-        client = MilvusClient(uri=uri, token=token or "", timeout=timeout)
+        client = MilvusClient(uri=uri, token=token or "", timeout=timeout, dedicated=True)
         try:
             client.list_collections(timeout=timeout)
         finally:
