@@ -73,3 +73,24 @@ def test_definitions_load_through_the_workspace() -> None:
 
     module = importlib.import_module("tv5_assets")
     assert isinstance(module.defs, dg.Definitions)
+
+
+def test_workspace_yaml_loads_the_code_location(tmp_path: Path) -> None:
+    # What `dagster dev` does from the repository root: load workspace.yaml's code location.
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "dagster.yaml", tmp_path / "dagster.yaml")
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=root,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Validation successful for code location tv5_assets" in result.stdout + result.stderr
