@@ -17,8 +17,8 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ..conventions import OWNERS
 from .. import settings
+from ..conventions import OWNERS
 from ..errors import MissingInputError
 from ..io_managers import markdown_preview, table_schema
 from . import parsing, schemas
