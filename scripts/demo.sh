@@ -21,6 +21,7 @@ echo "demo: reading MovieLens from $TV5_MOVIELENS_DIR"
 tv5_dagster_home
 tv5 services up
 dagster asset materialize -m tv5_assets --select '*'
+tv5 checks   # every check result of that run; non-zero on an ERROR-severity failure
 cat <<MSG
 
 Done. Browse lineage and check results with:
