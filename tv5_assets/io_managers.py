@@ -19,6 +19,7 @@ write atomically and would need a second IO manager for arrays; this module is s
 
 from __future__ import annotations
 
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -176,17 +177,11 @@ class Tv5IOManager(dg.ConfigurableIOManager):
             if not npy.exists():
                 raise _missing(key, npy)
             return np.load(npy, mmap_mode="r", allow_pickle=False)
-        source = target if target.is_dir() else target.with_suffix(".parquet")
-        if not source.exists():
-            raise _missing(key, source)
-        pattern = str(source / "*.parquet") if source.is_dir() else str(source)
-        if wanted is pl.LazyFrame:
-            return pl.scan_parquet(pattern)
-        return pl.read_parquet(pattern)
+        return _read_parquet(key, target, lazy=wanted is pl.LazyFrame)
 
 
 def _unwrap_optional(tp: Any) -> Any:
-    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", ())):
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1:
             return args[0]
@@ -204,9 +199,13 @@ def _missing(key: dg.AssetKey, path: Path) -> dg.DagsterInvariantViolationError:
 def read_frame(key: str | dg.AssetKey, lazy: bool = True, base_dir: Path | None = None) -> pl.LazyFrame | pl.DataFrame:
     """Read a stored asset outside Dagster (benchmarks, notebooks, tests)."""
     asset_key = key if isinstance(key, dg.AssetKey) else dg.AssetKey.from_user_string(key)
-    target = asset_path(base_dir or settings.data_dir() / "assets", asset_key)
+    return _read_parquet(asset_key, asset_path(base_dir or settings.data_dir() / "assets", asset_key), lazy)
+
+
+def _read_parquet(key: dg.AssetKey, target: Path, lazy: bool) -> pl.LazyFrame | pl.DataFrame:
+    """The stored frame at `target` (one file, or a folder of parts), lazily or collected."""
     source = target if target.is_dir() else target.with_suffix(".parquet")
     if not source.exists():
-        raise _missing(asset_key, source)
+        raise _missing(key, source)
     pattern = str(source / "*.parquet") if source.is_dir() else str(source)
     return pl.scan_parquet(pattern) if lazy else pl.read_parquet(pattern)
