@@ -19,7 +19,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from ..conventions import OWNERS
+from ..conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS
 from ..io_managers import table_schema
 from . import exports
 from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
@@ -36,7 +36,7 @@ GPU_K8S_CONFIG = {
     "container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}},
     "pod_spec_config": {"node_selector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-a100"}},
 }
-GPU_OP_TAGS = {"dagster-k8s/config": GPU_K8S_CONFIG}
+GPU_OP_TAGS = {"dagster-k8s/config": GPU_K8S_CONFIG, **CPU_HEAVY}
 
 
 # ------------------------------------------------------------------------------------ configs
@@ -65,9 +65,11 @@ class MediaEmbeddingsConfig(dg.Config):
     """'auto' (float16 on CUDA; bfloat16 on CPUs with native bf16, else float32), 'float32',
     'bfloat16' or 'float16' (CUDA only)."""
     batch_size: int = 0
-    """Texts per forward pass; 0 = 512 on GPU, 64 on CPU."""
+    """Texts per forward pass; 0 = 64 on CPU, on GPU the largest power of two (64-4096) whose
+    activations fit in half the memory free when the step starts."""
     cpu_threads: int = 0
-    """Torch threads; 0 = all cores. Fixed per run so results are reproducible."""
+    """Torch threads; 0 = the cores the step really has (affinity, cgroup quota). Fixed per run so
+    results are reproducible."""
     log_every_batches: int = 20
     """A progress line in the run log every this many batches."""
     write_export: bool = True
@@ -89,7 +91,7 @@ class SimilarMoviesConfig(dg.Config):
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda[:N]'."""
     cpu_threads: int = 0
-    """Torch threads on CPU; 0 = all cores."""
+    """Torch threads on CPU; 0 = the cores the step really has (affinity, cgroup quota)."""
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -102,6 +104,7 @@ def vectors_of(frame: pl.DataFrame, column: str = "embedding") -> np.ndarray:
 
 # -------------------------------------------------------------------------------------- assets
 @dg.asset(
+    op_tags=CRITICAL_PATH,
     group_name=GROUP,
     kinds={"polars", "parquet"},
     owners=OWNERS,
@@ -147,7 +150,7 @@ def media_text(
     kinds={"pytorch", "huggingface", "parquet"},
     owners=OWNERS,
     tags=GPU_EXECUTOR_TAGS,
-    op_tags=GPU_OP_TAGS,
+    op_tags={**GPU_OP_TAGS, **CRITICAL_PATH},
     pool=GPU_POOL,
     description=(
         "384-dim L2-normalised float32 vector per movie from its media_text, with sentence-transformers "
@@ -175,7 +178,7 @@ def media_embeddings(
     loaded = load_model(
         config.model_name_or_path, config.device, config.precision, config.model_revision, config.cpu_threads
     )
-    batch_size = config.batch_size or default_batch_size(loaded.device)
+    batch_size = config.batch_size or default_batch_size(loaded)
     context.log.info(
         f"embedding {texts.height:,} texts with {loaded.source.name} on {loaded.device} ({loaded.precision}), "
         f"batch size {batch_size}, {loaded.threads} threads"
@@ -206,6 +209,7 @@ def media_embeddings(
 
 
 @dg.asset(
+    op_tags={**CPU_HEAVY, **CRITICAL_PATH},
     group_name=GROUP,
     kinds={"scipy", "polars", "parquet"},
     owners=OWNERS,

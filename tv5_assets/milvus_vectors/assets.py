@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
+from ..conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS, STORE_LOAD_RETRY_POLICY
 from ..errors import ServiceUnavailableError
 from ..resources.milvus import MilvusResource, is_transient
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
@@ -82,6 +82,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
 
 
 @dg.asset(
+    op_tags=CPU_HEAVY,
     group_name=GROUP,
     kinds={"milvus"},
     owners=OWNERS,
@@ -106,6 +107,7 @@ def milvus_media_collection(
 
 
 @dg.asset(
+    op_tags={**CPU_HEAVY, **CRITICAL_PATH},
     group_name=GROUP,
     kinds={"milvus"},
     owners=OWNERS,

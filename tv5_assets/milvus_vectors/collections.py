@@ -8,8 +8,10 @@ Pure definitions and polars logic (no connection), so they are testable without 
 | `user_embeddings`    | `movielens_user_id` (userId)   | user_id `user_{id:08d}`, archetype, country, weighting |
 
 `user_id` keeps the plan's string format (the key every other store uses), so the integer id gets
-the explicit name `movielens_user_id`. `year` is a nullable INT16 (Milvus Lite 3.x and Milvus 2.5+
-support nullable scalars): a movie without a year has null, and `year >= 1990` never matches it.
+the explicit name `movielens_user_id`. `year` is an INT16 with 0 for a movie without a year
+(MovieLens has no year 0): nullable scalars exist only from Milvus 2.5 on, and the local server is a
+2.3, so one encoding serves every engine. `year >= 1990` never matches 0; `year == 0` lists the
+movies without a year (`NO_YEAR`).
 `genres` is an ARRAY of VARCHAR, searched with `array_contains(genres, "Drama")`.
 
 Each logical name is an alias onto a versioned collection `<name>__v<UTC timestamp>` (blue/green).
@@ -34,6 +36,7 @@ METRIC_TYPE = "COSINE"
 INDEX_BUILD_PARAMS: dict[str, int] = {"M": 16, "efConstruction": 200}
 SEARCH_PARAMS: dict[str, Any] = {"metric_type": METRIC_TYPE, "params": {"ef": 64}}
 
+NO_YEAR = 0  # `year` of a movie whose title has none
 MAX_GENRES = 32  # MovieLens has at most 10 genres per movie
 MAX_GENRE_BYTES = 64
 TITLE_MAX_BYTES = 2048
@@ -128,7 +131,7 @@ MEDIA_COLLECTION = CollectionSpec(
         ScalarField("media_id", "VARCHAR", pl.String, "ml_{movieId}: the platform-wide media id", max_length=32),
         ScalarField("title", "VARCHAR", pl.String, "title without the year, article as written", max_length=TITLE_MAX_BYTES),
         ScalarField("display_title", "VARCHAR", pl.String, "title with a moved article put back in front", max_length=TITLE_MAX_BYTES),
-        ScalarField("year", "INT16", pl.Int16, "first release year; null when the title has none", nullable=True),
+        ScalarField("year", "INT16", pl.Int16, f"first release year; {NO_YEAR} when the title has none"),
         ScalarField(
             "genres", "ARRAY", pl.List(pl.String), "MovieLens genres; empty when none listed",
             max_length=MAX_GENRE_BYTES, max_capacity=MAX_GENRES,
@@ -161,7 +164,7 @@ def media_rows(media_embeddings: pl.LazyFrame, movies: pl.LazyFrame) -> pl.DataF
         .join(catalogue, on="movie_id", how="left", validate="1:1")
         .with_columns(
             pl.col("movie_id").cast(pl.Int64),
-            pl.col("year").cast(pl.Int16),
+            pl.col("year").cast(pl.Int16).fill_null(NO_YEAR),
             pl.col("genres").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
         .select(MEDIA_COLLECTION.column_order)

@@ -18,7 +18,7 @@ import polars as pl
 from pydantic import Field
 
 from .. import settings
-from ..conventions import OWNERS
+from ..conventions import CPU_HEAVY, OWNERS
 from ..errors import MissingInputError
 from ..io_managers import markdown_preview, table_schema
 from . import parsing, schemas
@@ -286,6 +286,7 @@ def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.Da
 
 
 @dg.multi_asset(
+    op_tags=CPU_HEAVY,
     outs=_outs(
         "ratings",
         "ratings.csv (25M rows in ml-25m): user, movie, half-star rating, UTC timestamp, part of day.",
@@ -346,6 +347,7 @@ def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
 
 
 @dg.multi_asset(
+    op_tags=CPU_HEAVY,
     outs=_outs(
         "genome_scores",
         "genome-scores.csv: relevance (float32) of every genome tag for every genome movie (empty "

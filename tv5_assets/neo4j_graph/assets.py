@@ -20,7 +20,7 @@ import neo4j
 import polars as pl
 from pydantic import Field
 
-from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
+from ..conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
 from ..resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from ..settings import data_dir
 from . import import_files, loader, model
@@ -125,7 +125,9 @@ def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict
 
 def _asset(**kwargs):
     """The decorator settings every graph load shares."""
-    return dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=POOL, retry_policy=STORE_LOAD_RETRY_POLICY, **kwargs)
+    return dg.asset(
+        group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=POOL, op_tags=CPU_HEAVY, retry_policy=STORE_LOAD_RETRY_POLICY, **kwargs
+    )
 
 
 # -------------------------------------------------------------------------------------- assets

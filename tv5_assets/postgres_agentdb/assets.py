@@ -13,7 +13,7 @@ import psycopg
 import sqlalchemy as sa
 from pydantic import Field
 
-from ..conventions import OWNERS, STORE_LOAD_RETRY_POLICY
+from ..conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
 from ..errors import ServiceUnavailableError
 from ..resources.postgres import PostgresResource
 from . import schema as model
@@ -193,6 +193,7 @@ def episode_partitions(
 
 
 @dg.asset(
+    op_tags=CPU_HEAVY,
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,

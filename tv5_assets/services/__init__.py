@@ -13,11 +13,11 @@ import sys
 
 from .base import LocalService, ServiceStatus
 
-# name -> (module, class); imported lazily so one missing toolchain doesn't break the others.
+# name -> (module, class or factory); imported lazily so one missing toolchain doesn't break the others.
 SERVICE_CLASSES: dict[str, tuple[str, str]] = {
     "postgres": ("tv5_assets.services.postgres", "PostgresService"),
     "redis": ("tv5_assets.services.redis", "RedisService"),
-    "milvus": ("tv5_assets.services.milvus", "MilvusLiteService"),
+    "milvus": ("tv5_assets.services.milvus", "local_milvus_service"),
     "neo4j": ("tv5_assets.services.neo4j", "Neo4jService"),
 }
 

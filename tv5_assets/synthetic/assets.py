@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ..conventions import OWNERS
+from ..conventions import CPU_HEAVY, OWNERS
 from ..io_managers import table_schema
 from . import contexts, platforms, subtitles, trends, users
 from .common import frame_digest, share_table
@@ -136,6 +136,7 @@ def _schema_metadata(schema: pl.Schema, descriptions: dict[str, str]) -> dict:
 
 # ------------------------------------------------------------------------------------ assets
 @dg.asset(
+    op_tags=CPU_HEAVY,
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,

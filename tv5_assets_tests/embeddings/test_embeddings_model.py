@@ -94,3 +94,27 @@ def test_unknown_folder_and_bad_precision_say_what_to_do(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match="does not hold a sentence-transformers model"):
         load_model(str(tmp_path / "empty"), device="cpu")
+
+
+def test_gpu_batch_is_the_largest_power_of_two_that_fits_within_bounds() -> None:
+    from tv5_assets.embeddings.model import GPU_BATCH_LIMITS, gpu_batch_size
+
+    mib = 2**20
+    assert gpu_batch_size(free_bytes=80_000 * mib, bytes_per_text=12 * mib) == 2048  # 3333 fit: 2048
+    assert gpu_batch_size(free_bytes=14_000 * mib, bytes_per_text=12 * mib) == 512  # 583 fit: 512
+    assert gpu_batch_size(free_bytes=200 * mib, bytes_per_text=12 * mib) == GPU_BATCH_LIMITS[0]  # floor
+    assert gpu_batch_size(free_bytes=10**15, bytes_per_text=1) == GPU_BATCH_LIMITS[1]  # ceiling
+
+
+def test_usable_cores_follow_the_process_affinity() -> None:
+    import os
+
+    from tv5_assets.embeddings.model import usable_cores
+
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+    previous = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(previous)})
+        assert usable_cores() == 1
+    finally:
+        os.sched_setaffinity(0, previous)

@@ -9,7 +9,7 @@ import pytest
 from milvus_frames import MilvusInputs, materialize_milvus
 
 from tv5_assets.milvus_vectors import loading
-from tv5_assets.milvus_vectors.collections import SEARCH_PARAMS, VECTOR_FIELD
+from tv5_assets.milvus_vectors.collections import NO_YEAR, SEARCH_PARAMS, VECTOR_FIELD
 from tv5_assets.resources.milvus import MilvusResource
 
 pytestmark = pytest.mark.services
@@ -42,7 +42,7 @@ def test_load_stores_every_row_and_all_checks_pass(loaded, milvus_resource, milv
     expected = milvus_inputs.movies.join(milvus_inputs.media_embeddings.select("movie_id", VECTOR_FIELD), on="movie_id")
     assert media["movie_id"].to_list() == expected["movie_id"].to_list()
     assert media["media_id"].to_list() == expected["media_id"].to_list()
-    assert media["year"].to_list() == expected["year"].to_list()  # nulls stay null
+    assert media["year"].to_list() == expected["year"].fill_null(NO_YEAR).to_list()  # no year: NO_YEAR
     assert media["genres"].to_list() == expected["genres"].to_list()  # empty lists stay empty
     assert np.allclose(np.stack(media[VECTOR_FIELD].to_list()), expected[VECTOR_FIELD].to_numpy(), atol=1e-6)
 
@@ -74,7 +74,7 @@ def test_filtered_search_by_year_and_genre(loaded, milvus_resource, milvus_input
     assert sorted(hit["entity"]["movie_id"] for hit in hits) == sorted(wanted["movie_id"].to_list())
     assert hits[0]["entity"]["movie_id"] == wanted["movie_id"][0]
 
-    no_year = milvus_client.query(alias, filter="year is null", output_fields=["movie_id"], limit=1000)
+    no_year = milvus_client.query(alias, filter=f"year == {NO_YEAR}", output_fields=["movie_id"], limit=1000)
     assert sorted(r["movie_id"] for r in no_year) == movies.filter(pl.col("year").is_null())["movie_id"].sort().to_list()
 
     users = milvus_client.query(
@@ -110,11 +110,11 @@ def test_failure_half_way_leaves_previous_version_served(
     calls = []
     real_insert = loading.insert_batch
 
-    def insert_then_fail(client, collection, records):
+    def insert_then_fail(client, collection, spec, batch):
         calls.append(collection)
         if len(calls) == 3:
             raise RuntimeError("injected failure in the batch loop")
-        return real_insert(client, collection, records)
+        return real_insert(client, collection, spec, batch)
 
     monkeypatch.setattr(loading, "insert_batch", insert_then_fail)
     result = materialize_milvus(
