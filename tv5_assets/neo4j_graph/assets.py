@@ -1,7 +1,11 @@
 """Group `neo4j`: the knowledge graph loaded online over Bolt, plus bulk-import files.
 
+A fresh database on the local server is first built by `neo4j_bulk_import` (neo4j-admin import of
+the `neo4j_import_files` CSVs, see bulk_import.py); the online assets of that run then find the
+graph written and skip. Otherwise they load online.
+
 Order of the online load (each a separate asset, so a failure reruns only its own part):
-    neo4j_constraints -> neo4j_movies (Movie, Genre, HAS_GENRE) -> neo4j_movie_tags (Tag, HAS_TAG)
+    neo4j_import_files -> neo4j_bulk_import -> neo4j_constraints -> neo4j_movies (Movie, Genre, HAS_GENRE) -> neo4j_movie_tags (Tag, HAS_TAG)
                       -> neo4j_users (User) -> neo4j_ratings (RATED)
                          neo4j_movies -> neo4j_similarity (SIMILAR_TO), neo4j_platforms (Platform, AVAILABLE_ON)
 `neo4j_import_files` writes the same graph as `neo4j-admin database import full` CSV files, for
@@ -23,7 +27,7 @@ from pydantic import Field
 from ..conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
 from ..resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from ..settings import data_dir
-from . import import_files, loader, model
+from . import bulk_import, import_files, loader, model
 
 GROUP = "neo4j"
 POOL = "neo4j"
@@ -61,6 +65,15 @@ class SimilarityLoadConfig(Neo4jLoadConfig):
         ge=-1.0,
         le=1.0,
         description="Extra floor on SIMILAR_TO scores on top of similar_movies' own threshold.",
+    )
+
+
+class BulkImportConfig(dg.Config):
+    mode: str = Field(
+        default="auto",
+        pattern="^(auto|never)$",
+        description="auto: build a fresh, empty database on tv5's local server with neo4j-admin import; "
+        "never: always load online.",
     )
 
 
@@ -123,6 +136,23 @@ def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict
     }
 
 
+def _written_by_bulk_import(context: dg.AssetExecutionContext, neo4j: Neo4jResource, **names: str) -> dg.MaterializeResult | None:
+    """When neo4j_bulk_import built the graph in this run: nothing to write (the checks still verify it)."""
+    recorded = bulk_import.imported_in_run(neo4j.uri, neo4j.database, context.run_id)
+    if recorded is None:
+        return None
+    counts = bulk_import.imported_counts(recorded, *names.values())
+    context.log.info(f"written by neo4j_bulk_import in this run ({counts}); nothing to load online")
+    return dg.MaterializeResult(
+        metadata={
+            "written_by": "neo4j_bulk_import",
+            **{key: counts[name] for key, name in names.items()},
+            "neo4j_address": neo4j.address,
+            "neo4j_database": neo4j.database,
+        }
+    )
+
+
 def _asset(**kwargs):
     """The decorator settings every graph load shares."""
     return dg.asset(
@@ -132,6 +162,59 @@ def _asset(**kwargs):
 
 # -------------------------------------------------------------------------------------- assets
 @_asset(
+    deps=["neo4j_import_files"],
+    description=(
+        "Builds a fresh graph offline: when the local server's database is empty and neo4j_import_files "
+        "was written in this run, stops the server, runs `neo4j-admin database import full` over those "
+        "files, and starts it again; the online assets of the run then skip. Does nothing otherwise "
+        "(a graph that holds data, TV5_NEO4J_URI, `mode: never`): the online assets load as usual."
+    ),
+)
+def neo4j_bulk_import(
+    context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource
+) -> dg.MaterializeResult:
+    reason = _bulk_import_refusal(context, config, neo4j)
+    if reason:
+        context.log.info(f"no bulk import: {reason}; the online assets load the graph")
+        return dg.MaterializeResult(metadata={"imported": False, "reason": reason, "neo4j_address": neo4j.address})
+    service = bulk_import.managed_local_server(neo4j.uri)
+    outcome = bulk_import.bulk_import(
+        service, neo4j.driver, data_dir() / "neo4j-import", neo4j.database, context.run_id, context.log.info
+    )
+    total = sum(outcome.counts.values())
+    return dg.MaterializeResult(
+        metadata={
+            "imported": True,
+            "reason": outcome.reason,
+            "counts": dg.MetadataValue.json(outcome.counts),
+            "nodes_and_relationships": total,
+            "stop_seconds": round(outcome.stop_seconds, 3),
+            "import_seconds": round(outcome.import_seconds, 3),
+            "start_seconds": round(outcome.start_seconds, 3),
+            "imported_per_second": round(total / outcome.import_seconds, 1) if outcome.import_seconds else 0.0,
+            "neo4j_address": neo4j.address,
+            "neo4j_database": neo4j.database,
+        }
+    )
+
+
+def _bulk_import_refusal(context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource) -> str:
+    """Why the import must not run here (empty when it may): see bulk_import.py for the rules."""
+    if config.mode == "never":
+        return "mode: never"
+    if bulk_import.managed_local_server(neo4j.uri) is None:
+        return f"{neo4j.address} is not tv5's running local server (only that one may be stopped to import)"
+    files = context.instance.get_latest_materialization_event(dg.AssetKey("neo4j_import_files"))
+    if files is None or files.run_id != context.run_id:
+        return "neo4j_import_files was not written in this run"
+    with open_graph(neo4j, "looking for existing data") as driver:
+        if not bulk_import.graph_is_empty(driver, neo4j.database):
+            return "the database holds data (the import would replace it)"
+    return ""
+
+
+@_asset(
+    deps=[neo4j_bulk_import],
     description=(
         "Uniqueness constraints on every node key of the knowledge graph (Movie.media_id, Genre.name, "
         "User.user_id, Tag.tag_id, Platform.platform_id), created IF NOT EXISTS before any load."
@@ -162,6 +245,9 @@ def neo4j_constraints(context: dg.AssetExecutionContext, neo4j: Neo4jResource) -
 def neo4j_movies(
     context: dg.AssetExecutionContext, config: Neo4jLoadConfig, neo4j: Neo4jResource, movies: pl.DataFrame
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, movies="Movie", genres="Genre", has_genre="HAS_GENRE")
+    if written is not None:
+        return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading movies and genres") as driver:
         movie_stats, genres, has_genre = loader.load_movies(
@@ -193,6 +279,9 @@ def neo4j_movie_tags(
     genome_tags: pl.DataFrame,
     movie_genome: pl.DataFrame,
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, tags="Tag", has_tag="HAS_TAG")
+    if written is not None:
+        return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading genome tags") as driver:
         tags, has_tag = loader.load_movie_tags(
@@ -220,6 +309,9 @@ def neo4j_movie_tags(
 def neo4j_users(
     context: dg.AssetExecutionContext, config: Neo4jLoadConfig, neo4j: Neo4jResource, user_profiles: pl.DataFrame
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, users="User")
+    if written is not None:
+        return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading users") as driver:
         (users,) = loader.load_users(
@@ -241,6 +333,9 @@ def neo4j_users(
 def neo4j_ratings(
     context: dg.AssetExecutionContext, config: RatingsLoadConfig, neo4j: Neo4jResource, ratings: pl.LazyFrame
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, rated="RATED")
+    if written is not None:
+        return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading ratings") as driver:
         (rated,) = loader.load_ratings(
@@ -281,6 +376,9 @@ def neo4j_similarity(
     neo4j: Neo4jResource,
     similar_movies: pl.DataFrame,
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, similar_to="SIMILAR_TO") if config.min_score <= 0.0 else None
+    if written is not None:
+        return written
     started = time.perf_counter()
     threshold = _similarity_threshold(context, config.min_score)
     with open_graph(neo4j, "loading similar movies") as driver:
@@ -315,6 +413,9 @@ def neo4j_platforms(
     neo4j: Neo4jResource,
     platform_availability: pl.DataFrame,
 ) -> dg.MaterializeResult:
+    written = _written_by_bulk_import(context, neo4j, platforms="Platform", available_on="AVAILABLE_ON")
+    if written is not None:
+        return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading platforms") as driver:
         platforms, available = loader.load_platforms(
@@ -336,6 +437,7 @@ def neo4j_platforms(
     group_name=GROUP,
     kinds={"neo4j", "csv"},
     owners=OWNERS,
+    op_tags=CPU_HEAVY,
     description=(
         "The whole graph as `neo4j-admin database import full` CSV files (ID spaces for movies and users, "
         "typed properties) under $TV5_DATA_DIR/neo4j-import/, with import.sh holding the command: the "
@@ -381,6 +483,7 @@ def neo4j_import_files(
 
 
 ASSETS = [
+    neo4j_bulk_import,
     neo4j_constraints,
     neo4j_movies,
     neo4j_movie_tags,

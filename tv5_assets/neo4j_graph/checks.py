@@ -17,6 +17,7 @@ from ..settings import data_dir
 from . import import_files, loader, model
 from .assets import (
     _similarity_threshold,
+    neo4j_bulk_import,
     neo4j_constraints,
     neo4j_import_files,
     neo4j_movie_tags,
@@ -57,6 +58,25 @@ def _counts(neo4j: Neo4jResource) -> dict[str, int]:
 def _duplicates(neo4j: Neo4jResource, *rels: model.RelSpec) -> dict[str, int]:
     with neo4j.driver() as driver, neo4j.translate_errors("looking for parallel edges"):
         return {rel.type: loader.duplicate_relationships(driver, neo4j.database, rel) for rel in rels}
+
+
+@dg.asset_check(
+    asset=neo4j_bulk_import,
+    blocking=True,
+    description=(
+        "When the step imported, the live graph holds exactly the nodes and relationships the import "
+        "left (per label and type); when it did not, it says why and passes."
+    ),
+)
+def bulk_import_left_the_graph(context: dg.AssetCheckExecutionContext, neo4j: Neo4jResource) -> dg.AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(neo4j_bulk_import.key)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    imported = getattr(metadata.get("imported"), "value", False)
+    if not imported:
+        reason = getattr(metadata.get("reason"), "value", "not materialized")
+        return dg.AssetCheckResult(passed=True, metadata={"imported": False, "reason": str(reason)})
+    expected = dict(metadata["counts"].value)
+    return _compare(expected, _counts(neo4j))
 
 
 @dg.asset_check(asset=neo4j_constraints, blocking=True, description="A uniqueness constraint exists on every node key.")
@@ -208,6 +228,7 @@ def platform_graph_matches_availability(neo4j: Neo4jResource, platform_availabil
 
 @dg.asset_check(
     asset=neo4j_import_files,
+    blocking=True,  # neo4j_bulk_import must not build a database from incomplete files
     description=(
         "Every import file is there with its neo4j-admin header, and the node and RATED files hold as "
         "many rows as movies, genres, profiles and ratings imply (counted from the files on disk)."
@@ -265,6 +286,7 @@ def _import_file_problems(path, header_token: str) -> list[str]:
 
 CHECKS = [
     import_files_complete,
+    bulk_import_left_the_graph,
     uniqueness_constraints_exist,
     movie_graph_matches_movies,
     tag_graph_matches_genome,

@@ -130,6 +130,11 @@ class _MilvusProcess:
     def uri(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def stop_timeout_s(self) -> float:
+        """How long a clean stop may take before the next, harder signal."""
+        return self.stop_signals[0][1]
+
     # ------------------------------------------------------------------------------- protocol
     def external(self) -> bool:
         return bool(os.environ.get("TV5_MILVUS_URI", "").strip())

@@ -215,3 +215,56 @@ def test_a_missing_database_is_named(graph_driver, graph_resource):
     with pytest.raises(ServiceUnavailableError, match="database does not exist"):
         with resource.driver():
             pass
+
+
+NEVER_IMPORT = {"ops": {"neo4j_bulk_import": {"config": {"mode": "never"}}}}
+ONLINE_ASSETS = ("neo4j_movies", "neo4j_movie_tags", "neo4j_users", "neo4j_ratings", "neo4j_similarity", "neo4j_platforms")
+
+
+def _metadata(result, asset: str) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset))
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds(
+    empty_graph, graph_resource, stored_frames, frames
+):
+    """neo4j-admin import on an empty local database: same graph as the online load, node for node,
+    property for property; on a graph that holds data the step stands aside and the load is online."""
+    everything = dg.AssetSelection.groups("neo4j")
+    online = _materialize(everything, graph_resource, stored_frames, run_config=NEVER_IMPORT)
+    assert online.success and _metadata(online, "neo4j_bulk_import") == {
+        "imported": False, "reason": "mode: never", "neo4j_address": graph_resource.address
+    }
+    reference = fingerprint(empty_graph)
+    try:
+        with loader.session(empty_graph, DB) as s:  # a fresh database: not even the tests' marker node
+            s.run("MATCH (n) DETACH DELETE n").consume()
+        bulk = _materialize(everything, graph_resource, stored_frames)
+        assert bulk.success
+        assert _metadata(bulk, "neo4j_bulk_import")["imported"] is True
+        assert all(_metadata(bulk, a)["written_by"] == "neo4j_bulk_import" for a in ONLINE_ASSETS)
+        failed = [(e.check_name, e.metadata) for e in bulk.get_asset_check_evaluations() if not e.passed]
+        assert failed == []
+        with neo4j.GraphDatabase.driver(graph_resource.uri, auth=graph_resource._auth()) as restarted:
+            assert fingerprint(restarted) == reference
+            assert counts(restarted) == expected_counts(frames)
+
+            again = _materialize(everything, graph_resource, stored_frames)  # the graph now holds data
+            assert again.success
+            assert _metadata(again, "neo4j_bulk_import")["reason"] == "the database holds data (the import would replace it)"
+            assert "written_by" not in _metadata(again, "neo4j_ratings")
+            assert fingerprint(restarted) == reference
+    finally:
+        _drop_dead_connections(empty_graph)  # the server restarted under the session's shared driver
+        wipe(empty_graph, DB)  # leave the tests' marker for the next test
+
+
+def _drop_dead_connections(driver: neo4j.Driver, attempts: int = 5) -> None:
+    """Pooled connections to a restarted server fail once each; use them up before other tests run."""
+    for _ in range(attempts):
+        try:
+            driver.execute_query("RETURN 1", database_=DB)
+            return
+        except neo4j.exceptions.DriverError:
+            continue
