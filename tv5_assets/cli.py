@@ -1,9 +1,11 @@
-"""The `tv5` command: `tv5 sample ...` (MovieLens-format generator) and `tv5 services ...`."""
+"""The `tv5` command: `tv5 sample ...` (MovieLens-format generator), `tv5 services ...`, `tv5 checks`
+and `tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     checks = sub.add_parser("checks", help="Print the asset-check results of the latest (or a given) run.")
     checks.add_argument("--run-id", default=None)
 
+    bench = sub.add_parser(
+        "bench", help="Materialize the graph on generated data; print time, rows/s and peak memory per asset."
+    )
+    bench.add_argument("--scale", type=float, required=True, help="Scale of the generated data (1.0: ml-25m's sizes).")
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--movielens-dir", type=Path, default=None, help="Use this GroupLens folder instead of generating.")
+    bench.add_argument("--out", type=Path, default=None, help="JSON report (default $TV5_DATA_DIR/bench/bench-<scale>-<UTC time>.json).")
+    bench.add_argument("--baseline-scale", type=float, default=0.01, help="Scale of the naive baseline's data (default 0.01).")
+    bench.add_argument("--no-baseline", action="store_true", help="Skip the naive row-by-row baseline.")
+    bench.add_argument("--select", default="*", help="Dagster asset selection (default '*': everything).")
+
     args = parser.parse_args(argv)
     if args.command == "sample":
         from .generator import write_sample
@@ -41,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
         from .run_report import report
 
         return report(args.run_id)
+    if args.command == "bench":
+        from .bench import BenchOptions, run_bench
+
+        return run_bench(
+            BenchOptions(
+                scale=args.scale,
+                seed=args.seed,
+                movielens_dir=args.movielens_dir,
+                out=args.out,
+                baseline_scale=args.baseline_scale,
+                baseline=not args.no_baseline,
+                select=args.select,
+            )
+        )
     return 2
 
 

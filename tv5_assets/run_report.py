@@ -7,9 +7,31 @@ Exit status 1 when a check failed with ERROR severity (or a step failed), so a C
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One asset-check evaluation of a run; `state` is passed, warn (failed, WARN) or FAILED (ERROR)."""
+
+    asset: str
+    check: str
+    state: str
+    step_key: str | None
+
+
+def check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult]:
+    """Every check evaluation of the run, as `tv5 checks` and `tv5 bench` both report them."""
+    results = []
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.event_specific_data
+        severity = evaluation.severity.value if evaluation.severity else "ERROR"
+        state = "passed" if evaluation.passed else ("FAILED" if severity == "ERROR" else "warn")
+        results.append(CheckResult(evaluation.asset_key.to_user_string(), evaluation.check_name, state, record.step_key))
+    return results
 
 
 def report(run_id: str | None = None, out=sys.stdout, instance: dg.DagsterInstance | None = None) -> int:
@@ -26,15 +48,8 @@ def report(run_id: str | None = None, out=sys.stdout, instance: dg.DagsterInstan
             print(f"run {run_id} not found in this Dagster instance", file=out)
             return 1
 
-    records = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
-    failed_errors = 0
-    rows = []
-    for record in records:
-        evaluation = record.dagster_event.event_specific_data
-        severity = evaluation.severity.value if evaluation.severity else "ERROR"
-        state = "passed" if evaluation.passed else ("FAILED" if severity == "ERROR" else "warn")
-        failed_errors += state == "FAILED"
-        rows.append((evaluation.asset_key.to_user_string(), evaluation.check_name, state))
+    rows = [(r.asset, r.check, r.state) for r in check_results(instance, run.run_id)]
+    failed_errors = sum(state == "FAILED" for _, _, state in rows)
     width = max((len(a) + len(c) for a, c, _ in rows), default=20) + 3
     for asset, check, state in sorted(rows):
         print(f"{(asset + ' / ' + check):<{width}} {state}", file=out)
