@@ -91,7 +91,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
     description=(
         "Milvus collection `media_embeddings` (an alias onto a versioned collection): one entity per movie, "
         "primary key movie_id, media_id/title/display_title/year/genres for filtered search, 384-d vector "
-        "with an HNSW COSINE index (M=16, efConstruction=200). Built beside the served version and switched "
+        f"with a {MEDIA_COLLECTION.index.describe()} index. Built beside the served version and switched "
         "in by moving the alias, so searches never see a half-loaded collection."
     ),
     metadata={"dagster/column_schema": MEDIA_COLLECTION.table_schema(), "milvus/alias": MEDIA_COLLECTION.logical_name},
@@ -116,8 +116,8 @@ def milvus_media_collection(
     description=(
         "Milvus collection `user_embeddings` (an alias onto a versioned collection): one entity per user, "
         "primary key movielens_user_id, user_id (user_{id:08d})/archetype/country/weighting for filtered "
-        "search, 384-d preference vector with an HNSW COSINE index (M=16, efConstruction=200); blue/green like "
-        "the media collection."
+        f"search, 384-d preference vector with a {USER_COLLECTION.index.describe()} index (graph indexes miss in "
+        "the users' narrow cone, see collections.py); blue/green like the media collection."
     ),
     metadata={"dagster/column_schema": USER_COLLECTION.table_schema(), "milvus/alias": USER_COLLECTION.logical_name},
 )

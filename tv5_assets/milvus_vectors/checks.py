@@ -50,17 +50,17 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
 
     @dg.asset_check(
         asset=asset,
-        name="hnsw_index_as_requested",
+        name="index_as_requested",
         blocking=True,
-        description=f"describe_index on {what}: HNSW, COSINE, M=16, efConstruction=200 as kept by the engine.",
+        description=f"describe_index on {what}: {spec.index.describe()}, as kept by the engine.",
     )
-    def hnsw_index_as_requested(milvus: MilvusResource) -> dg.AssetCheckResult:
+    def index_as_requested(milvus: MilvusResource) -> dg.AssetCheckResult:
         with milvus.get_client() as client:
             description = describe_vector_index(client, milvus.collection_name(what))
         if description is None:
             return dg.AssetCheckResult(passed=False, metadata={"problem": "no index on the vector field"})
-        kept = normalise_index_description(description)
-        problems = index_mismatches(kept)
+        kept = normalise_index_description(description, spec.index)
+        problems = index_mismatches(kept, spec.index)
         return dg.AssetCheckResult(
             passed=not problems,
             metadata={"index_params": dg.MetadataValue.json(kept), "mismatches": dg.MetadataValue.json(problems)},
@@ -73,13 +73,13 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         additional_ins={"upstream": dg.AssetIn(upstream)},
         description=(
             f"For {SELF_SEARCH_SAMPLE} ids spread over {what}, the stored vector searched through the alias "
-            "(ef=64) returns that entity first (an identical vector tying for first also passes)."
+            f"({spec.index.describe()}) returns that entity first (an identical vector tying for first also passes)."
         ),
     )
     def stored_vector_finds_itself(milvus: MilvusResource, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
         ids = _sample_ids(upstream, upstream_id, SELF_SEARCH_SAMPLE)
         with milvus.get_client() as client:
-            misses = self_search_misses(client, milvus.collection_name(what), spec.primary_key.name, ids)
+            misses = self_search_misses(client, milvus.collection_name(what), spec, ids)
         return dg.AssetCheckResult(
             passed=not misses,
             metadata={"sampled_ids": dg.MetadataValue.json(ids), "misses": dg.MetadataValue.json(misses)},
@@ -103,7 +103,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
             metadata={"alias": alias, "collection": target or "", "exists": exists, "load_state": str(state)},
         )
 
-    return [entity_count_matches_upstream, hnsw_index_as_requested, stored_vector_finds_itself, alias_serves_loaded_version]
+    return [entity_count_matches_upstream, index_as_requested, stored_vector_finds_itself, alias_serves_loaded_version]
 
 
 media_collection_checks = _build_checks(milvus_media_collection, MEDIA_COLLECTION, "media_embeddings", "movie_id")

@@ -6,8 +6,9 @@ A load never touches what readers see until the very end:
 2. insert the rows in batches of at most `max_batch_bytes` (about 20 MB by default), each built
    column by column with the vectors as one block of bytes (wire.py: 4x pymilvus' row packing);
 3. flush (Milvus Lite searches unflushed data by brute force, and a server seals its segments);
-4. build the HNSW index and read it back with `describe_index`: the parameters must be the ones
-   asked for, or the load fails (some client paths silently drop them, see `create_hnsw_index`);
+4. build the collection's vector index (HNSW for media, IVF_FLAT for users: collections.py) and
+   read it back with `describe_index`: the parameters must be the ones asked for, or the load fails
+   (some client paths silently drop them, see `create_vector_index`);
 5. load the collection and check its entity count;
 6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop older versions.
 
@@ -31,13 +32,10 @@ import polars as pl
 from ..errors import Tv5Error
 from . import wire
 from .collections import (
-    INDEX_BUILD_PARAMS,
-    INDEX_TYPE,
-    METRIC_TYPE,
-    SEARCH_PARAMS,
     VECTOR_FIELD,
     VERSION_SEPARATOR,
     CollectionSpec,
+    IndexSpec,
     rows_per_batch,
 )
 
@@ -102,8 +100,8 @@ def count_entities(client, collection: str) -> int:
 
 
 # ----------------------------------------------------------------------------------------- index
-def create_hnsw_index(client, collection: str) -> None:
-    """HNSW/COSINE with M and efConstruction, sent so that both engines keep them.
+def create_vector_index(client, collection: str, index: IndexSpec) -> None:
+    """The collection's index with its build parameters, sent so that both engines keep them.
 
     `MilvusClient` flattens index params into separate key/value pairs; a Milvus server reads those,
     but Milvus Lite 3.2 reads only a JSON `params` entry (what the deprecated ORM sends) and silently
@@ -114,10 +112,10 @@ def create_hnsw_index(client, collection: str) -> None:
     index_params = client.prepare_index_params()
     index_params.add_index(
         field_name=VECTOR_FIELD,
-        index_type=INDEX_TYPE,
-        metric_type=METRIC_TYPE,
-        index_name=f"{VECTOR_FIELD}_hnsw",
-        params={**INDEX_BUILD_PARAMS, "params": dict(INDEX_BUILD_PARAMS)},
+        index_type=index.index_type,
+        metric_type=index.metric_type,
+        index_name=f"{VECTOR_FIELD}_{index.index_type.lower()}",
+        params={**index.build_params, "params": dict(index.build_params)},
     )
     client.create_index(collection, index_params)
 
@@ -130,8 +128,8 @@ def describe_vector_index(client, collection: str) -> dict[str, Any] | None:
     return client.describe_index(collection, names[0])
 
 
-def normalise_index_description(description: dict[str, Any]) -> dict[str, Any]:
-    """{"index_type", "metric_type", "M", "efConstruction"} from either engine's describe_index shape.
+def normalise_index_description(description: dict[str, Any], index: IndexSpec) -> dict[str, Any]:
+    """{"index_type", "metric_type", <the index's build parameters>} from either engine's describe_index shape.
 
     Milvus Lite answers `{"params": {"M": 16, ...}}`; a Milvus server answers flattened string
     values (`"M": "16"`), sometimes with a JSON `params` string as well.
@@ -145,14 +143,14 @@ def normalise_index_description(description: dict[str, Any]) -> dict[str, Any]:
             nested = None
     if isinstance(nested, dict):
         build.update(nested)
-    for key in INDEX_BUILD_PARAMS:
+    for key in index.build_params:
         if key in description:
             build[key] = description[key]
     out: dict[str, Any] = {
         "index_type": str(description.get("index_type", "")),
         "metric_type": str(description.get("metric_type", "")),
     }
-    for key in INDEX_BUILD_PARAMS:
+    for key in index.build_params:
         value = build.get(key)
         try:
             out[key] = int(value) if value is not None else None
@@ -161,23 +159,23 @@ def normalise_index_description(description: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def index_mismatches(kept: dict[str, Any]) -> list[str]:
+def index_mismatches(kept: dict[str, Any], index: IndexSpec) -> list[str]:
     """What differs between the kept index and the requested one (empty when they agree)."""
-    wanted = {"index_type": INDEX_TYPE, "metric_type": METRIC_TYPE, **INDEX_BUILD_PARAMS}
+    wanted = {"index_type": index.index_type, "metric_type": index.metric_type, **index.build_params}
     return [f"{key}: asked {value!r}, engine kept {kept.get(key)!r}" for key, value in wanted.items() if kept.get(key) != value]
 
 
-def verify_index_params(client, collection: str) -> dict[str, Any]:
+def verify_index_params(client, collection: str, index: IndexSpec) -> dict[str, Any]:
     description = describe_vector_index(client, collection)
     if description is None:
         raise IndexParamsNotKeptError(f"Milvus collection {collection} has no index on {VECTOR_FIELD} after create_index")
-    kept = normalise_index_description(description)
-    problems = index_mismatches(kept)
+    kept = normalise_index_description(description, index)
+    problems = index_mismatches(kept, index)
     if problems:
         raise IndexParamsNotKeptError(
             f"Milvus built a different index on {collection}.{VECTOR_FIELD} than requested ({'; '.join(problems)}). "
             "The client or server dropped the parameters; check the pymilvus/Milvus versions against "
-            "create_hnsw_index in tv5_assets/milvus_vectors/loading.py."
+            "create_vector_index in tv5_assets/milvus_vectors/loading.py."
         )
     return kept
 
@@ -229,7 +227,10 @@ def load_blue_green(
         name = version_name(alias)
 
     batch_rows = rows_per_batch(rows, spec, max_batch_bytes)
-    client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Strong")
+    # Readers get Bounded consistency by default: a version is complete before the alias points at it,
+    # and Strong makes a Milvus server wait for the next time tick (up to 200 ms) on every search.
+    # The load's own read-backs ask for Strong explicitly.
+    client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Bounded")
     log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)")
     try:
         started = time.perf_counter()
@@ -246,9 +247,9 @@ def load_blue_green(
         flush_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        create_hnsw_index(client, name)
+        create_vector_index(client, name, spec.index)
         wait_for_index(client, name, rows.height, index_timeout_s)
-        index_params = verify_index_params(client, name)
+        index_params = verify_index_params(client, name, spec.index)
         index_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -300,10 +301,13 @@ def _drop_quietly(client, name: str, log: Callable[[str], None]) -> None:
 
 
 # ------------------------------------------------------------------------------------- read-back
-def self_search_misses(client, collection: str, primary_key: str, ids: list[int], top_k: int = 5) -> list[dict[str, Any]]:
+def self_search_misses(
+    client, collection: str, spec: CollectionSpec, ids: list[int], top_k: int = 5
+) -> list[dict[str, Any]]:
     """Search each stored vector; a miss is an id that is not the best hit (ties with an equal vector pass)."""
     if not ids:
         return []
+    primary_key = spec.primary_key.name
     stored = client.get(collection, ids=ids, output_fields=[primary_key, VECTOR_FIELD])
     by_id = {int(row[primary_key]): np.asarray(row[VECTOR_FIELD], dtype=np.float32) for row in stored}
     misses = [{"id": i, "reason": "not found by primary key"} for i in ids if i not in by_id]
@@ -314,7 +318,7 @@ def self_search_misses(client, collection: str, primary_key: str, ids: list[int]
         collection,
         data=[by_id[i] for i in found],
         limit=top_k,
-        search_params=SEARCH_PARAMS,
+        search_params=spec.index.search_params,
         output_fields=[primary_key],
         consistency_level="Strong",
     )

@@ -83,16 +83,22 @@ def test_batches_stay_under_the_byte_limit() -> None:
     ],
 )
 def test_index_read_back_accepts_both_engine_shapes(description: dict) -> None:
-    kept = normalise_index_description(description)
+    kept = normalise_index_description(description, MEDIA_COLLECTION.index)
     assert kept == {"index_type": "HNSW", "metric_type": "COSINE", "M": 16, "efConstruction": 200}
-    assert index_mismatches(kept) == []
+    assert index_mismatches(kept, MEDIA_COLLECTION.index) == []
 
 
 def test_index_read_back_flags_dropped_parameters() -> None:
-    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE"})  # params dropped
-    assert index_mismatches(kept) == ["M: asked 16, engine kept None", "efConstruction: asked 200, engine kept None"]
-    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "L2", "params": {"M": 48, "efConstruction": 200}})
-    assert [p.split(":")[0] for p in index_mismatches(kept)] == ["metric_type", "M"]
+    media = MEDIA_COLLECTION.index
+    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE"}, media)  # params dropped
+    assert index_mismatches(kept, media) == ["M: asked 16, engine kept None", "efConstruction: asked 200, engine kept None"]
+    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "L2", "params": {"M": 48, "efConstruction": 200}}, media)
+    assert [p.split(":")[0] for p in index_mismatches(kept, media)] == ["metric_type", "M"]
+    users = USER_COLLECTION.index  # a server's flattened string values, and the wrong index type
+    kept = normalise_index_description({"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": "1024"}, users)
+    assert kept == {"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": 1024} and index_mismatches(kept, users) == []
+    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE", "M": "16"}, users)
+    assert index_mismatches(kept, users) == ["index_type: asked 'IVF_FLAT', engine kept 'HNSW'", "nlist: asked 1024, engine kept None"]
 
 
 def test_only_store_outages_are_retried() -> None:

@@ -3,13 +3,15 @@ a failure half-way that leaves the previous version served, filtered search, ind
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
 from milvus_frames import MilvusInputs, materialize_milvus
 
 from tv5_assets.milvus_vectors import loading
-from tv5_assets.milvus_vectors.collections import NO_YEAR, SEARCH_PARAMS, VECTOR_FIELD
+from tv5_assets.milvus_vectors.collections import MEDIA_COLLECTION, NO_YEAR, VECTOR_FIELD
 from tv5_assets.resources.milvus import MilvusResource
 
 pytestmark = pytest.mark.services
@@ -68,7 +70,7 @@ def test_filtered_search_by_year_and_genre(loaded, milvus_resource, milvus_input
         data=[query[0]],
         filter='year >= 1990 and array_contains(genres, "Comedy")',
         limit=wanted.height + 10,
-        search_params=SEARCH_PARAMS,
+        search_params=MEDIA_COLLECTION.index.search_params,
         output_fields=["movie_id", "year", "genres"],
     )[0]
     assert sorted(hit["entity"]["movie_id"] for hit in hits) == sorted(wanted["movie_id"].to_list())
@@ -135,24 +137,25 @@ def test_failure_half_way_leaves_previous_version_served(
     assert not milvus_client.has_collection(calls[0])
 
 
-def test_dropped_index_parameters_fail_the_load(loaded, milvus_resource, milvus_inputs, milvus_client, monkeypatch) -> None:
-    """The client path that flattens params (which Milvus Lite ignores) must be caught by the read-back."""
+def test_an_index_other_than_the_requested_one_fails_the_load(
+    loaded, milvus_resource, milvus_inputs, milvus_client, monkeypatch
+) -> None:
+    """Whatever the client path or engine did to the parameters, the read-back must catch a different index
+    (Milvus Lite silently ignores flattened params; here the engine is simply handed other ones)."""
     alias = milvus_resource.collection_name("media_embeddings")
     served = loading.alias_target(milvus_client, alias)
+    real_create = loading.create_vector_index
 
-    def flattened_only(client, collection):
-        params = client.prepare_index_params()
-        params.add_index(field_name=VECTOR_FIELD, index_type="HNSW", metric_type="COSINE", M=16, efConstruction=200)
-        client.create_index(collection, params)
+    def other_params(client, collection, index):
+        real_create(client, collection, dataclasses.replace(index, build_params={**index.build_params, "M": 8}))
 
-    monkeypatch.setattr(loading, "create_hnsw_index", flattened_only)
+    monkeypatch.setattr(loading, "create_vector_index", other_params)
 
     result = materialize_milvus([MEDIA], milvus_resource, milvus_inputs, raise_on_error=False)
 
-    if result.success:  # a Milvus server keeps flattened params: nothing to catch there
-        pytest.skip("this engine keeps flattened index params")
+    assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error)
-    assert "different index" in message and "M: asked 16, engine kept None" in message
+    assert "different index" in message and "M: asked 16, engine kept 8" in message
     assert loading.alias_target(milvus_client, alias) == served
     assert loading.versions_of(milvus_client, alias) == [served]
