@@ -8,7 +8,8 @@
 - Device "auto" is CUDA when torch sees one, else CPU. Precision "auto" is float16 on CUDA and
   bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), else float32. Measured on the 2-core
   development machine (AVX512-BF16) on generated media texts: bf16 about 600 texts/s vs fp32
-  about 220, cosine to fp32 >= 0.9999 (benchmarks/bench_embeddings.py prints both).
+  about 220, cosine to fp32 >= 0.9999 (benchmarks/bench_embeddings.py prints both); in a whole
+  full-scale run, on texts with 10 genome tags each, bf16 gave 156 texts/s (README, Performance).
 - Determinism: eval mode (no dropout), fixed seed and a fixed thread count; texts are encoded in
   an order that depends only on the texts themselves (sorted by length, ties by position), so the
   same model and inputs give the same batches and the same vectors.

@@ -138,7 +138,7 @@ def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict
 
 def _written_by_bulk_import(context: dg.AssetExecutionContext, neo4j: Neo4jResource, **names: str) -> dg.MaterializeResult | None:
     """When neo4j_bulk_import built the graph in this run: nothing to write (the checks still verify it)."""
-    recorded = bulk_import.imported_in_run(neo4j.uri, neo4j.database, context.run_id)
+    recorded = bulk_import.imported_in_run(neo4j.uri, neo4j.database, context.run.run_id)
     if recorded is None:
         return None
     counts = bulk_import.imported_counts(recorded, *names.values())
@@ -178,9 +178,12 @@ def neo4j_bulk_import(
         context.log.info(f"no bulk import: {reason}; the online assets load the graph")
         return dg.MaterializeResult(metadata={"imported": False, "reason": reason, "neo4j_address": neo4j.address})
     service = bulk_import.managed_local_server(neo4j.uri)
-    outcome = bulk_import.bulk_import(
-        service, neo4j.driver, data_dir() / "neo4j-import", neo4j.database, context.run_id, context.log.info
-    )
+    try:
+        outcome = bulk_import.bulk_import(
+            service, neo4j.driver, data_dir() / "neo4j-import", neo4j.database, context.run.run_id, context.log.info
+        )
+    except bulk_import.BulkImportError as error:  # the same files fail the same way: no retry
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     total = sum(outcome.counts.values())
     return dg.MaterializeResult(
         metadata={
@@ -205,7 +208,7 @@ def _bulk_import_refusal(context: dg.AssetExecutionContext, config: BulkImportCo
     if bulk_import.managed_local_server(neo4j.uri) is None:
         return f"{neo4j.address} is not tv5's running local server (only that one may be stopped to import)"
     files = context.instance.get_latest_materialization_event(dg.AssetKey("neo4j_import_files"))
-    if files is None or files.run_id != context.run_id:
+    if files is None or files.run_id != context.run.run_id:
         return "neo4j_import_files was not written in this run"
     with open_graph(neo4j, "looking for existing data") as driver:
         if not bulk_import.graph_is_empty(driver, neo4j.database):

@@ -37,6 +37,10 @@ from ..services.neo4j import Neo4jService, deploy_dir, find_java
 from . import import_files, loader, model
 
 MARKER_FILE = "bulk-import.json"
+
+
+class BulkImportError(ServiceUnavailableError):
+    """neo4j-admin refused the files or failed: retrying the same import cannot help."""
 IMPORTER_HEAP = "2g"
 
 
@@ -54,9 +58,10 @@ class BulkImportOutcome:
 
 
 def managed_local_server(uri: str) -> Neo4jService | None:
-    """tv5's own local Neo4j when `uri` is its address and it is running; None otherwise."""
+    """tv5's own local Neo4j (started from this TV5_DATA_DIR) when `uri` is its address and it is
+    running; None otherwise (a server on that port from another data folder is not ours to stop)."""
     service = Neo4jService()
-    if service.external() or uri != service.uri or not service.status().running:
+    if uri != service.uri or service.managed_pid() is None or not service.status().running:
         return None
     return service
 
@@ -77,7 +82,7 @@ def run_importer(service: Neo4jService, folder: Path, database: str) -> None:
         command, env={**os.environ, "NEO4J_HOME": str(service.home)}, cwd=service.root, capture_output=True, text=True
     )
     if result.returncode != 0:
-        raise ServiceUnavailableError(
+        raise BulkImportError(
             f"neo4j-admin database import into {service.address} failed (exit code {result.returncode}); the "
             f"database may be half-built: re-materialize neo4j_bulk_import (the import overwrites it), or empty "
             f"it and load online with `mode: never`. Last output:\n{(result.stdout + result.stderr)[-2000:]}"

@@ -176,6 +176,11 @@ class Neo4jService:
         auth = "auth on" if ready.get("auth") else "auth off"
         return ServiceStatus(self.name, True, self.address, f"pid {pid}, {auth}, home {self.home}")
 
+    def managed_pid(self) -> int | None:
+        """The server's pid when this data folder started it (a server answering on the port from
+        another folder, or an external one, gives None)."""
+        return None if self.external() else self._pid()
+
     def up(self) -> ServiceStatus:
         if self.external():
             return self._external_status()

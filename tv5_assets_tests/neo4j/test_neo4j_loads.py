@@ -3,6 +3,7 @@ assets and their checks (including an emptied server), and the errors users see.
 
 from __future__ import annotations
 
+import os
 import socket
 
 import dagster as dg
@@ -13,10 +14,11 @@ from neo4j_frames import wipe
 
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
-from tv5_assets.neo4j_graph import loader, model
+from tv5_assets.neo4j_graph import bulk_import, loader, model
 from tv5_assets.neo4j_graph.assets import ASSETS
 from tv5_assets.neo4j_graph.checks import CHECKS
 from tv5_assets.resources.neo4j import Neo4jResource
+from tv5_assets_tests.conftest import require_service
 
 DB = "neo4j"
 pytestmark = pytest.mark.services
@@ -218,6 +220,9 @@ def test_a_missing_database_is_named(graph_driver, graph_resource):
 
 
 NEVER_IMPORT = {"ops": {"neo4j_bulk_import": {"config": {"mode": "never"}}}}
+# The data folder of the stack the tests run on, read before any fixture points TV5_DATA_DIR at a
+# private folder: the bulk import may only stop a server started from it.
+STACK_DATA_DIR = os.environ.get("TV5_DATA_DIR")
 ONLINE_ASSETS = ("neo4j_movies", "neo4j_movie_tags", "neo4j_users", "neo4j_ratings", "neo4j_similarity", "neo4j_platforms")
 
 
@@ -227,10 +232,14 @@ def _metadata(result, asset: str) -> dict:
 
 
 def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds(
-    empty_graph, graph_resource, stored_frames, frames
+    empty_graph, graph_resource, stored_frames, frames, monkeypatch: pytest.MonkeyPatch
 ):
     """neo4j-admin import on an empty local database: same graph as the online load, node for node,
     property for property; on a graph that holds data the step stands aside and the load is online."""
+    if STACK_DATA_DIR:
+        monkeypatch.setenv("TV5_DATA_DIR", STACK_DATA_DIR)
+    if bulk_import.managed_local_server(graph_resource.uri) is None:
+        require_service("neo4j (tv5's local server, which this test stops and starts)", _raise_not_managed)
     everything = dg.AssetSelection.groups("neo4j")
     online = _materialize(everything, graph_resource, stored_frames, run_config=NEVER_IMPORT)
     assert online.success and _metadata(online, "neo4j_bulk_import") == {
@@ -260,11 +269,17 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
         wipe(empty_graph, DB)  # leave the tests' marker for the next test
 
 
+def _raise_not_managed() -> None:
+    raise RuntimeError(f"the Neo4j at {STACK_DATA_DIR or 'the default data folder'} was not started by `tv5 services up`")
+
+
 def _drop_dead_connections(driver: neo4j.Driver, attempts: int = 5) -> None:
-    """Pooled connections to a restarted server fail once each; use them up before other tests run."""
+    """Pooled connections to a restarted server fail once (the driver then drops them all); use them up
+    before other tests run. A plain session carries no bookmark from the replaced database."""
     for _ in range(attempts):
         try:
-            driver.execute_query("RETURN 1", database_=DB)
+            with driver.session(database=DB) as session:
+                session.run("RETURN 1").consume()
             return
-        except neo4j.exceptions.DriverError:
+        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError):
             continue
