@@ -578,6 +578,7 @@ class BenchOptions:
     baseline: bool = True
     select: str = "*"
     baseline_budget_s: float = 30.0
+    engine_limits: bool = True
 
 
 def process_peaks(report: RunReport | None, memory: MemoryPeaks) -> list[dict[str, object]]:
@@ -619,6 +620,22 @@ def _materialize(options: BenchOptions, movielens: Path, stamp: str) -> tuple[di
     return facts, report, memory
 
 
+def measure_engine_limits(report: RunReport, data: Path) -> list:
+    """Each heavy stage's engine alone on the same stack (engine_limits.py), printed beside our rate."""
+    from .engine_limits import copy_alone, encoder_alone, format_limits, measure, milvus_insert_alone
+    from .resources.milvus import milvus_resource_from_env
+    from .resources.postgres import postgres_resource_from_env
+
+    probes = [
+        ("media_embeddings", lambda: encoder_alone(data / "assets" / "media_text.parquet")),
+        ("agentdb_episodes", lambda: copy_alone(postgres_resource_from_env().process_config_and_initialize())),
+        ("milvus_user_collection", lambda: milvus_insert_alone(milvus_resource_from_env().process_config_and_initialize())),
+    ]
+    figures = measure(probes, {a.asset: a.metadata for a in report.assets}, log=lambda m: print(f"bench: {m}", flush=True))
+    print(format_limits(figures), flush=True)
+    return figures
+
+
 def run_bench(options: BenchOptions) -> int:
     """`tv5 bench`: data, stack, the run, its report, the naive baseline, the JSON. Non-zero when the run failed."""
     from .services import run_action
@@ -644,6 +661,8 @@ def run_bench(options: BenchOptions) -> int:
         "run": asdict(report) if report else None,
         "processes": process_peaks(report, memory),
     }
+    if options.engine_limits and report is not None:
+        payload["engine_limits"] = [f.as_dict() for f in measure_engine_limits(report, data)]
     if options.baseline:
         from .bench_baseline import run_baseline
 

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--out", type=Path, default=None, help="JSON report (default $TV5_DATA_DIR/bench/bench-<scale>-<UTC time>.json).")
     bench.add_argument("--baseline-scale", type=float, default=0.01, help="Scale of the naive baseline's data (default 0.01).")
     bench.add_argument("--no-baseline", action="store_true", help="Skip the naive row-by-row baseline.")
+    bench.add_argument(
+        "--no-engine-limits", action="store_true", help="Skip timing each heavy stage's engine alone after the run."
+    )
     bench.add_argument("--select", default="*", help="Dagster asset selection (default '*': everything).")
 
     args = parser.parse_args(argv)
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 baseline_scale=args.baseline_scale,
                 baseline=not args.no_baseline,
                 select=args.select,
+                engine_limits=not args.no_engine_limits,
             )
         )
     return 2
