@@ -36,6 +36,14 @@ class LocalService(Protocol):
 # --- helpers every service shares ------------------------------------------------------------
 
 
+def stopped(after: ServiceStatus, pid: int, data: Path) -> ServiceStatus:
+    """What `down` reports once it stopped `pid`: that it did, and where the data stays (the plain
+    status would only say "not running", as if nothing had been there)."""
+    if after.running:
+        return after
+    return ServiceStatus(after.name, False, after.address, f"stopped pid {pid}; data kept in {data}")
+
+
 def pid_alive(pid: int) -> bool:
     """True while `pid` runs; an exited process (a zombie, or our own child: reaped here) is gone."""
     try:

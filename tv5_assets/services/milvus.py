@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, pid_alive, port_open
+from .base import ServiceStatus, pid_alive, port_open, stopped
 
 # `milvus-lite server` (milvus_lite.cmdline) closes its data folder cleanly on KeyboardInterrupt only.
 # A shell that starts us in the background passes SIGINT on as ignored, so the launcher re-arms it,
@@ -212,7 +212,7 @@ class _MilvusProcess:
         if pid_alive(pid):
             raise ServiceUnavailableError(f"Milvus (pid {pid}) did not stop; kill it by hand and remove {self.pid_file}")
         self.pid_file.unlink(missing_ok=True)
-        return ServiceStatus(self.name, False, self.uri, f"stopped pid {pid}; data kept in {self.data_dir}")
+        return stopped(self.status(), pid, self.data_dir)
 
     # ------------------------------------------------------------------------ engine specifics
     def _launch(self) -> tuple[list[str], dict[str, str], str | None]:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, pid_alive, port_open
+from .base import ServiceStatus, pid_alive, port_open, stopped
 
 ENV_URI = "TV5_NEO4J_URI"
 ENV_PASSWORD = "TV5_NEO4J_PASSWORD"
@@ -219,7 +219,7 @@ class Neo4jService:
             time.sleep(0.2)
         self.pid_file.unlink(missing_ok=True)
         self.ready_file.unlink(missing_ok=True)
-        return self.status()
+        return stopped(self.status(), pid, self.home)
 
     # -------------------------------------------------------------------------------- helpers
     def ensure_jars(self, mvn: Path | None = None) -> Path:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, port_open
+from .base import ServiceStatus, port_open, stopped
 from .base import url_address as base_url_address
 
 ENV_URL = "TV5_POSTGRES_URL"
@@ -154,14 +154,15 @@ class PostgresService:
     def down(self) -> ServiceStatus:
         if self.external():
             return self._external_status()
-        if self._pid() is None:
+        pid = self._pid()
+        if pid is None:
             return self.status()
         bin_dir = find_binaries()
         self._run(
             [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
             what="stop PostgreSQL",
         )
-        return self.status()
+        return stopped(self.status(), pid, self.pgdata)
 
     # -------------------------------------------------------------------------------- helpers
     def _wait_until_accepting(self) -> ServiceStatus:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, pid_alive, port_open
+from .base import ServiceStatus, pid_alive, port_open, stopped
 from .base import url_address as base_url_address
 
 ENV_URL = "TV5_REDIS_URL"
@@ -146,7 +146,7 @@ class RedisService:
             raise ServiceUnavailableError(
                 f"redis-server (pid {pid}) on {self.address} did not stop within 60 s; see {self.log_file}."
             )
-        return self.status()
+        return stopped(self.status(), pid, self.root)
 
     # -------------------------------------------------------------------------------- helpers
     def _config(self) -> str:

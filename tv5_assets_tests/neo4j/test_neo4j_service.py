@@ -44,7 +44,8 @@ def test_server_with_auth_starts_rejects_bad_credentials_and_keeps_data_across_d
         with right.driver() as driver:
             driver.execute_query("CREATE (:Persisted {value: 42})", database_="neo4j")
 
-        assert not service.down().running
+        stopped = service.down()
+        assert not stopped.running and stopped.detail.startswith("stopped pid ")
         assert not service.status().running
         with pytest.raises(ServiceUnavailableError, match="not reachable"):
             with right.driver():

@@ -63,6 +63,7 @@ def test_up_status_down_cycle_keeps_the_data(service):
 
     stopped = service.down()
     assert not stopped.running and not service.status().running
+    assert stopped.detail.startswith("stopped pid ")  # says it stopped a server, not "not running"
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(service.url, connect_timeout=2)
 

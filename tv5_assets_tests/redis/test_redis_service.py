@@ -45,7 +45,8 @@ def test_up_status_down_cycle_keeps_the_data(service):
     client.set("kept", "42")
     client.close()
 
-    assert not service.down().running
+    stopped = service.down()
+    assert not stopped.running and stopped.detail.startswith("stopped pid ")
     with pytest.raises(redis.ConnectionError):
         redis.Redis.from_url(service.url, socket_connect_timeout=1).ping()
 
