@@ -14,8 +14,8 @@ STORE_LOAD_RETRY_POLICY = dg.RetryPolicy(
 
 # Steps that keep every core of the machine busy: the CPU encoder, bulk store loads, the big parses.
 # The default executor (definitions.py) runs one of them at a time, so they do not starve each other
-# (measured on 2 cores at full scale: the encoder ran 156 texts/s alone, 40-60 beside the Neo4j load), while light
-# steps (checks, small assets) fill the other slots.
+# (measured on 2 cores at full scale: the encoder ran 156 texts/s alone, 40-60 beside the Neo4j
+# load), while light steps (checks, small assets) fill the other slots.
 CPU_HEAVY_TAG = "tv5/cpu"
 CPU_HEAVY = {CPU_HEAVY_TAG: "heavy"}
 # The embedding chain (media_text -> media_embeddings -> user_embeddings -> Milvus) is the critical

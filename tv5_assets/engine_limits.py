@@ -56,11 +56,11 @@ def spread_sample(texts: list[str], count: int) -> list[str]:
 
 
 def encoder_alone(media_text: Path, count: int = 2_000) -> EngineFigure:
-    from .embeddings.model import DEFAULT_CPU_BATCH_SIZE, encode_texts, load_model
+    from .embeddings.model import default_batch_size, encode_texts, load_model
 
     texts = spread_sample(pl.read_parquet(media_text, columns=["text"])["text"].to_list(), count)
     loaded = load_model()
-    _, stats = encode_texts(loaded, texts, DEFAULT_CPU_BATCH_SIZE if loaded.device == "cpu" else 512)
+    _, stats = encode_texts(loaded, texts, default_batch_size(loaded))
     return EngineFigure("media_embeddings", f"{loaded.source.name} {loaded.device} {loaded.precision}, {loaded.threads} threads, texts/s", stats.texts, stats.seconds)
 
 
@@ -86,8 +86,6 @@ def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> Engi
 
 def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) -> EngineFigure:
     """Pre-built insert requests (random unit vectors, 384-d) into a scratch collection, then dropped."""
-    from pymilvus import DataType, MilvusClient
-
     from .milvus_vectors.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
     from .milvus_vectors.wire import insert_request, send_insert
 
@@ -98,10 +96,7 @@ def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) ->
     frame = pl.DataFrame({"id": np.arange(rows, dtype=np.int64), VECTOR_FIELD: vectors}, schema=spec.polars_schema())
     name = milvus.collection_name(f"tv5_engine_probe_{datetime.now(timezone.utc):%Y%m%d%H%M%S}")
     with milvus.get_client() as client:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=spec.dim)
-        client.create_collection(name, schema=schema)
+        client.create_collection(name, schema=spec.milvus_schema())
         try:
             requests = [insert_request(name, spec, frame.slice(o, batch_rows)) for o in range(0, rows, batch_rows)]
             started = time.perf_counter()

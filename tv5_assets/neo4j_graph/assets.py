@@ -5,7 +5,8 @@ the `neo4j_import_files` CSVs, see bulk_import.py); the online assets of that ru
 graph written and skip. Otherwise they load online.
 
 Order of the online load (each a separate asset, so a failure reruns only its own part):
-    neo4j_import_files -> neo4j_bulk_import -> neo4j_constraints -> neo4j_movies (Movie, Genre, HAS_GENRE) -> neo4j_movie_tags (Tag, HAS_TAG)
+    neo4j_import_files -> neo4j_bulk_import -> neo4j_constraints
+                      -> neo4j_movies (Movie, Genre, HAS_GENRE) -> neo4j_movie_tags (Tag, HAS_TAG)
                       -> neo4j_users (User) -> neo4j_ratings (RATED)
                          neo4j_movies -> neo4j_similarity (SIMILAR_TO), neo4j_platforms (Platform, AVAILABLE_ON)
 `neo4j_import_files` writes the same graph as `neo4j-admin database import full` CSV files, for
@@ -26,6 +27,7 @@ from pydantic import Field
 
 from ..conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
 from ..resources.neo4j import Neo4jCredentialsError, Neo4jResource
+from ..services.neo4j import Neo4jService
 from ..settings import data_dir
 from . import bulk_import, import_files, loader, model
 
@@ -173,11 +175,10 @@ def _asset(**kwargs):
 def neo4j_bulk_import(
     context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource
 ) -> dg.MaterializeResult:
-    reason = _bulk_import_refusal(context, config, neo4j)
-    if reason:
+    service, reason = _bulk_import_target(context, config, neo4j)
+    if service is None:
         context.log.info(f"no bulk import: {reason}; the online assets load the graph")
         return dg.MaterializeResult(metadata={"imported": False, "reason": reason, "neo4j_address": neo4j.address})
-    service = bulk_import.managed_local_server(neo4j.uri)
     try:
         outcome = bulk_import.bulk_import(
             service, neo4j.driver, data_dir() / "neo4j-import", neo4j.database, context.run.run_id, context.log.info
@@ -201,19 +202,22 @@ def neo4j_bulk_import(
     )
 
 
-def _bulk_import_refusal(context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource) -> str:
-    """Why the import must not run here (empty when it may): see bulk_import.py for the rules."""
+def _bulk_import_target(
+    context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource
+) -> tuple[Neo4jService | None, str]:
+    """The local server to import into, or None and why it must not (see bulk_import.py for the rules)."""
     if config.mode == "never":
-        return "mode: never"
-    if bulk_import.managed_local_server(neo4j.uri) is None:
-        return f"{neo4j.address} is not tv5's running local server (only that one may be stopped to import)"
+        return None, "mode: never"
+    service = bulk_import.managed_local_server(neo4j.uri)
+    if service is None:
+        return None, f"{neo4j.address} is not tv5's running local server (only that one may be stopped to import)"
     files = context.instance.get_latest_materialization_event(dg.AssetKey("neo4j_import_files"))
     if files is None or files.run_id != context.run.run_id:
-        return "neo4j_import_files was not written in this run"
+        return None, "neo4j_import_files was not written in this run"
     with open_graph(neo4j, "looking for existing data") as driver:
         if not bulk_import.graph_is_empty(driver, neo4j.database):
-            return "the database holds data (the import would replace it)"
-    return ""
+            return None, "the database holds data (the import would replace it)"
+    return service, ""
 
 
 @_asset(

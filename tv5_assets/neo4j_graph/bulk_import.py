@@ -34,14 +34,14 @@ import neo4j
 
 from ..errors import ServiceUnavailableError
 from ..services.neo4j import Neo4jService, deploy_dir, find_java
-from . import import_files, loader, model
+from . import import_files, loader
 
 MARKER_FILE = "bulk-import.json"
+IMPORTER_HEAP = "2g"
 
 
 class BulkImportError(ServiceUnavailableError):
     """neo4j-admin refused the files or failed: retrying the same import cannot help."""
-IMPORTER_HEAP = "2g"
 
 
 @dataclass
@@ -146,5 +146,3 @@ def imported_counts(recorded: dict[str, Any], *names: str) -> dict[str, int]:
     counts = recorded.get("counts", {})
     return {name: int(counts.get(name, 0)) for name in names}
 
-
-NODE_AND_REL_NAMES = tuple(n.label for n in model.NODES) + tuple(r.type for r in model.RELATIONSHIPS)

@@ -3,9 +3,9 @@
 Two engines, chosen with `TV5_LOCAL_MILVUS_ENGINE`:
 
 - `server` (default): a real Milvus 2.3 standalone server from the PyPI package `milvus` (its
-  binaries ship inside the wheel). Searches run in knowhere's C++ HNSW: about 1-3 ms per query at
-  ml-25m size, where Milvus Lite 3.2 walks every stored row in Python on each search (90-300 ms at
-  162k users) and builds HNSW in faiss at a third of the speed. Every component is told to bind and
+  binaries ship inside the wheel). Searches run in knowhere's C++ indexes: at ml-25m size 3 ms p50
+  on media (HNSW) and 7-11 ms on users (IVF_FLAT), where Milvus Lite 3.2 walks every stored row in
+  Python on each search (90-300 ms at 162k users). Every component is told to bind and
   advertise 127.0.0.1 (left alone, they dial the host's interface address), and the embedded etcd
   gets its own client and peer ports, so a second stack (the test command's) runs beside it.
   Layout under `$TV5_DATA_DIR/services/milvus-server/`: `data/` (the server's data, config and logs),
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -346,8 +347,6 @@ class MilvusServerService(_MilvusProcess):
 
 def free_local_port() -> int:
     """A TCP port free on loopback right now (the OS picks it)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

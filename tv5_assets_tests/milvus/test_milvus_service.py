@@ -14,13 +14,7 @@ import pytest
 
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService, local_milvus_service
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService, free_local_port, local_milvus_service
 
 
 def port_open(port: int) -> bool:
@@ -35,7 +29,7 @@ CLEAN_SHUTDOWN = {"server": "Get signal to exit", "lite": "Shutting down"}
 @pytest.fixture(params=[MilvusServerService, MilvusLiteService], ids=["server", "lite"])
 def service(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("TV5_MILVUS_URI", raising=False)
-    service = request.param(base_dir=tmp_path / "milvus", port=free_port())
+    service = request.param(base_dir=tmp_path / "milvus", port=free_local_port())
     yield service
     service.down()  # stop it even when an assertion failed half-way
 
@@ -136,7 +130,7 @@ def test_server_binds_and_dials_loopback_only(tmp_path: Path, monkeypatch: pytes
     import subprocess
 
     monkeypatch.delenv("TV5_MILVUS_URI", raising=False)
-    service = MilvusServerService(base_dir=tmp_path / "milvus", port=free_port())
+    service = MilvusServerService(base_dir=tmp_path / "milvus", port=free_local_port())
     try:
         service.up()
         pid = int(service.pid_file.read_text())
