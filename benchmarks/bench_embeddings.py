@@ -73,7 +73,7 @@ def synthetic_texts(n: int, seed: int = 0) -> list[str]:
 def texts_for_benchmark(n: int) -> tuple[list[str], str]:
     movies, genome, tags = _frame("movies"), _frame("movie_genome"), _frame("tags")
     if movies is not None and genome is not None and tags is not None:
-        from tv5_assets.embeddings.text import build_media_text
+        from tv5_assets.defs.embeddings.text import build_media_text
 
         frame = build_media_text(movies, genome, tags)
         # A spread of the catalogue (not just the first ids): every k-th movie.
@@ -83,7 +83,7 @@ def texts_for_benchmark(n: int) -> tuple[list[str], str]:
 
 
 def bench_media(n_texts: int, batch_size: int, repeats: int) -> None:
-    from tv5_assets.embeddings.model import encode_texts, load_model
+    from tv5_assets.defs.embeddings.model import encode_texts, load_model
 
     texts, origin = texts_for_benchmark(n_texts)
     print(f"\n== media embeddings on CPU: {len(texts):,} texts from {origin}, batch {batch_size}", flush=True)
@@ -126,7 +126,7 @@ def random_unit_vectors(n: int, seed: int) -> np.ndarray:
 
 
 def bench_users() -> None:
-    from tv5_assets.embeddings.user_vectors import user_preference_vectors
+    from tv5_assets.defs.embeddings.user_vectors import user_preference_vectors
 
     ratings = _frame("ratings")
     movies = _frame("movies")
@@ -153,7 +153,7 @@ def bench_users() -> None:
 
 
 def bench_similarity() -> None:
-    from tv5_assets.embeddings.similarity import top_k_neighbours
+    from tv5_assets.defs.embeddings.similarity import top_k_neighbours
 
     vectors = random_unit_vectors(FULL_MOVIES, seed=2)
     print(f"\n== similar_movies at {FULL_MOVIES:,} movies (random unit vectors), CPU", flush=True)

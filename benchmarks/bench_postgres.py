@@ -27,13 +27,13 @@ import numpy as np
 import polars as pl
 
 from tv5_assets import settings
-from tv5_assets.movielens.schemas import TIME_OF_DAY
-from tv5_assets.postgres_agentdb import schema as model
-from tv5_assets.postgres_agentdb.assets import episode_partitions
-from tv5_assets.postgres_agentdb.loader import load_partitioned, load_table
-from tv5_assets.postgres_agentdb.transitions import ACTION_SPACE, build_policies
+from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
+from tv5_assets.defs.postgres_agentdb import schema as model
+from tv5_assets.defs.postgres_agentdb.assets import episode_partitions
+from tv5_assets.defs.postgres_agentdb.loader import load_partitioned, load_table
+from tv5_assets.defs.postgres_agentdb.transitions import ACTION_SPACE, build_policies
 from tv5_assets.resources.postgres import PostgresResource
-from tv5_assets.synthetic.schemas import ARCHETYPES
+from tv5_assets.defs.synthetic.schemas import ARCHETYPES
 
 DEFAULT_ASSETS = Path("/tmp/tv5-full/data/assets")
 SYNTH_DIR = Path("/tmp/tv5-bench-postgres")

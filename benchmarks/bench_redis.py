@@ -24,10 +24,10 @@ import numpy as np
 import polars as pl
 
 from tv5_assets import settings
-from tv5_assets.redis_cache.cache import glob_escape, refresh_platforms, refresh_trends
-from tv5_assets.redis_cache.protocol import resp_command, send_commands
+from tv5_assets.defs.redis_cache.cache import glob_escape, refresh_platforms, refresh_trends
+from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
 from tv5_assets.resources.redis import RedisResource
-from tv5_assets.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
+from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
 
 DEFAULT_ASSETS = Path("/tmp/tv5-full/data/assets")
 NAMES = {"tv5monde": "TV5MONDE", "netflix": "Netflix", "amazon": "Amazon Prime", "mubi": "MUBI", "criterion": "Criterion Channel"}

@@ -81,7 +81,10 @@ def _group_with_checks_in_child(env: dict[str, str], queue) -> None:
     os.environ.update(env)
     import dagster as dg
 
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+
+    defs = load_defs()
 
     started = time.perf_counter()
     result = dg.materialize(

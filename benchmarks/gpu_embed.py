@@ -70,7 +70,7 @@ def export_fp16(target: Path) -> None:
 
 
 def export_texts(target: Path, assets: Path) -> None:
-    from tv5_assets.embeddings.text import build_media_text
+    from tv5_assets.defs.embeddings.text import build_media_text
     import polars as pl
 
     frame = build_media_text(

@@ -24,7 +24,10 @@ def _materialize_in_child(selection: str, env: dict[str, str], queue, include_ch
     os.environ.update(env)
     import dagster as dg
 
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+
+    defs = load_defs()
 
     started = time.perf_counter()
     result = dg.materialize(

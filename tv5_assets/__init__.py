@@ -1,24 +1,21 @@
-"""TV5 media-recommendation data platform: a Dagster code location (`defs`).
+"""TV5 media-recommendation data platform: a Dagster code location.
 
-`defs` is built on first access, so the `tv5` CLI (`tv5 sample`, `tv5 services`) starts without
-importing the whole asset graph (torch, store clients) and keeps working while a group is broken.
-Dagster finds it through `dir(module)` as usual.
+`tv5_assets.definitions.defs` (`@dg.definitions`) builds it from the `defs/` folder; `dg` finds it
+through `[tool.dg]` in pyproject.toml, and `dagster -m tv5_assets` (workspace.yaml) through
+`code_location` below. It is imported on first access, so the `tv5` CLI (`tv5 sample`,
+`tv5 services`) starts without importing Dagster or the asset graph, and keeps working while a group
+is broken. (`tv5_assets.defs` is the folder of groups, not a Definitions object.)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dagster import Definitions
-
-    defs: Definitions
-
-__all__ = ["defs"]
+__all__ = ["code_location"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "defs":
+    if name == "code_location":
         from .definitions import defs
 
         return defs
@@ -26,4 +23,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "defs"])
+    return sorted([*globals(), "code_location"])

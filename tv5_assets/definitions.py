@@ -1,22 +1,17 @@
-"""The one place that assembles the code location: every group's assets, checks and resources.
+"""The one place that assembles the code location: the `defs/` folder, plus what every group shares.
 
-Each group lives in its own package (`tv5_assets/<group>/`, assets in assets.py, checks in
-checks.py) and exposes a `defs`; this module merges them and adds what all of them share.
+`dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`) and
+the store resources (`defs/resources.py`); this module adds the IO manager, the executor and the
+jobs. `dg` reads `[tool.dg]` in pyproject.toml to find it; `dagster -m tv5_assets` and
+workspace.yaml reach the same `defs`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-from . import (
-    embeddings,
-    milvus_vectors,
-    movielens,
-    neo4j_graph,
-    postgres_agentdb,
-    redis_cache,
-    synthetic,
-)
 from .conventions import CPU_HEAVY_TAG
 from .io_managers import Tv5IOManager
 
@@ -25,9 +20,18 @@ from .io_managers import Tv5IOManager
 #   fresh interpreter importing it again (3 s a step median, 6 s p90 measured on 2 cores, 100+ steps);
 # - one CPU-heavy step at a time (conventions.CPU_HEAVY): they all use every core, and two at once
 #   only slow each other; light steps run beside them.
+
+
+def defs_modules() -> list[str]:
+    """Every module of the defs folder: the forkserver imports them once, before it forks steps."""
+    root = Path(__file__).parent
+    files = sorted((root / "defs").rglob("*.py"))
+    return [".".join((root.name, *path.relative_to(root).with_suffix("").parts)) for path in files if path.name != "__init__.py"]
+
+
 executor = dg.multiprocess_executor.configured(
     {
-        "start_method": {"forkserver": {"preload_modules": ["tv5_assets.definitions"]}},
+        "start_method": {"forkserver": {"preload_modules": ["tv5_assets.definitions", *defs_modules()]}},
         "tag_concurrency_limits": [{"key": CPU_HEAVY_TAG, "value": "heavy", "limit": 1}],
     },
     name="tv5_multiprocess",
@@ -45,13 +49,7 @@ shared = dg.Definitions(
     ],
 )
 
-defs = dg.Definitions.merge(
-    shared,
-    movielens.defs,
-    synthetic.defs,
-    embeddings.defs,
-    milvus_vectors.defs,
-    postgres_agentdb.defs,
-    redis_cache.defs,
-    neo4j_graph.defs,
-)
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(shared, dg.load_from_defs_folder(path_within_project=Path(__file__).parent))

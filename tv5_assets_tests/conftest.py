@@ -50,7 +50,9 @@ def data_env(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def materialize(selection: str, resources: dict | None = None, raise_on_error: bool = True, run_config=None):
     """Materialize a selection of the real code location (assets and their checks)."""
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+    defs = load_defs()
 
     all_resources = dict(defs.resources or {})
     all_resources.update(resources or {})

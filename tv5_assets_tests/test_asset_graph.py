@@ -13,7 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from tv5_assets import defs
+from tv5_assets.definitions import defs as load_defs
+
+defs = load_defs()
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
@@ -68,11 +70,13 @@ def test_every_asset_has_a_check() -> None:
 
 
 def test_definitions_load_through_the_workspace() -> None:
-    # `dagster dev` loads workspace.yaml's python_module; the module must expose one Definitions.
+    # `dagster dev` loads workspace.yaml's python_module; the module exposes the one `@dg.definitions`
+    # entry point, which builds the same Definitions as the defs folder plus the shared parts.
     import importlib
 
     module = importlib.import_module("tv5_assets")
-    assert isinstance(module.defs, dg.Definitions)
+    assert module.code_location is load_defs
+    assert isinstance(module.code_location(), dg.Definitions)
 
 
 def test_workspace_yaml_loads_the_code_location(tmp_path: Path) -> None:
@@ -94,3 +98,24 @@ def test_workspace_yaml_loads_the_code_location(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Validation successful for code location tv5_assets" in result.stdout + result.stderr
+
+
+def test_dg_check_defs_loads_the_project(tmp_path: Path) -> None:
+    # What `dg check defs` / `dg list defs` do from the repository root: find the project through
+    # [tool.dg] in pyproject.toml, load the defs folder, and validate every definition.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    dg_cli = Path(sys.executable).with_name("dg")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PATH": f"{dg_cli.parent}:{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [str(dg_cli), "check", "defs"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
+    listed = subprocess.run(
+        [str(dg_cli), "list", "defs", "--json"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "milvus_user_collection" in listed.stdout and "neo4j_ratings" in listed.stdout

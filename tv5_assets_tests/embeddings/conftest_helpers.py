@@ -7,7 +7,9 @@ import dagster as dg
 
 def materialize_embeddings(selection: str | list[str] = "group:embeddings") -> dg.ExecuteInProcessResult:
     """`selection`: a selection string or a list of asset keys; failures are returned, not raised."""
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+    defs = load_defs()
 
     return dg.materialize(
         [*(defs.assets or []), *(defs.asset_checks or [])],

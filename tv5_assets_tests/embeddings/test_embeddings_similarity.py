@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tv5_assets.embeddings.schemas import SIMILAR_MOVIES
-from tv5_assets.embeddings.similarity import neighbours_frame, top_k_neighbours
+from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES
+from tv5_assets.defs.embeddings.similarity import neighbours_frame, top_k_neighbours
 
 
 def brute_force(vectors: np.ndarray, k: int, threshold: float) -> list[list[tuple[int, float]]]:

@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tv5_assets.embeddings.schemas import USER_EMBEDDINGS
-from tv5_assets.embeddings.user_vectors import (
+from tv5_assets.defs.embeddings.schemas import USER_EMBEDDINGS
+from tv5_assets.defs.embeddings.user_vectors import (
     FALLBACK_ALL_RATED,
     LIKED,
     preference_weights,

@@ -10,11 +10,11 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from tv5_assets.embeddings.schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, USER_EMBEDDINGS
+from tv5_assets.defs.embeddings.schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, USER_EMBEDDINGS
 from tv5_assets.io_managers import Tv5IOManager
-from tv5_assets.movielens.schemas import MOVIES
+from tv5_assets.defs.movielens.schemas import MOVIES
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets.synthetic.schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
+from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
 
 GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Drama", "Horror", "Romance", "Sci-Fi"]
 N_MOVIES = 240
@@ -126,7 +126,7 @@ def materialize_milvus(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Run the group's real assets (and their checks) with the upstream tables read from `inputs`."""
-    from tv5_assets.milvus_vectors import defs
+    from tv5_assets.defs.milvus_vectors import defs
 
     return dg.materialize(
         [*(dg.AssetSpec(key) for key in UPSTREAM_KEYS), *defs.assets, *defs.asset_checks],

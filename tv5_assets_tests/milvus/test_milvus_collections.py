@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tv5_assets.errors import ServiceUnavailableError
-from tv5_assets.milvus_vectors.collections import (
+from tv5_assets.defs.milvus_vectors.collections import (
     MEDIA_COLLECTION,
     NO_YEAR,
     USER_COLLECTION,
@@ -18,7 +18,7 @@ from tv5_assets.milvus_vectors.collections import (
     rows_per_batch,
     user_rows,
 )
-from tv5_assets.milvus_vectors.loading import index_mismatches, normalise_index_description
+from tv5_assets.defs.milvus_vectors.loading import index_mismatches, normalise_index_description
 from tv5_assets.resources.milvus import is_transient, milvus_resource_from_env
 from tv5_assets.services.milvus import redact_uri
 
@@ -129,7 +129,7 @@ def test_addresses_never_show_credentials() -> None:
 def test_insert_request_carries_every_column_and_the_exact_vector_bytes() -> None:
     from pymilvus.grpc_gen import schema_pb2
 
-    from tv5_assets.milvus_vectors.wire import insert_request
+    from tv5_assets.defs.milvus_vectors.wire import insert_request
 
     movies = build_movies(30)
     rows = media_rows(build_media_embeddings(movies).lazy(), movies.lazy())
@@ -151,7 +151,7 @@ def test_insert_request_carries_every_column_and_the_exact_vector_bytes() -> Non
 
 
 def test_insert_request_refuses_nulls_and_wrong_dimensions() -> None:
-    from tv5_assets.milvus_vectors.wire import insert_request
+    from tv5_assets.defs.milvus_vectors.wire import insert_request
 
     movies = build_movies(10)
     rows = media_rows(build_media_embeddings(movies).lazy(), movies.lazy())

@@ -90,7 +90,9 @@ def copy_release(source: Path, target: Path) -> Path:
 
 def materialize(selection, raise_on_error: bool = True, run_config: dict | None = None):
     """Materialize a selection of the real code location (assets and their checks)."""
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+    defs = load_defs()
 
     return dg.materialize(
         [*(defs.assets or []), *(defs.asset_checks or [])],

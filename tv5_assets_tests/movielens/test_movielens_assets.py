@@ -22,8 +22,8 @@ from movielens_files import (
 )
 
 from tv5_assets.generator import DUPLICATE_TITLES, TRAIT_TAGS, TRAIT_TITLES
-from tv5_assets.movielens import schemas
-from tv5_assets.movielens.checks import CONTRACTS
+from tv5_assets.defs.movielens import schemas
+from tv5_assets.defs.movielens.checks import CONTRACTS
 
 INGESTION = ["links", "movies", "ratings", "tags", "genome_tags", "genome_scores"]
 FILES = {

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from movielens_files import check_results, materialize, read_table, write_release
 
-from tv5_assets.movielens import checks, schemas
-from tv5_assets.movielens.checks import movielens_checks
+from tv5_assets.defs.movielens import checks, schemas
+from tv5_assets.defs.movielens.checks import CHECKS
 
 RATINGS = pl.DataFrame(
     {
@@ -138,7 +138,7 @@ def test_stored_checks_fail_on_planted_bad_tables(tmp_path: Path, private_env) -
     tags = read_table(data, "tags")
     plant("tags", tags.with_columns(pl.col("user_id").cast(pl.Int64)))
 
-    result = materialize(dg.AssetSelection.checks(*movielens_checks), raise_on_error=False)
+    result = materialize(dg.AssetSelection.checks(*CHECKS), raise_on_error=False)
     outcome = {key: e.passed for key, e in check_results(result).items()}
     assert outcome[("ratings", "unique_key")] is False
     assert outcome[("ratings", "on_half_star_grid")] is False
@@ -155,7 +155,7 @@ def test_stored_checks_fail_on_planted_bad_tables(tmp_path: Path, private_env) -
     # a fake year 0 fails movies' blocking check, which stops every check that reads movies
     movies = read_table(data, "movies")
     plant("movies", movies.with_columns(year=pl.when(pl.col("movie_id") == 4).then(pl.lit(0, pl.Int16)).otherwise("year")))
-    result = materialize(dg.AssetSelection.checks(*movielens_checks), raise_on_error=False)
+    result = materialize(dg.AssetSelection.checks(*CHECKS), raise_on_error=False)
     outcome = {key: e.passed for key, e in check_results(result).items()}
     assert outcome[("movies", "years_plausible")] is False
     assert ("ratings", "movies_known") not in outcome  # blocked downstream of movies

@@ -13,7 +13,7 @@ import pytest
 from movielens_files import HANDMADE, write_lines
 
 from tv5_assets.errors import BadInputError
-from tv5_assets.movielens import parsing
+from tv5_assets.defs.movielens import parsing
 
 MOVIE_IDS = {"movies.csv": pl.Series([1, 2, 3, 4, 5, 6, 7], dtype=pl.Int32)}
 GENOME_REFS = {**MOVIE_IDS, "genome-tags.csv": pl.Series([1, 2, 3], dtype=pl.Int32)}

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tv5_assets.generator import TRAIT_TITLES, expected_parse
-from tv5_assets.movielens import parsing
+from tv5_assets.defs.movielens import parsing
 
 FIELDS = ("title", "display_title", "alt_title", "year")
 

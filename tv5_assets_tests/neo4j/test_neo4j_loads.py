@@ -14,9 +14,9 @@ from neo4j_frames import wipe
 
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
-from tv5_assets.neo4j_graph import bulk_import, loader, model
-from tv5_assets.neo4j_graph.assets import ASSETS
-from tv5_assets.neo4j_graph.checks import CHECKS
+from tv5_assets.defs.neo4j_graph import bulk_import, loader, model
+from tv5_assets.defs.neo4j_graph.assets import ASSETS
+from tv5_assets.defs.neo4j_graph.checks import CHECKS
 from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets_tests.conftest import require_service
 

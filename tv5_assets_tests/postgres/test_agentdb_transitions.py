@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 from agentdb_frames import build_movies, build_ratings, build_user_profiles, utc
 
-from tv5_assets.movielens.schemas import RATINGS, TIME_OF_DAY
-from tv5_assets.postgres_agentdb.loader import PartitionSpec, _validate_partitions, pg_types, split_contiguous
-from tv5_assets.postgres_agentdb import schema as model
-from tv5_assets.postgres_agentdb.transitions import (
+from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
+from tv5_assets.defs.postgres_agentdb.loader import PartitionSpec, _validate_partitions, pg_types, split_contiguous
+from tv5_assets.defs.postgres_agentdb import schema as model
+from tv5_assets.defs.postgres_agentdb.transitions import (
     ACTION_SPACE,
     ARCHETYPE_PRIORS,
     EPISODE_COLUMNS,
@@ -148,7 +148,7 @@ def test_unknown_archetype_starts_neutral():
 
 
 def test_every_archetype_has_priors_over_real_actions():
-    from tv5_assets.synthetic.schemas import ARCHETYPES
+    from tv5_assets.defs.synthetic.schemas import ARCHETYPES
 
     assert set(ARCHETYPE_PRIORS) == set(ARCHETYPES)
     assert all(set(priors) <= set(ACTION_SPACE) for priors in ARCHETYPE_PRIORS.values())

@@ -1,4 +1,4 @@
-"""Small upstream tables for the `redis` group's tests, following tv5_assets/synthetic/schemas.py."""
+"""Small upstream tables for the `redis` group's tests, following tv5_assets/defs/synthetic/schemas.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from tv5_assets.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
+from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
 
 PLATFORM_NAMES = {
     "tv5monde": "TV5MONDE", "netflix": "Netflix", "amazon": "Amazon Prime", "mubi": "MUBI", "criterion": "Criterion Channel",

@@ -8,16 +8,16 @@ import pytest
 import redis
 
 from tv5_assets.errors import ServiceUnavailableError
-from tv5_assets.redis_cache import get_platforms, get_trend, top_trending
-from tv5_assets.redis_cache import protocol
-from tv5_assets.redis_cache.cache import (
+from tv5_assets.defs.redis_cache.cache import get_platforms, get_trend, top_trending
+from tv5_assets.defs.redis_cache import protocol
+from tv5_assets.defs.redis_cache.cache import (
     PLATFORM_TTL_S,
     TRENDS_TTL_S,
     glob_escape,
     refresh_family,
     staging_prefix,
 )
-from tv5_assets.redis_cache.protocol import resp_command, send_commands
+from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets_tests.conftest import materialize
 

@@ -8,8 +8,8 @@ import pytest
 from synthetic_frames import build_movies, build_ratings
 
 from tv5_assets.io_managers import Tv5IOManager
-from tv5_assets.synthetic.assets import ASSETS
-from tv5_assets.synthetic.checks import CHECKS
+from tv5_assets.defs.synthetic.assets import ASSETS
+from tv5_assets.defs.synthetic.checks import CHECKS
 
 SYNTHETIC_KEYS = [
     "user_profiles", "platform_availability", "viewing_contexts", "subtitle_features", "subtitle_segments", "trends",
@@ -43,7 +43,9 @@ def materialize_synthetic(assets_dir: Path, run_config: dict | None = None, sele
 def materialize_code_location(selection: str, run_config: dict) -> dg.ExecuteInProcessResult:
     """Like conftest.materialize: the real code location's assets, checks and resources. (Not
     imported: several test folders have a conftest.py, so `import conftest` is ambiguous.)"""
-    from tv5_assets import defs
+    from tv5_assets.definitions import defs as load_defs
+
+    defs = load_defs()
 
     return dg.materialize(
         [*(defs.assets or []), *(defs.asset_checks or [])],

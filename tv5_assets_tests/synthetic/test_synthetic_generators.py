@@ -14,16 +14,16 @@ import polars as pl
 import pytest
 from synthetic_frames import build_movies, build_ratings
 
-from tv5_assets.movielens.schemas import RATINGS, TIME_OF_DAY
-from tv5_assets.synthetic import contexts, platforms, subtitles, trends, users, vocabulary
-from tv5_assets.synthetic.checks import (
+from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
+from tv5_assets.defs.synthetic import contexts, platforms, subtitles, trends, users, vocabulary
+from tv5_assets.defs.synthetic.checks import (
     evaluate_rules,
     subtitle_segments_time_codes_ordered,
     user_profiles_values_in_domain,
     viewing_contexts_values_in_domain,
 )
-from tv5_assets.synthetic.common import frame_digest, rng_for
-from tv5_assets.synthetic.schemas import (
+from tv5_assets.defs.synthetic.common import frame_digest, rng_for
+from tv5_assets.defs.synthetic.schemas import (
     ARCHETYPES,
     PLATFORM_AVAILABILITY,
     SUBTITLE_FEATURES,
@@ -151,8 +151,8 @@ def test_output_is_the_same_in_a_fresh_interpreter_with_another_hash_seed(
     script = textwrap.dedent(
         f"""
         import polars as pl
-        from tv5_assets.synthetic import users, platforms, subtitles
-        from tv5_assets.synthetic.common import frame_digest
+        from tv5_assets.defs.synthetic import users, platforms, subtitles
+        from tv5_assets.defs.synthetic.common import frame_digest
         m = pl.read_parquet({str(tmp_path / "movies.parquet")!r})
         r = pl.scan_parquet({str(tmp_path / "ratings.parquet")!r})
         a = platforms.generate_platform_availability(m, 5)

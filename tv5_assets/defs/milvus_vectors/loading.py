@@ -1,0 +1,340 @@
+"""Blue/green loads into Milvus, and the read-back helpers the checks share.
+
+A load never touches what readers see until the very end:
+
+1. create a new versioned collection `<alias>__v<UTC timestamp>` with the explicit schema;
+2. insert the rows in batches of at most `max_batch_bytes` (about 20 MB by default), each built
+   column by column with the vectors as one block of bytes (wire.py: 4x pymilvus' row packing);
+3. flush (Milvus Lite searches unflushed data by brute force, and a server seals its segments);
+4. build the collection's vector index (HNSW for media, IVF_FLAT for users: collections.py) and
+   read it back with `describe_index`: the parameters must be the ones asked for, or the load fails
+   (some client paths silently drop them, see `create_vector_index`);
+5. load the collection and check its entity count;
+6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop older versions.
+
+Any failure before step 6 drops the new collection and re-raises: the alias still serves the previous
+version, whole. A crash that skips the clean-up leaves an orphan version, which the next successful
+load drops (it removes every version older than the one it just switched to).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ...errors import Tv5Error
+from . import wire
+from .collections import (
+    VECTOR_FIELD,
+    VERSION_SEPARATOR,
+    CollectionSpec,
+    IndexSpec,
+    rows_per_batch,
+)
+
+DEFAULT_MAX_BATCH_BYTES = 20 * 1024 * 1024
+
+
+class IndexParamsNotKeptError(Tv5Error):
+    """The engine built an index other than the one requested."""
+
+
+class AliasConflictError(Tv5Error):
+    """A real collection already has the name the alias needs."""
+
+
+class LoadVerificationError(Tv5Error):
+    """The new version does not hold what was inserted."""
+
+
+@dataclass
+class LoadReport:
+    alias: str
+    collection: str
+    rows: int
+    batches: int
+    rows_per_batch: int
+    insert_seconds: float
+    flush_seconds: float
+    index_seconds: float
+    load_seconds: float
+    index_params: dict[str, Any]
+    previous_collection: str | None
+    dropped_versions: list[str] = field(default_factory=list)
+
+    @property
+    def insert_rows_per_second(self) -> float:
+        return self.rows / self.insert_seconds if self.insert_seconds > 0 else 0.0
+
+
+# ------------------------------------------------------------------------------- names, aliases
+def version_name(alias: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S_%f")
+    return f"{alias}{VERSION_SEPARATOR}{stamp}"
+
+
+def versions_of(client, alias: str) -> list[str]:
+    """The alias's versioned collections, oldest first (the timestamp sorts as text)."""
+    prefix = f"{alias}{VERSION_SEPARATOR}"
+    return sorted(name for name in client.list_collections() if name.startswith(prefix))
+
+
+def alias_target(client, alias: str) -> str | None:
+    """The collection the alias points at, or None (listing avoids the client's error log on a miss)."""
+    if alias not in client.list_aliases().get("aliases", []):
+        return None
+    return client.describe_alias(alias)["collection_name"]
+
+
+def count_entities(client, collection: str) -> int:
+    """Live entity count with strong consistency (works on Milvus Lite and server alike)."""
+    result = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(result[0]["count(*)"])
+
+
+# ----------------------------------------------------------------------------------------- index
+def create_vector_index(client, collection: str, index: IndexSpec) -> None:
+    """The collection's index with its build parameters, sent so that both engines keep them.
+
+    `MilvusClient` flattens index params into separate key/value pairs; a Milvus server reads those,
+    but Milvus Lite 3.2 reads only a JSON `params` entry (what the deprecated ORM sends) and silently
+    builds with its defaults otherwise. So the params go both ways: flattened, and nested under
+    `params` (which a Milvus server also expands). `verify_index_params` then reads back what the
+    engine actually kept.
+    """
+    index_params = client.prepare_index_params()
+    index_params.add_index(
+        field_name=VECTOR_FIELD,
+        index_type=index.index_type,
+        metric_type=index.metric_type,
+        index_name=f"{VECTOR_FIELD}_{index.index_type.lower()}",
+        params={**index.build_params, "params": dict(index.build_params)},
+    )
+    client.create_index(collection, index_params)
+
+
+def describe_vector_index(client, collection: str) -> dict[str, Any] | None:
+    """`describe_index` of the vector field's index (Milvus Lite names it after the field), or None."""
+    names = client.list_indexes(collection, field_name=VECTOR_FIELD)
+    if not names:
+        return None
+    return client.describe_index(collection, names[0])
+
+
+def normalise_index_description(description: dict[str, Any], index: IndexSpec) -> dict[str, Any]:
+    """{"index_type", "metric_type", <the index's build parameters>} from either engine's describe_index shape.
+
+    Milvus Lite answers `{"params": {"M": 16, ...}}`; a Milvus server answers flattened string
+    values (`"M": "16"`), sometimes with a JSON `params` string as well.
+    """
+    build: dict[str, Any] = {}
+    nested = description.get("params")
+    if isinstance(nested, str):
+        try:
+            nested = json.loads(nested)
+        except ValueError:
+            nested = None
+    if isinstance(nested, dict):
+        build.update(nested)
+    for key in index.build_params:
+        if key in description:
+            build[key] = description[key]
+    out: dict[str, Any] = {
+        "index_type": str(description.get("index_type", "")),
+        "metric_type": str(description.get("metric_type", "")),
+    }
+    for key in index.build_params:
+        value = build.get(key)
+        try:
+            out[key] = int(value) if value is not None else None
+        except (TypeError, ValueError):
+            out[key] = value
+    return out
+
+
+def index_mismatches(kept: dict[str, Any], index: IndexSpec) -> list[str]:
+    """What differs between the kept index and the requested one (empty when they agree)."""
+    wanted = {"index_type": index.index_type, "metric_type": index.metric_type, **index.build_params}
+    return [f"{key}: asked {value!r}, engine kept {kept.get(key)!r}" for key, value in wanted.items() if kept.get(key) != value]
+
+
+def verify_index_params(client, collection: str, index: IndexSpec) -> dict[str, Any]:
+    description = describe_vector_index(client, collection)
+    if description is None:
+        raise IndexParamsNotKeptError(f"Milvus collection {collection} has no index on {VECTOR_FIELD} after create_index")
+    kept = normalise_index_description(description, index)
+    problems = index_mismatches(kept, index)
+    if problems:
+        raise IndexParamsNotKeptError(
+            f"Milvus built a different index on {collection}.{VECTOR_FIELD} than requested ({'; '.join(problems)}). "
+            "The client or server dropped the parameters; check the pymilvus/Milvus versions against "
+            "create_vector_index in tv5_assets/defs/milvus_vectors/loading.py."
+        )
+    return kept
+
+
+def wait_for_index(client, collection: str, rows: int, timeout_s: float) -> None:
+    """A Milvus server builds indexes asynchronously; Milvus Lite reports Finished at once (it builds in load)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        description = describe_vector_index(client, collection) or {}
+        state = str(description.get("state", ""))
+        indexed = int(description.get("indexed_rows", 0) or 0)
+        pending = int(description.get("pending_index_rows", 0) or 0)
+        if state.endswith("Finished") and (indexed >= rows or pending == 0):
+            return
+        if state.endswith("Failed"):
+            raise IndexParamsNotKeptError(f"Milvus failed to build the index of {collection}: {description}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Milvus index of {collection} not built after {timeout_s:.0f} s ({indexed}/{rows} rows)")
+        time.sleep(1.0)
+
+
+# ---------------------------------------------------------------------------------------- insert
+def insert_batch(client, collection: str, spec: CollectionSpec, batch: pl.DataFrame) -> int:
+    """One insert request (a module-level function so tests can make a load fail half-way)."""
+    return wire.send_insert(client, wire.insert_request(collection, spec, batch))
+
+
+# ------------------------------------------------------------------------------------------ load
+def load_blue_green(
+    client,
+    spec: CollectionSpec,
+    rows: pl.DataFrame,
+    alias: str,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    index_timeout_s: float = 3600.0,
+    log: Callable[[str], None] = print,
+) -> LoadReport:
+    """Build a new version of `alias` from `rows` (in `spec.column_order`), then switch the alias to it."""
+    if alias in client.list_collections() and alias_target(client, alias) is None:
+        raise AliasConflictError(
+            f"Milvus already has a collection named {alias!r} (not an alias). The platform serves {alias} "
+            f"through an alias onto versioned collections; drop or rename that collection (for example "
+            f"`MilvusClient.drop_collection({alias!r})`) and re-run."
+        )
+    previous = alias_target(client, alias)
+    name = version_name(alias)
+    while client.has_collection(name):  # two loads within one microsecond: take the next stamp
+        time.sleep(0.001)
+        name = version_name(alias)
+
+    batch_rows = rows_per_batch(rows, spec, max_batch_bytes)
+    # Readers get Bounded consistency by default: a version is complete before the alias points at it,
+    # and Strong makes a Milvus server wait for the next time tick (up to 200 ms) on every search.
+    # The load's own read-backs ask for Strong explicitly.
+    client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Bounded")
+    log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)")
+    try:
+        started = time.perf_counter()
+        inserted = batches = 0
+        for offset in range(0, rows.height, batch_rows):
+            inserted += insert_batch(client, name, spec, rows.slice(offset, batch_rows))
+            batches += 1
+        insert_seconds = time.perf_counter() - started
+        if inserted != rows.height:
+            raise LoadVerificationError(f"Milvus acknowledged {inserted:,} of {rows.height:,} rows inserted into {name}")
+
+        started = time.perf_counter()
+        client.flush(name)
+        flush_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        create_vector_index(client, name, spec.index)
+        wait_for_index(client, name, rows.height, index_timeout_s)
+        index_params = verify_index_params(client, name, spec.index)
+        index_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        client.load_collection(name)
+        load_seconds = time.perf_counter() - started
+
+        stored = count_entities(client, name)
+        if stored != rows.height:
+            raise LoadVerificationError(f"Milvus collection {name} holds {stored:,} entities after the load, expected {rows.height:,}")
+    except BaseException:
+        _drop_quietly(client, name, log)
+        raise
+
+    # The switch: one metadata operation; searches through the alias move from old to new whole.
+    if previous is None:
+        client.create_alias(name, alias)
+    else:
+        client.alter_alias(name, alias)
+    log(f"alias {alias} -> {name} (was {previous})")
+
+    dropped = []
+    for old in versions_of(client, alias):
+        if old < name:  # older versions only: a newer one belongs to a load that started after us
+            _drop_quietly(client, old, log)
+            dropped.append(old)
+    return LoadReport(
+        alias=alias,
+        collection=name,
+        rows=rows.height,
+        batches=batches,
+        rows_per_batch=batch_rows,
+        insert_seconds=insert_seconds,
+        flush_seconds=flush_seconds,
+        index_seconds=index_seconds,
+        load_seconds=load_seconds,
+        index_params=index_params,
+        previous_collection=previous,
+        dropped_versions=dropped,
+    )
+
+
+def _drop_quietly(client, name: str, log: Callable[[str], None]) -> None:
+    try:
+        if client.has_collection(name):
+            client.drop_collection(name)
+            log(f"dropped {name}")
+    except Exception as error:  # the original failure matters more; the next load removes it
+        log(f"could not drop {name} ({error}); the next successful load removes it")
+
+
+# ------------------------------------------------------------------------------------- read-back
+def self_search_misses(
+    client, collection: str, spec: CollectionSpec, ids: list[int], top_k: int = 5
+) -> list[dict[str, Any]]:
+    """Search each stored vector; a miss is an id that is not the best hit (ties with an equal vector pass)."""
+    if not ids:
+        return []
+    primary_key = spec.primary_key.name
+    stored = client.get(collection, ids=ids, output_fields=[primary_key, VECTOR_FIELD])
+    by_id = {int(row[primary_key]): np.asarray(row[VECTOR_FIELD], dtype=np.float32) for row in stored}
+    misses = [{"id": i, "reason": "not found by primary key"} for i in ids if i not in by_id]
+    found = [i for i in ids if i in by_id]
+    if not found:
+        return misses
+    results = client.search(
+        collection,
+        data=[by_id[i] for i in found],
+        limit=top_k,
+        search_params=spec.index.search_params,
+        output_fields=[primary_key],
+        consistency_level="Strong",
+    )
+    for query_id, hits in zip(found, results, strict=True):
+        hits = list(hits)
+        if not hits:
+            misses.append({"id": query_id, "reason": "no hits"})
+            continue
+        best = float(hits[0]["distance"])
+        # Hits are keyed by the primary key's name in pymilvus 3, by "id" in older clients.
+        tied = [int(_hit_id(hit, primary_key)) for hit in hits if float(hit["distance"]) >= best - 1e-5]
+        if query_id not in tied:
+            misses.append({"id": query_id, "reason": f"best hits {tied} at {best:.4f}"})
+    return misses
+
+
+def _hit_id(hit, primary_key: str):
+    value = hit.get(primary_key)
+    return value if value is not None else hit.get("id")

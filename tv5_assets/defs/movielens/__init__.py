@@ -1,0 +1,1 @@
+"""Group `movielens`: see assets.py (assets) and checks.py (their checks)."""

@@ -1,0 +1,233 @@
+"""Group `postgres`: the AgentDB (reinforcement-learning policies and episodes) in PostgreSQL.
+
+Tables are defined in schema.py (SQLAlchemy Core), rows are computed in transitions.py (polars)
+and loaded by loader.py (staging table, binary COPY, keys after the load, one-transaction swap).
+Each asset returns a MaterializeResult: the data lives in PostgreSQL, in `<schema_name>.<table>`.
+"""
+
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import polars as pl
+import psycopg
+import sqlalchemy as sa
+from pydantic import Field
+
+from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
+from ...errors import ServiceUnavailableError
+from ...resources.postgres import PostgresResource
+from . import schema as model
+from .loader import LoadReport, PartitionSpec, load_partitioned, load_table, split_contiguous
+from .transitions import (
+    ACTION_SPACE,
+    DEFAULT_EXPLORATION_RATE,
+    build_episodes,
+    build_policies,
+    movie_genre_masks,
+    user_chunks,
+)
+
+GROUP = "postgres"
+KINDS = {"postgresql", "polars"}
+POOL = "postgres"
+
+
+
+class PoliciesConfig(dg.Config):
+    exploration_rate: float = Field(
+        default=DEFAULT_EXPLORATION_RATE, ge=0.0, le=1.0, description="Initial epsilon of every user's policy."
+    )
+    batch_rows: int = Field(default=100_000, ge=1, description="Rows per COPY batch.")
+
+
+class EpisodesConfig(dg.Config):
+    batch_ratings: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Ratings per batch: users are processed in chunks of about this many ratings (a user is "
+        "never split), which bounds memory at full scale.",
+    )
+    load_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Parallel COPY connections, one per range partition of the new table. PostgreSQL parses "
+        "COPY input on one core per connection; more workers than server cores does not help.",
+    )
+
+
+def table_schema(table: sa.Table) -> dg.TableSchema:
+    """The SQLAlchemy table as Dagster column schema (types as PostgreSQL spells them)."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=column.type.compile(dialect=dialect),
+                description=column.comment,
+                constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=column.primary_key),
+            )
+            for column in table.columns
+        ]
+    )
+
+
+def _is_connection_error(error: psycopg.Error) -> bool:
+    """Lost or refused connections (SQLSTATE class 08, server shutdown 57P0x, or client side) are
+    transient; other operational errors (disk full, lock timeouts) are not fixed by retrying."""
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state.startswith("57P")
+
+
+def _run_load(postgres: PostgresResource, what: str, load: Callable[[], LoadReport]) -> LoadReport:
+    """Run a load; connection trouble is retryable (RetryPolicy), anything else fails once with its cause."""
+    try:
+        return load()
+    except ServiceUnavailableError:
+        raise
+    except psycopg.OperationalError as error:
+        if _is_connection_error(error):  # server went away mid-load: retry
+            raise postgres.unavailable(error) from error
+        raise dg.Failure(
+            description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",
+            allow_retries=False,
+        ) from error
+    except Exception as error:
+        raise dg.Failure(
+            description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",
+            allow_retries=False,
+        ) from error
+
+
+def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
+    return {
+        "dagster/row_count": report.rows,
+        **report.metadata(),
+        "table": report.table,
+        "postgres_address": postgres.address,
+        "index_build_breakdown_seconds": dg.MetadataValue.json(
+            {label: round(seconds, 3) for label, seconds in report.index_breakdown.items()}
+        ),
+    }
+
+
+def _run_tag(context: dg.AssetExecutionContext) -> str:
+    return context.run.run_id.replace("-", "")[:12]
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    pool=POOL,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
+    description=(
+        "AgentDB `policies`: one row per user profile with tabular Q-values over the 19 MovieLens genres "
+        f"({', '.join(ACTION_SPACE)}), initialised from the user's archetype (transitions.ARCHETYPE_PRIORS), "
+        "exploration rate 0.1 and 0 visits; `updated_at` is the user's latest rating, so a reload of the same "
+        "inputs writes the same rows. Loaded with binary COPY into a staging table and swapped in atomically."
+    ),
+    metadata={"dagster/column_schema": table_schema(model.policies), "dagster/table_name": "agentdb.policies"},
+)
+def agentdb_policies(
+    context: dg.AssetExecutionContext,
+    config: PoliciesConfig,
+    postgres: PostgresResource,
+    user_profiles: pl.LazyFrame,
+    ratings: pl.LazyFrame,
+) -> dg.MaterializeResult:
+    policies = build_policies(user_profiles, ratings, config.exploration_rate).collect()
+    missing = policies.filter(pl.col("updated_at").is_null())
+    if missing.height:
+        raise dg.Failure(
+            description=(
+                f"{missing.height} user profile(s) have no ratings (first: {missing['user_id'][0]}); user_profiles "
+                "must hold exactly the users present in ratings. Re-materialize user_profiles from the same ratings."
+            ),
+            allow_retries=False,
+        )
+
+    def batches() -> Iterator[pl.DataFrame]:
+        yield from policies.iter_slices(config.batch_rows)
+
+    report = _run_load(
+        postgres,
+        f"{postgres.schema_name}.policies",
+        lambda: load_table(postgres.connect, model.policies, postgres.schema_name, batches(), _run_tag(context)),
+    )
+    context.log.info(
+        f"policies: {report.rows:,} rows in {report.seconds:.2f} s ({report.rows_per_second:,.0f} rows/s) "
+        f"into {report.table} at {postgres.address}"
+    )
+    return dg.MaterializeResult(metadata=_metadata(report, postgres))
+
+
+def episode_partitions(
+    ratings: pl.LazyFrame, movies: pl.LazyFrame, batch_ratings: int, workers: int
+) -> tuple[list[PartitionSpec], int]:
+    """Range partitions of episode ids, each with the user chunks whose episodes it holds."""
+    chunks = user_chunks(ratings, batch_ratings)
+    masks = movie_genre_masks(movies).collect().lazy()
+    rows = chunks["rows"].to_list()
+    plan = chunks.to_dicts()
+
+    def batches_for(selection: list[dict]) -> Callable[[], Iterator[pl.DataFrame]]:
+        def produce() -> Iterator[pl.DataFrame]:
+            for chunk in selection:
+                users = ratings.filter(pl.col("user_id").is_between(chunk["first_user"], chunk["last_user"]))
+                yield build_episodes(users, masks, int(chunk["first_episode_id"])).collect()
+
+        return produce
+
+    runs = split_contiguous(rows, workers)
+    if not runs:
+        return [PartitionSpec(None, None, lambda: iter(()))], 0
+    specs = []
+    for k, run in enumerate(runs):
+        lower = None if k == 0 else int(plan[run.start]["first_episode_id"])
+        upper = None if k == len(runs) - 1 else int(plan[runs[k + 1].start]["first_episode_id"])
+        specs.append(PartitionSpec(lower, upper, batches_for([plan[i] for i in run])))
+    return specs, len(plan)
+
+
+@dg.asset(
+    op_tags=CPU_HEAVY,
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    pool=POOL,
+    retry_policy=STORE_LOAD_RETRY_POLICY,
+    description=(
+        "AgentDB `episodes`: every rating as an RL transition in the user's time order. state = {step, "
+        "time_of_day, recent_genres (genres of the previous 3 rated movies)}, action = the movie's media id, "
+        "reward = (rating - 2.75) / 2.25 in [-1, 1], next_state = the following state (NULL on the last rating). "
+        "Built with polars window logic in chunks of users, loaded with parallel binary COPY into range "
+        "partitions of a staging table, indexed after the load and swapped in within one transaction."
+    ),
+    metadata={"dagster/column_schema": table_schema(model.episodes), "dagster/table_name": "agentdb.episodes"},
+)
+def agentdb_episodes(
+    context: dg.AssetExecutionContext,
+    config: EpisodesConfig,
+    postgres: PostgresResource,
+    ratings: pl.LazyFrame,
+    movies: pl.LazyFrame,
+) -> dg.MaterializeResult:
+    specs, chunk_count = episode_partitions(ratings, movies, config.batch_ratings, config.load_workers)
+    context.log.info(f"episodes: {chunk_count} user chunk(s) in {len(specs)} partition(s)")
+    report = _run_load(
+        postgres,
+        f"{postgres.schema_name}.episodes",
+        lambda: load_partitioned(postgres.connect, model.episodes, postgres.schema_name, specs, _run_tag(context)),
+    )
+    context.log.info(
+        f"episodes: {report.rows:,} rows in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s; COPY "
+        f"phase {report.copy_rows_per_second:,.0f} rows/s, index builds {report.index_seconds:.1f} s summed over "
+        f"partitions) into {report.table} at {postgres.address}"
+    )
+    return dg.MaterializeResult(metadata=_metadata(report, postgres))
+
+
+ASSETS = [agentdb_policies, agentdb_episodes]

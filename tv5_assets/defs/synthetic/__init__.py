@@ -1,0 +1,1 @@
+"""Group `synthetic`: see assets.py (assets) and checks.py (their checks)."""
