@@ -19,11 +19,10 @@ from conftest_helpers import materialize_embeddings
 from embeddings_frames import movie_genome_frame, movies_frame, ratings_frame, tags_frame
 
 from tv5_assets.definitions import defs as load_defs
-
-
-defs = load_defs()
 from tv5_assets.defs.embeddings.assets import GPU_K8S_CONFIG
 from tv5_assets.defs.embeddings.schemas import MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
+
+defs = load_defs()
 
 GROUP_KEYS = ["media_text", "media_embeddings", "user_embeddings", "similar_movies"]
 
