@@ -7,7 +7,7 @@ import dagster as dg
 OWNERS = ["team:tv5-data"]
 
 # Store loads retry transient failures (a server restarting, a dropped connection) with growing,
-# jittered delays; each load decides what is transient and fails at once on data or code errors.
+# jittered delays; store_load.store_errors decides what is transient and fails at once on data or code errors.
 STORE_LOAD_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )

@@ -30,3 +30,7 @@ class BadInputError(Tv5Error):
 
 class ServiceUnavailableError(Tv5Error):
     """A store could not be reached; the message names the store and address, never secrets."""
+
+
+class StoreSettingsError(ServiceUnavailableError):
+    """The store answered but refused our settings (credentials, database name): a retry cannot help."""

@@ -27,7 +27,7 @@ import neo4j
 from pydantic import Field
 
 from .. import settings
-from ..errors import ServiceUnavailableError
+from ..errors import ServiceUnavailableError, StoreSettingsError
 from ..services.neo4j import uri_address
 
 START_HINT = (
@@ -36,7 +36,7 @@ START_HINT = (
 )
 
 
-class Neo4jCredentialsError(ServiceUnavailableError):
+class Neo4jCredentialsError(StoreSettingsError):
     """The server rejected the user name or password: retrying cannot help."""
 
 
@@ -59,7 +59,7 @@ class Neo4jResource(dg.ConfigurableResource):
     @contextmanager
     def translate_errors(self, doing: str = "talking to it") -> Iterator[None]:
         """Turn the driver's exceptions into messages that name the store and say what to do."""
-        where = f"Neo4j at {self.address} (database '{self.database}')"
+        where = self._where
         try:
             yield
         except neo4j.exceptions.AuthError as error:
@@ -71,17 +71,23 @@ class Neo4jResource(dg.ConfigurableResource):
             ) from error
         except neo4j.exceptions.ClientError as error:
             if error.code == "Neo.ClientError.Database.DatabaseNotFound":
-                raise ServiceUnavailableError(
+                raise StoreSettingsError(
                     f"{where}: the database does not exist. Set TV5_NEO4J_DATABASE to an existing one "
                     "(Neo4j Community has a single user database, `neo4j`), or create it on Enterprise."
                 ) from error
             raise
-        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
-            raise ServiceUnavailableError(f"{where} is not reachable while {doing} ({error}). {START_HINT}") from error
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError) as error:
+            raise self.unavailable(error, doing) from error
         except neo4j.exceptions.ConfigurationError as error:
-            raise ServiceUnavailableError(f"{where}: the connection settings are not valid ({error}).") from error
-        except OSError as error:
-            raise ServiceUnavailableError(f"{where} is not reachable while {doing} ({error}). {START_HINT}") from error
+            raise StoreSettingsError(f"{where}: the connection settings are not valid ({error}).") from error
+
+    def unavailable(self, error: BaseException, doing: str = "talking to it") -> ServiceUnavailableError:
+        """The error to raise when the server cannot be reached: store, address, cause and what to do."""
+        return ServiceUnavailableError(f"{self._where} is not reachable while {doing} ({error}). {START_HINT}")
+
+    @property
+    def _where(self) -> str:
+        return f"Neo4j at {self.address} (database '{self.database}')"
 
     @contextmanager
     def driver(self) -> Iterator[neo4j.Driver]:
@@ -108,6 +114,14 @@ class Neo4jResource(dg.ConfigurableResource):
             )
         row = records[0]
         return {"name": row["name"], "version": row["version"], "edition": row["edition"]}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth a retry: the server went away, or asked the client to retry (a deadlock between writers,
+    a leader switch); syntax, constraint and credentials errors are not."""
+    if isinstance(error, (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError)):
+        return error.is_retryable()
+    return isinstance(error, OSError)
 
 
 def _env_or(name: str, default: str) -> str | dg.EnvVar:

@@ -98,3 +98,12 @@ def postgres_resource_from_env(schema_name: str = DEFAULT_SCHEMA) -> PostgresRes
     if os.environ.get(ENV_URL, "").strip():
         return PostgresResource(url=dg.EnvVar(ENV_URL), schema_name=schema_name)
     return PostgresResource(url=settings.LOCAL_POSTGRES_URL, schema_name=schema_name)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth a retry: a lost or refused connection (SQLSTATE class 08, server shutdown 57P0x, or no
+    SQLSTATE: client side). Other errors (disk full, lock timeouts, bad data) are not fixed by retrying."""
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith(("08", "57P"))

@@ -77,3 +77,11 @@ def redis_resource_from_env(namespace: str = DEFAULT_NAMESPACE) -> RedisResource
     if os.environ.get(ENV_URL, "").strip():
         return RedisResource(url=dg.EnvVar(ENV_URL), namespace=namespace)
     return RedisResource(url=settings.LOCAL_REDIS_URL, namespace=namespace)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth a retry: a dropped connection or a timeout; a rejected password (AuthenticationError,
+    itself a ConnectionError) is not."""
+    return isinstance(error, (redis.ConnectionError, redis.TimeoutError)) and not isinstance(
+        error, redis.AuthenticationError
+    )

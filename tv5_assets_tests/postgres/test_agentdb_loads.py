@@ -13,7 +13,7 @@ import pytest
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.defs.postgres_agentdb import loader
 from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.assets import _run_load
+from tv5_assets.defs.postgres_agentdb.assets import _load_errors
 from tv5_assets.defs.postgres_agentdb.binary_copy import HEADER, TRAILER, encode_tuples
 from tv5_assets.defs.postgres_agentdb.transitions import build_episodes, build_policies, movie_genre_masks
 from tv5_assets.resources.postgres import PostgresResource
@@ -209,20 +209,15 @@ def test_an_unreachable_server_gives_a_clear_error_without_the_password():
     assert "s3cret-pw" not in message
     assert resource.redacted_url == "postgresql://tv5:***@127.0.0.1:1/tv5"
     # Inside an asset the same error surfaces (and is retryable through the RetryPolicy).
-    with pytest.raises(ServiceUnavailableError, match="127.0.0.1:1/tv5"):
-        _run_load(resource, "agentdb.policies", lambda: loader.load_table(resource.connect, model.policies, "x", [], "t"))
+    with pytest.raises(ServiceUnavailableError, match="127.0.0.1:1/tv5"), _load_errors(resource, "policies"):
+        loader.load_table(resource.connect, model.policies, "x", [], "t")
 
 
 def test_a_server_dropping_mid_load_is_retryable_but_a_full_disk_is_not(postgres_resource):
-    def dropped():
+    with pytest.raises(ServiceUnavailableError, match="not reachable"), _load_errors(postgres_resource, "episodes"):
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    with pytest.raises(ServiceUnavailableError, match="not reachable"):
-        _run_load(postgres_resource, "agentdb.episodes", dropped)
-
-    def disk_full():
+    with pytest.raises(dg.Failure, match="No space left") as caught, _load_errors(postgres_resource, "episodes"):
         raise psycopg.errors.DiskFull("could not extend file: No space left on device")
-
-    with pytest.raises(dg.Failure, match="No space left") as caught:
-        _run_load(postgres_resource, "agentdb.episodes", disk_full)
     assert caught.value.allow_retries is False
+    assert f"episodes in PostgreSQL at {postgres_resource.address}" in caught.value.description

@@ -10,14 +10,11 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ...conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS, STORE_LOAD_RETRY_POLICY
-from ...errors import ServiceUnavailableError
-from ...resources.milvus import MilvusResource, is_transient
+from ...conventions import CPU_HEAVY, CRITICAL_PATH
+from ...resources.milvus import MilvusResource
+from ...store_load import MILVUS, store_asset, store_errors
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
 from .loading import LoadReport, load_blue_green
-
-GROUP = "milvus"
-
 
 
 class MilvusLoadConfig(dg.Config):
@@ -32,29 +29,18 @@ def _load(
     spec: CollectionSpec,
     build_rows: Callable[[], pl.DataFrame],
 ) -> dg.MaterializeResult:
-    alias = milvus.collection_name(spec.logical_name)
-    try:
-        rows = build_rows()
+    with store_errors(MILVUS, milvus.address(), f"loading the {spec.logical_name} collection", milvus.unavailable):
+        rows = build_rows()  # inside: bad upstream rows fail once instead of being retried
         with milvus.get_client() as client:
             report = load_blue_green(
                 client,
                 spec,
                 rows,
-                alias=alias,
+                alias=milvus.collection_name(spec.logical_name),
                 max_batch_bytes=int(config.max_batch_mb * 1024 * 1024),
                 index_timeout_s=config.index_timeout_s,
                 log=context.log.info,
             )
-    except Exception as error:
-        if isinstance(error, ServiceUnavailableError):
-            raise
-        if is_transient(error):
-            raise milvus.unavailable(error) from error
-        # Retrying cannot fix bad data or a rejected schema: fail once, with the cause.
-        raise dg.Failure(
-            description=f"Loading Milvus collection {alias} at {milvus.address()} failed: {error}",
-            allow_retries=False,
-        ) from error
     return dg.MaterializeResult(metadata=_metadata(report, milvus))
 
 
@@ -81,13 +67,9 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
     }
 
 
-@dg.asset(
+@store_asset(
+    MILVUS,
     op_tags=CPU_HEAVY,
-    group_name=GROUP,
-    kinds={"milvus"},
-    owners=OWNERS,
-    pool="milvus",
-    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Milvus collection `media_embeddings` (an alias onto a versioned collection): one entity per movie, "
         "primary key movie_id, media_id/title/display_title/year/genres for filtered search, 384-d vector "
@@ -106,13 +88,9 @@ def milvus_media_collection(
     return _load(context, config, milvus, MEDIA_COLLECTION, lambda: media_rows(media_embeddings, movies))
 
 
-@dg.asset(
+@store_asset(
+    MILVUS,
     op_tags={**CPU_HEAVY, **CRITICAL_PATH},
-    group_name=GROUP,
-    kinds={"milvus"},
-    owners=OWNERS,
-    pool="milvus",
-    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "Milvus collection `user_embeddings` (an alias onto a versioned collection): one entity per user, "
         "primary key movielens_user_id, user_id (user_{id:08d})/archetype/country/weighting for filtered "

@@ -19,21 +19,20 @@ How loads stay idempotent and what a failure leaves behind: see loader.py.
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import dagster as dg
 import neo4j
 import polars as pl
 from pydantic import Field
 
-from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
-from ...resources.neo4j import Neo4jCredentialsError, Neo4jResource
+from ...conventions import CPU_HEAVY, OWNERS
+from ...resources.neo4j import Neo4jResource
 from ...services.neo4j import Neo4jService
 from ...settings import data_dir
+from ...store_load import NEO4J, store_asset, store_errors
 from . import bulk_import, import_files, loader, model
 
-GROUP = "neo4j"
-POOL = "neo4j"
-KINDS = {"neo4j"}
 PROGRESS_EVERY_S = 10.0
 
 
@@ -82,12 +81,11 @@ class BulkImportConfig(dg.Config):
 # ----------------------------------------------------------------------------------- helpers
 @contextmanager
 def open_graph(neo4j_resource: Neo4jResource, doing: str) -> Iterator[neo4j.Driver]:
-    """A verified driver; store errors become clear messages, bad credentials are not retried."""
-    try:
+    """A verified driver; the resource words the driver's errors, store_errors decides what is retried."""
+    unavailable = partial(neo4j_resource.unavailable, doing=doing)
+    with store_errors(NEO4J, neo4j_resource.address, doing, unavailable):
         with neo4j_resource.driver() as driver, neo4j_resource.translate_errors(doing):
             yield driver
-    except Neo4jCredentialsError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
 def progress(context: dg.AssetExecutionContext, what: str) -> loader.BatchHook:
@@ -155,15 +153,10 @@ def _written_by_bulk_import(context: dg.AssetExecutionContext, neo4j: Neo4jResou
     )
 
 
-def _asset(**kwargs):
-    """The decorator settings every graph load shares."""
-    return dg.asset(
-        group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=POOL, op_tags=CPU_HEAVY, retry_policy=STORE_LOAD_RETRY_POLICY, **kwargs
-    )
-
-
 # -------------------------------------------------------------------------------------- assets
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=["neo4j_import_files"],
     description=(
         "Builds a fresh graph offline: when the local server's database is empty and neo4j_import_files "
@@ -220,7 +213,9 @@ def _bulk_import_target(
     return service, ""
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_bulk_import],
     description=(
         "Uniqueness constraints on every node key of the knowledge graph (Movie.media_id, Genre.name, "
@@ -242,7 +237,9 @@ def neo4j_constraints(context: dg.AssetExecutionContext, neo4j: Neo4jResource) -
     )
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_constraints],
     description=(
         "(:Movie {media_id, movie_id, title, display_title, year, genres}) per movie, (:Genre {name}) per "
@@ -272,7 +269,9 @@ def neo4j_movies(
     )
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
         "(:Tag {tag_id, name}) per genome tag and (:Movie)-[:HAS_TAG {relevance}]->(:Tag) for the tags "
@@ -306,7 +305,9 @@ def neo4j_movie_tags(
     )
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_constraints],
     description=(
         "(:User {user_id: user_{userId:08d}, archetype, country}) per synthetic user profile; users gone "
@@ -329,7 +330,9 @@ def neo4j_users(
     )
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_users, neo4j_movies],
     description=(
         "(:User)-[:RATED {score, timestamp}]->(:Movie) per rating (timestamp in epoch seconds, UTC). "
@@ -370,7 +373,9 @@ def _similarity_threshold(context: dg.AssetExecutionContext, min_score: float) -
     return max(float(upstream), min_score) if isinstance(upstream, int | float) else min_score
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
         "(:Movie)-[:SIMILAR_TO {score, rank}]->(:Movie) from similar_movies (cosine similarity at or above "
@@ -407,7 +412,9 @@ def neo4j_similarity(
     )
 
 
-@_asset(
+@store_asset(
+    NEO4J,
+    op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
         "(:Platform {platform_id, name, type}) per streaming platform and (:Movie)-[:AVAILABLE_ON {region, "
@@ -440,8 +447,8 @@ def neo4j_platforms(
     )
 
 
-@dg.asset(
-    group_name=GROUP,
+@dg.asset(  # files, not a store load: no pool, no retries
+    group_name=NEO4J.group,
     kinds={"neo4j", "csv"},
     owners=OWNERS,
     op_tags=CPU_HEAVY,

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 import polars as pl
-import psycopg
 import sqlalchemy as sa
 from pydantic import Field
 
-from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
-from ...errors import ServiceUnavailableError
+from ...conventions import CPU_HEAVY
 from ...resources.postgres import PostgresResource
+from ...store_load import POSTGRES, run_tag, store_asset, store_errors
 from . import schema as model
 from .loader import LoadReport, PartitionSpec, load_partitioned, load_table, split_contiguous
 from .transitions import (
@@ -26,11 +25,6 @@ from .transitions import (
     movie_genre_masks,
     user_chunks,
 )
-
-GROUP = "postgres"
-KINDS = {"postgresql", "polars"}
-POOL = "postgres"
-
 
 
 class PoliciesConfig(dg.Config):
@@ -74,31 +68,9 @@ def table_schema(table: sa.Table) -> dg.TableSchema:
     )
 
 
-def _is_connection_error(error: psycopg.Error) -> bool:
-    """Lost or refused connections (SQLSTATE class 08, server shutdown 57P0x, or client side) are
-    transient; other operational errors (disk full, lock timeouts) are not fixed by retrying."""
-    state = error.sqlstate
-    return state is None or state.startswith("08") or state.startswith("57P")
-
-
-def _run_load(postgres: PostgresResource, what: str, load: Callable[[], LoadReport]) -> LoadReport:
-    """Run a load; connection trouble is retryable (RetryPolicy), anything else fails once with its cause."""
-    try:
-        return load()
-    except ServiceUnavailableError:
-        raise
-    except psycopg.OperationalError as error:
-        if _is_connection_error(error):  # server went away mid-load: retry
-            raise postgres.unavailable(error) from error
-        raise dg.Failure(
-            description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",
-            allow_retries=False,
-        ) from error
-    except Exception as error:
-        raise dg.Failure(
-            description=f"Loading {what} into PostgreSQL at {postgres.address} failed: {error}",
-            allow_retries=False,
-        ) from error
+def _load_errors(postgres: PostgresResource, table: str):
+    """store_errors for a load of `table` (connection trouble is retried, anything else fails once)."""
+    return store_errors(POSTGRES, postgres.address, f"loading {postgres.schema_name}.{table}", postgres.unavailable)
 
 
 def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
@@ -113,16 +85,8 @@ def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
     }
 
 
-def _run_tag(context: dg.AssetExecutionContext) -> str:
-    return context.run.run_id.replace("-", "")[:12]
-
-
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    pool=POOL,
-    retry_policy=STORE_LOAD_RETRY_POLICY,
+@store_asset(
+    POSTGRES,
     description=(
         "AgentDB `policies`: one row per user profile with tabular Q-values over the 19 MovieLens genres "
         f"({', '.join(ACTION_SPACE)}), initialised from the user's archetype (transitions.ARCHETYPE_PRIORS), "
@@ -152,11 +116,8 @@ def agentdb_policies(
     def batches() -> Iterator[pl.DataFrame]:
         yield from policies.iter_slices(config.batch_rows)
 
-    report = _run_load(
-        postgres,
-        f"{postgres.schema_name}.policies",
-        lambda: load_table(postgres.connect, model.policies, postgres.schema_name, batches(), _run_tag(context)),
-    )
+    with _load_errors(postgres, "policies"):
+        report = load_table(postgres.connect, model.policies, postgres.schema_name, batches(), run_tag(context))
     context.log.info(
         f"policies: {report.rows:,} rows in {report.seconds:.2f} s ({report.rows_per_second:,.0f} rows/s) "
         f"into {report.table} at {postgres.address}"
@@ -192,13 +153,9 @@ def episode_partitions(
     return specs, len(plan)
 
 
-@dg.asset(
+@store_asset(
+    POSTGRES,
     op_tags=CPU_HEAVY,
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    pool=POOL,
-    retry_policy=STORE_LOAD_RETRY_POLICY,
     description=(
         "AgentDB `episodes`: every rating as an RL transition in the user's time order. state = {step, "
         "time_of_day, recent_genres (genres of the previous 3 rated movies)}, action = the movie's media id, "
@@ -217,11 +174,8 @@ def agentdb_episodes(
 ) -> dg.MaterializeResult:
     specs, chunk_count = episode_partitions(ratings, movies, config.batch_ratings, config.load_workers)
     context.log.info(f"episodes: {chunk_count} user chunk(s) in {len(specs)} partition(s)")
-    report = _run_load(
-        postgres,
-        f"{postgres.schema_name}.episodes",
-        lambda: load_partitioned(postgres.connect, model.episodes, postgres.schema_name, specs, _run_tag(context)),
-    )
+    with _load_errors(postgres, "episodes"):
+        report = load_partitioned(postgres.connect, model.episodes, postgres.schema_name, specs, run_tag(context))
     context.log.info(
         f"episodes: {report.rows:,} rows in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s; COPY "
         f"phase {report.copy_rows_per_second:,.0f} rows/s, index builds {report.index_seconds:.1f} s summed over "

@@ -1,14 +1,16 @@
 """Group `redis`: platform availability and current trends cached in Redis (see cache.py for the
 key layout, the atomic refresh and the reader helpers)."""
 
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+
 import dagster as dg
 import polars as pl
 import redis as redis_py
 from pydantic import Field
 
-from ...conventions import OWNERS, STORE_LOAD_RETRY_POLICY
-from ...errors import ServiceUnavailableError
 from ...resources.redis import RedisResource
+from ...store_load import REDIS, run_tag, store_asset, store_errors
 from .cache import (
     DEFAULT_TOP_TRENDING,
     PLATFORM_TTL_S,
@@ -18,11 +20,6 @@ from .cache import (
     refresh_trends,
 )
 from .protocol import DEFAULT_CHUNK
-
-GROUP = "redis"
-KINDS = {"redis", "polars"}
-POOL = "redis"
-
 
 
 class PlatformCacheConfig(dg.Config):
@@ -36,21 +33,11 @@ class TrendsCacheConfig(dg.Config):
     pipeline_commands: int = Field(default=DEFAULT_CHUNK, ge=1, description="Commands per pipelined chunk.")
 
 
-def _run_refresh(cache: RedisResource, what: str, refresh) -> RefreshReport:
-    """Connection trouble is retryable (RetryPolicy); anything else fails once with its cause."""
-    client = cache.client()
-    try:
-        return refresh(client)
-    except (redis_py.ConnectionError, redis_py.TimeoutError) as error:
-        raise cache.unavailable(error) from error
-    except ServiceUnavailableError:
-        raise
-    except Exception as error:
-        raise dg.Failure(
-            description=f"Refreshing {what} in Redis at {cache.address} failed: {error}", allow_retries=False
-        ) from error
-    finally:
-        client.close()
+@contextmanager
+def _refreshing(cache: RedisResource, what: str) -> Iterator[redis_py.Redis]:
+    """A client for refreshing `what`, closed afterwards; errors translated by store_errors."""
+    with store_errors(REDIS, cache.address, f"refreshing {what}", cache.unavailable), closing(cache.client()) as client:
+        yield client
 
 
 def _metadata(report: RefreshReport, cache: RedisResource) -> dict:
@@ -63,16 +50,8 @@ def _metadata(report: RefreshReport, cache: RedisResource) -> dict:
     }
 
 
-def _tag(context: dg.AssetExecutionContext) -> str:
-    return context.run.run_id.replace("-", "")[:12]
-
-
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    pool=POOL,
-    retry_policy=STORE_LOAD_RETRY_POLICY,
+@store_asset(
+    REDIS,
     description=(
         "Platform availability per movie at `{ns}:platform:{media_id}`: a JSON list of the movie's platforms "
         "(platform_id, platform_name, availability_type, region, quality, subtitles), 24-hour TTL. Written with "
@@ -86,13 +65,10 @@ def redis_platform_cache(
     redis: RedisResource,
     platform_availability: pl.LazyFrame,
 ) -> dg.MaterializeResult:
-    report = _run_refresh(
-        redis,
-        "the platform cache",
-        lambda client: refresh_platforms(
-            client, redis.namespace, platform_availability, _tag(context), config.ttl_seconds, config.pipeline_commands
-        ),
-    )
+    with _refreshing(redis, "the platform cache") as client:
+        report = refresh_platforms(
+            client, redis.namespace, platform_availability, run_tag(context), config.ttl_seconds, config.pipeline_commands
+        )
     context.log.info(
         f"platform cache: {report.keys:,} keys, {report.commands:,} commands at {report.ops_per_second:,.0f} ops/s, "
         f"switch {report.swap_seconds * 1000:.1f} ms, {report.removed_stale_keys} stale key(s) removed"
@@ -100,12 +76,8 @@ def redis_platform_cache(
     return dg.MaterializeResult(metadata=_metadata(report, redis))
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    pool=POOL,
-    retry_policy=STORE_LOAD_RETRY_POLICY,
+@store_asset(
+    REDIS,
     description=(
         "Current trends, 15-minute TTL: the latest day's figures per movie in hashes `{ns}:trend:{media_id}` "
         "(date, popularity_score, view_count_estimate, search_volume) and the top movies by popularity in the "
@@ -119,19 +91,16 @@ def redis_trends_cache(
     redis: RedisResource,
     trends: pl.LazyFrame,
 ) -> dg.MaterializeResult:
-    report = _run_refresh(
-        redis,
-        "the trends cache",
-        lambda client: refresh_trends(
+    with _refreshing(redis, "the trends cache") as client:
+        report = refresh_trends(
             client,
             redis.namespace,
             trends,
-            _tag(context),
+            run_tag(context),
             top_n=config.top_n,
             ttl_s=config.ttl_seconds,
             chunk=config.pipeline_commands,
-        ),
-    )
+        )
     context.log.info(
         f"trends cache: {report.keys:,} keys for {report.extra.get('date')}, {report.commands:,} commands at "
         f"{report.ops_per_second:,.0f} ops/s, switch {report.swap_seconds * 1000:.1f} ms"

@@ -1,0 +1,109 @@
+"""One way to write a store load: the decorator defaults, the error translation and the run tag.
+
+Every asset that writes into PostgreSQL, Redis, Milvus or Neo4j is declared with `store_asset` and
+runs its load inside `store_errors`:
+
+    @store_asset(POSTGRES, op_tags=CPU_HEAVY, description="...")
+    def agentdb_episodes(context, postgres: PostgresResource, ...):
+        with store_errors(POSTGRES, postgres.address, "loading agentdb.episodes", postgres.unavailable):
+            report = load_partitioned(..., run_tag(context))
+
+`store_errors` decides what the RetryPolicy may retry: a store that cannot be reached (the resource
+raised `ServiceUnavailableError`, or the store's classifier calls the error transient) is retried;
+refused settings (credentials, database name), bad data and bugs fail once, as a `dg.Failure` that
+names the store, its address (never credentials) and what was being done. Each store supplies only
+its transient-error classifier, beside its resource in `tv5_assets/resources/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+
+from .conventions import OWNERS, STORE_LOAD_RETRY_POLICY
+from .errors import ServiceUnavailableError, StoreSettingsError, Tv5Error
+from .resources.milvus import is_transient as milvus_transient
+from .resources.neo4j import is_transient as neo4j_transient
+from .resources.postgres import is_transient as postgres_transient
+from .resources.redis import is_transient as redis_transient
+
+
+@dataclass(frozen=True)
+class Store:
+    """What the asset decorator and the error messages need to know about one store."""
+
+    name: str
+    """As people write it, in messages: "PostgreSQL"."""
+    group: str
+    """Dagster group of its assets (also the resource key)."""
+    kinds: frozenset[str]
+    pool: str
+    """Concurrency pool: loads into one store queue instead of competing for its cores."""
+    transient: Callable[[BaseException], bool]
+    """True for errors a retry can fix (lost connection, server restarting)."""
+
+
+POSTGRES = Store("PostgreSQL", "postgres", frozenset({"postgresql", "polars"}), "postgres", postgres_transient)
+REDIS = Store("Redis", "redis", frozenset({"redis", "polars"}), "redis", redis_transient)
+MILVUS = Store("Milvus", "milvus", frozenset({"milvus"}), "milvus", milvus_transient)
+NEO4J = Store("Neo4j", "neo4j", frozenset({"neo4j"}), "neo4j", neo4j_transient)
+
+
+def store_asset(store: Store, **settings):
+    """`dg.asset` with the store's group, kinds, pool, the owners and the store-load retry policy;
+    keywords (description, op_tags, deps, metadata, or any default) are passed on and win."""
+    defaults = {
+        "group_name": store.group,
+        "kinds": set(store.kinds),
+        "owners": OWNERS,
+        "pool": store.pool,
+        "retry_policy": STORE_LOAD_RETRY_POLICY,
+    }
+    return dg.asset(**{**defaults, **settings})
+
+
+@contextmanager
+def store_errors(
+    store: Store,
+    address: str,
+    doing: str,
+    unavailable: Callable[[BaseException], ServiceUnavailableError],
+) -> Iterator[None]:
+    """Run a load, turning its errors into what the RetryPolicy should do with them.
+
+    `address` must be safe to print (the resource's, without credentials); `doing` completes
+    "<doing> in <store> at <address> failed" ("loading agentdb.policies"); `unavailable` is the
+    resource's retryable error for the store's transient errors (it names the store, says what to
+    do and redacts secrets).
+    """
+    try:
+        yield
+    except dg.Failure:
+        raise  # already decided
+    except ServiceUnavailableError as error:
+        if isinstance(error, StoreSettingsError):
+            raise _fatal(store, address, doing, error) from error
+        raise  # retryable through the RetryPolicy
+    except Exception as error:
+        if store.transient(error):
+            raise unavailable(error) from error
+        raise _fatal(store, address, doing, error) from error
+
+
+def _fatal(store: Store, address: str, doing: str, error: Exception) -> dg.Failure:
+    """Retrying cannot fix refused settings, bad data or a bug: fail once, saying where and why."""
+    cause = str(error) if isinstance(error, Tv5Error) else f"{type(error).__name__}: {error}"
+    return dg.Failure(
+        description=f"{doing[:1].upper()}{doing[1:]} in {store.name} at {address} failed, and retrying "
+        f"cannot fix it: {cause}",
+        allow_retries=False,
+    )
+
+
+def run_tag(context: dg.AssetExecutionContext) -> str:
+    """12 hex characters of the run id, for a load's staging names (PostgreSQL tables, Redis key
+    prefixes): short enough for a 63-character identifier, the same for every retry of the run."""
+    return context.run.run_id.replace("-", "")[:12]
