@@ -52,7 +52,7 @@ def _load(
             raise milvus.unavailable(error) from error
         # Retrying cannot fix bad data or a rejected schema: fail once, with the cause.
         raise dg.Failure(
-            description=f"Loading Milvus collection {alias} at {milvus.address()} failed: {error}",
+            description=f"Loading Milvus collection {alias} at {milvus.address} failed: {error}",
             allow_retries=False,
         ) from error
     return dg.MaterializeResult(metadata=_metadata(report, milvus))
@@ -66,7 +66,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
         "alias": report.alias,
         "previous_version": report.previous_collection or "",
         "dropped_versions": dg.MetadataValue.json(report.dropped_versions),
-        "milvus_address": milvus.address(),
+        "milvus_address": milvus.address,
         "insert_batches": report.batches,
         "rows_per_batch": report.rows_per_batch,
         "insert_seconds": round(report.insert_seconds, 3),
