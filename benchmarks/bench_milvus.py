@@ -202,7 +202,7 @@ def main() -> int:
     service = None
     if args.uri is None:
         shutil.rmtree(args.scratch, ignore_errors=True)
-        service = (MilvusServerService if args.engine == "server" else MilvusLiteService)(base_dir=args.scratch, port=args.port)
+        service = (MilvusServerService if args.engine == "server" else MilvusLiteService)(data_dir=args.scratch, port=args.port)
         os.environ.pop("TV5_MILVUS_URI", None)
         service.up()
         uri = service.uri

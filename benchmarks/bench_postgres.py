@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets import settings
+from tv5_assets.endpoints import POSTGRES
 from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
 from tv5_assets.defs.postgres_agentdb import schema as model
 from tv5_assets.defs.postgres_agentdb.assets import episode_partitions
@@ -111,7 +111,7 @@ def main() -> int:
     if profiles is None:
         profiles = synthetic_profiles(ratings)
 
-    url = os.environ.get("TV5_POSTGRES_URL", "").strip() or settings.LOCAL_POSTGRES_URL
+    url = POSTGRES.url()
     postgres = PostgresResource(url=url, schema_name=args.schema)
     server = postgres.ping()
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "

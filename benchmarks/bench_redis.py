@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets import settings
+from tv5_assets.endpoints import REDIS
 from tv5_assets.defs.redis_cache.cache import glob_escape, refresh_platforms, refresh_trends
 from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
 from tv5_assets.resources.redis import RedisResource
@@ -91,7 +91,7 @@ def main() -> int:
     availability = availability if availability is not None else synthetic_availability()
     trends = trends if trends is not None else synthetic_trends()
 
-    url = os.environ.get("TV5_REDIS_URL", "").strip() or settings.LOCAL_REDIS_URL
+    url = REDIS.url()
     cache = RedisResource(url=url, namespace=args.namespace)
     client = cache.client()
     version = client.info("server")["redis_version"]

@@ -98,9 +98,9 @@ def naive_parse(ratings_csv: Path, scratch_dir: Path, budget_s: float = 30.0) ->
 def naive_neo4j_movies(movies_csv: Path, budget_s: float = 30.0) -> NaiveFigure:
     """The plan's movie loop: one `CREATE (m:NaiveBaselineMovie {...})` per movie, each its own
     auto-commit transaction, against the platform's Neo4j; the nodes are deleted afterwards."""
-    from .resources.neo4j import neo4j_resource
+    from .resources.neo4j import neo4j_resource_from_env
 
-    resource = neo4j_resource().process_config_and_initialize()
+    resource = neo4j_resource_from_env().process_config_and_initialize()
     total = _count_lines(movies_csv)
     cleanup = f"MATCH (m:{NEO4J_LABEL}) DETACH DELETE m"
     with resource.driver() as driver, driver.session(database=resource.database) as session:

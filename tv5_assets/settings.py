@@ -30,17 +30,7 @@ def env_flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-# Local stack started by `tv5 services up` (private ports, localhost only). An env var pointing at
-# another server always wins: TV5_POSTGRES_URL, TV5_REDIS_URL, TV5_MILVUS_URI, TV5_NEO4J_URI.
-LOCAL_POSTGRES_PORT = int(os.environ.get("TV5_LOCAL_POSTGRES_PORT", "55432"))
-LOCAL_REDIS_PORT = int(os.environ.get("TV5_LOCAL_REDIS_PORT", "56379"))
-LOCAL_MILVUS_PORT = int(os.environ.get("TV5_LOCAL_MILVUS_PORT", "59530"))
-LOCAL_NEO4J_BOLT_PORT = int(os.environ.get("TV5_LOCAL_NEO4J_PORT", "57687"))
-
-LOCAL_POSTGRES_URL = f"postgresql://tv5@127.0.0.1:{LOCAL_POSTGRES_PORT}/tv5"
-LOCAL_REDIS_URL = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
-LOCAL_MILVUS_URI = f"http://127.0.0.1:{LOCAL_MILVUS_PORT}"
-LOCAL_NEO4J_URI = f"bolt://127.0.0.1:{LOCAL_NEO4J_BOLT_PORT}"
+# The stores' endpoints (the URL variables, the local stack's ports and URLs) are in endpoints.py.
 
 
 def services_dir() -> Path:

@@ -5,7 +5,6 @@ the local stack's PostgreSQL, Redis and Neo4j through the same translation the a
 
 from __future__ import annotations
 
-import os
 import socket
 
 import dagster as dg
@@ -14,12 +13,12 @@ import psycopg
 import pytest
 import redis
 
-from tv5_assets import settings
+from tv5_assets import endpoints
 from tv5_assets.conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
 from tv5_assets.defs.neo4j_graph.assets import open_graph
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets.resources.neo4j import Neo4jCredentialsError, Neo4jResource, neo4j_resource
+from tv5_assets.resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets.store_load import MILVUS, NEO4J, POSTGRES, REDIS, run_tag, store_asset, store_errors
@@ -161,7 +160,7 @@ def test_a_stopped_server_is_retryable_and_named_without_the_secret(store: str) 
                 pass
         else:
             resource = MilvusResource(uri=f"http://127.0.0.1:{port}", token=f"root:{SECRET}", timeout_s=2)
-            with store_errors(MILVUS, resource.address(), "loading x", resource.unavailable), resource.get_client():
+            with store_errors(MILVUS, resource.address, "loading x", resource.unavailable), resource.get_client():
                 pass
     message = str(caught.value)
     assert f"127.0.0.1:{port}" in message and "not reachable" in message and "tv5 services up" in message
@@ -170,7 +169,7 @@ def test_a_stopped_server_is_retryable_and_named_without_the_secret(store: str) 
 
 @pytest.mark.services
 def test_a_real_postgres_dropping_the_connection_is_retryable_and_bad_sql_is_not() -> None:
-    resource = PostgresResource(url=os.environ.get("TV5_POSTGRES_URL", "").strip() or settings.LOCAL_POSTGRES_URL)
+    resource = PostgresResource(url=endpoints.POSTGRES.url())
     require_service("postgres", resource.ping)
     with resource.connection(autocommit=True) as victim:
         with resource.connection(autocommit=True) as admin:  # what a server restart does to a load
@@ -188,7 +187,7 @@ def test_a_real_postgres_dropping_the_connection_is_retryable_and_bad_sql_is_not
 
 @pytest.mark.services
 def test_a_real_redis_rejecting_a_command_fails_once() -> None:
-    resource = RedisResource(url=os.environ.get("TV5_REDIS_URL", "").strip() or settings.LOCAL_REDIS_URL)
+    resource = RedisResource(url=endpoints.REDIS.url())
     client = require_service("redis", resource.client)
     try:
         with pytest.raises(dg.Failure, match="ResponseError") as caught:
@@ -201,11 +200,10 @@ def test_a_real_redis_rejecting_a_command_fails_once() -> None:
 
 @pytest.mark.services
 def test_a_real_neo4j_rejecting_a_query_fails_once() -> None:
-    configured = neo4j_resource()
     resource = Neo4jResource(
-        uri=os.environ.get("TV5_NEO4J_URI", "").strip() or configured.uri,
-        password=os.environ.get("TV5_NEO4J_PASSWORD", ""),
-        database=os.environ.get("TV5_NEO4J_DATABASE", "neo4j"),
+        uri=endpoints.NEO4J.url(),
+        password=endpoints.NEO4J.value("TV5_NEO4J_PASSWORD") or "",
+        database=endpoints.NEO4J.value("TV5_NEO4J_DATABASE") or "neo4j",
     )
     require_service("neo4j", resource.server_info)
     with pytest.raises(dg.Failure, match="CypherSyntaxError") as caught:

@@ -7,7 +7,7 @@ points at the local server that `tv5 services up` starts (tv5_assets/endpoints.p
 import dagster as dg
 
 from ..resources.milvus import milvus_resource_from_env
-from ..resources.neo4j import neo4j_resource
+from ..resources.neo4j import neo4j_resource_from_env
 from ..resources.postgres import postgres_resource_from_env
 from ..resources.redis import redis_resource_from_env
 
@@ -17,7 +17,7 @@ def store_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "milvus": milvus_resource_from_env(),
-            "neo4j": neo4j_resource(),
+            "neo4j": neo4j_resource_from_env(),
             "postgres": postgres_resource_from_env(),
             "redis": redis_resource_from_env(),
         }

@@ -7,7 +7,6 @@ an error message; addresses are shown without credentials.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +15,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
-from .. import settings
+from ..endpoints import MILVUS
 from ..errors import ServiceUnavailableError
-from ..services.milvus import redact_uri
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -30,7 +28,7 @@ class MilvusResource(dg.ConfigurableResource):
     """Connects to Milvus; `collection_name()` applies the prefix that keeps tests and teams apart."""
 
     uri: str = Field(
-        default=settings.LOCAL_MILVUS_URI,
+        default=MILVUS.local_url(),
         description="Milvus endpoint, e.g. http://127.0.0.1:59530 (local Milvus Lite) or a server/Zilliz URI.",
     )
     token: str | None = Field(
@@ -41,8 +39,10 @@ class MilvusResource(dg.ConfigurableResource):
     )
     timeout_s: float = Field(default=10.0, description="Connect and probe timeout in seconds.")
 
+    @property
     def address(self) -> str:
-        return redact_uri(self.uri)
+        """scheme://host:port[/db], safe to print."""
+        return MILVUS.address(self.uri)
 
     def collection_name(self, logical_name: str) -> str:
         name = f"{self.collection_prefix}{logical_name}"
@@ -55,7 +55,7 @@ class MilvusResource(dg.ConfigurableResource):
 
     def unavailable(self, error: BaseException | str) -> ServiceUnavailableError:
         """The error to raise when Milvus cannot be reached: store, address, cause and what to do."""
-        external = bool(os.environ.get("TV5_MILVUS_URI", "").strip())
+        external = MILVUS.external()
         remedy = (
             "Check that the Milvus server at TV5_MILVUS_URI is running and that TV5_MILVUS_TOKEN is right."
             if external
@@ -65,7 +65,7 @@ class MilvusResource(dg.ConfigurableResource):
         reason = error if isinstance(error, str) else (str(error) or type(error).__name__)
         if self.token:
             reason = reason.replace(self.token, "***")
-        return ServiceUnavailableError(f"Milvus at {self.address()} is not reachable ({reason}). {remedy}")
+        return ServiceUnavailableError(f"Milvus at {self.address} is not reachable ({reason}). {remedy}")
 
     @contextmanager
     def get_client(self) -> Iterator[MilvusClient]:
@@ -114,6 +114,8 @@ def milvus_resource_from_env(collection_prefix: str = "") -> MilvusResource:
 
     EnvVar keeps the values out of the run config shown in the UI; they are read when a run starts.
     """
-    uri = dg.EnvVar("TV5_MILVUS_URI") if os.environ.get("TV5_MILVUS_URI", "").strip() else settings.LOCAL_MILVUS_URI
-    token = dg.EnvVar("TV5_MILVUS_TOKEN") if os.environ.get("TV5_MILVUS_TOKEN", "").strip() else None
-    return MilvusResource(uri=uri, token=token, collection_prefix=collection_prefix)
+    return MilvusResource(
+        uri=MILVUS.resource_url(),
+        token=MILVUS.resource_value("TV5_MILVUS_TOKEN"),
+        collection_prefix=collection_prefix,
+    )

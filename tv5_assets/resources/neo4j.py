@@ -2,7 +2,7 @@
 
 Works with any Neo4j 5 server: the local Community server from `tv5 services up`, Enterprise, or
 Aura (`neo4j+s://...`). Configuration comes from the environment when set, otherwise the local
-stack (see `neo4j_resource()`):
+stack (see `neo4j_resource_from_env()` and `endpoints.NEO4J`):
 
 | variable            | default                              |
 |---------------------|--------------------------------------|
@@ -18,7 +18,6 @@ without printing them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,9 +25,8 @@ import dagster as dg
 import neo4j
 from pydantic import Field
 
-from .. import settings
+from ..endpoints import NEO4J
 from ..errors import ServiceUnavailableError, StoreSettingsError
-from ..services.neo4j import uri_address
 
 START_HINT = (
     "Start the local server with `tv5 services up --only neo4j`, or point TV5_NEO4J_URI (and "
@@ -51,7 +49,8 @@ class Neo4jResource(dg.ConfigurableResource):
 
     @property
     def address(self) -> str:
-        return uri_address(self.uri)
+        """scheme://host:port, safe to print."""
+        return NEO4J.address(self.uri)
 
     def _auth(self) -> tuple[str, str] | None:
         return (self.user, self.password) if self.password else None
@@ -124,15 +123,11 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, OSError)
 
 
-def _env_or(name: str, default: str) -> str | dg.EnvVar:
-    return dg.EnvVar(name) if os.environ.get(name, "").strip() else default
-
-
-def neo4j_resource() -> Neo4jResource:
+def neo4j_resource_from_env() -> Neo4jResource:
     """The `neo4j` resource for the code location: env vars when set, else the local stack."""
     return Neo4jResource(
-        uri=_env_or("TV5_NEO4J_URI", settings.LOCAL_NEO4J_URI),
-        user=_env_or("TV5_NEO4J_USER", "neo4j"),
-        password=_env_or("TV5_NEO4J_PASSWORD", ""),
-        database=_env_or("TV5_NEO4J_DATABASE", "neo4j"),
+        uri=NEO4J.resource_url(),
+        user=NEO4J.resource_value("TV5_NEO4J_USER"),
+        password=NEO4J.resource_value("TV5_NEO4J_PASSWORD"),
+        database=NEO4J.resource_value("TV5_NEO4J_DATABASE"),
     )

@@ -2,23 +2,20 @@
 
 When the variable is set the resource reads it through `dg.EnvVar` at run time (so the URL, and
 any password in it, never lands in the code location or in logs); otherwise it uses the local
-cluster that `tv5 services up` starts (`settings.LOCAL_POSTGRES_URL`). Every message the resource
+cluster that `tv5 services up` starts (`endpoints.POSTGRES`). Every message the resource
 writes names the server by host, port and database only.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from collections.abc import Iterator
 
 import dagster as dg
 import psycopg
 
-from .. import settings
+from ..endpoints import POSTGRES, hide_password
 from ..errors import ServiceUnavailableError
-from ..services.base import redact_url
-from ..services.postgres import ENV_URL, url_address
 
 DEFAULT_SCHEMA = "agentdb"
 
@@ -26,7 +23,7 @@ DEFAULT_SCHEMA = "agentdb"
 class PostgresResource(dg.ConfigurableResource):
     """A PostgreSQL server (the AgentDB): psycopg 3 connections into one schema."""
 
-    url: str = settings.LOCAL_POSTGRES_URL
+    url: str = POSTGRES.local_url()
     """libpq URL, e.g. postgresql://user:password@host:5432/db (set TV5_POSTGRES_URL to override)."""
     schema_name: str = DEFAULT_SCHEMA
     """Schema that holds the AgentDB tables; tests use their own for isolation."""
@@ -36,11 +33,7 @@ class PostgresResource(dg.ConfigurableResource):
     @property
     def address(self) -> str:
         """host:port/db, safe to print."""
-        return url_address(self.url)
-
-    @property
-    def redacted_url(self) -> str:
-        return redact_url(self.url)
+        return POSTGRES.address(self.url)
 
     def connect(self, autocommit: bool = False) -> psycopg.Connection:
         """A new connection; a server that cannot be reached raises `ServiceUnavailableError`."""
@@ -69,7 +62,7 @@ class PostgresResource(dg.ConfigurableResource):
     def unavailable(self, error: BaseException) -> ServiceUnavailableError:
         """The error to raise for a failed connection: store, address, cause and what to do."""
         cause = _first_line(self._redact(str(error)))
-        where = "TV5_POSTGRES_URL" if os.environ.get(ENV_URL) else "the local stack"
+        where = "TV5_POSTGRES_URL" if POSTGRES.external() else "the local stack"
         return ServiceUnavailableError(
             f"PostgreSQL (AgentDB) at {self.address} is not reachable ({cause}). Server from {where}: "
             "start the local stack with `tv5 services up --only postgres`, or set TV5_POSTGRES_URL to "
@@ -77,15 +70,7 @@ class PostgresResource(dg.ConfigurableResource):
         )
 
     def _redact(self, text: str) -> str:
-        password = _password(self.url)
-        return text.replace(password, "***") if password else text
-
-
-def _password(url: str) -> str | None:
-    from urllib.parse import unquote, urlsplit
-
-    raw = urlsplit(url).password
-    return unquote(raw) if raw else None
+        return hide_password(text, self.url)
 
 
 def _first_line(text: str) -> str:
@@ -95,9 +80,7 @@ def _first_line(text: str) -> str:
 
 def postgres_resource_from_env(schema_name: str = DEFAULT_SCHEMA) -> PostgresResource:
     """`TV5_POSTGRES_URL` through `dg.EnvVar` when it is set, else the local cluster's URL."""
-    if os.environ.get(ENV_URL, "").strip():
-        return PostgresResource(url=dg.EnvVar(ENV_URL), schema_name=schema_name)
-    return PostgresResource(url=settings.LOCAL_POSTGRES_URL, schema_name=schema_name)
+    return PostgresResource(url=POSTGRES.resource_url(), schema_name=schema_name)
 
 
 def is_transient(error: BaseException) -> bool:

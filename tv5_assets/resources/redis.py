@@ -1,23 +1,18 @@
 """`RedisResource`: the cache's Redis server, configured from `TV5_REDIS_URL`.
 
 When the variable is set the resource reads it through `dg.EnvVar` at run time; otherwise it uses
-the local redis-server that `tv5 services up` starts (`settings.LOCAL_REDIS_URL`). All keys the
+the local redis-server that `tv5 services up` starts (`endpoints.REDIS`). All keys the
 platform writes start with `namespace` (default "tv5"), so several users or test runs can share
 one server. Messages name the server by host, port and database only, never a password.
 """
 
 from __future__ import annotations
 
-import os
-from urllib.parse import unquote, urlsplit
-
 import dagster as dg
 import redis
 
-from .. import settings
+from ..endpoints import REDIS, hide_password
 from ..errors import ServiceUnavailableError
-from ..services.base import redact_url
-from ..services.redis import ENV_URL, url_address
 
 DEFAULT_NAMESPACE = "tv5"
 
@@ -25,7 +20,7 @@ DEFAULT_NAMESPACE = "tv5"
 class RedisResource(dg.ConfigurableResource):
     """A Redis server plus the key namespace the platform writes under."""
 
-    url: str = settings.LOCAL_REDIS_URL
+    url: str = REDIS.local_url()
     """redis://[:password@]host:port/db (set TV5_REDIS_URL to override)."""
     namespace: str = DEFAULT_NAMESPACE
     """Prefix of every key (`{namespace}:platform:ml_1`); tests use their own."""
@@ -35,11 +30,7 @@ class RedisResource(dg.ConfigurableResource):
     @property
     def address(self) -> str:
         """host:port/db, safe to print."""
-        return url_address(self.url)
-
-    @property
-    def redacted_url(self) -> str:
-        return redact_url(self.url)
+        return REDIS.address(self.url)
 
     def client(self) -> redis.Redis:
         """A connected client (PING checked); an unreachable server raises `ServiceUnavailableError`."""
@@ -62,10 +53,8 @@ class RedisResource(dg.ConfigurableResource):
 
     def unavailable(self, error: BaseException) -> ServiceUnavailableError:
         cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        password = urlsplit(self.url).password
-        if password:
-            cause = cause.replace(unquote(password), "***").replace(password, "***")
-        where = "TV5_REDIS_URL" if os.environ.get(ENV_URL) else "the local stack"
+        cause = hide_password(cause, self.url)
+        where = "TV5_REDIS_URL" if REDIS.external() else "the local stack"
         return ServiceUnavailableError(
             f"Redis (cache) at {self.address} is not reachable ({cause}). Server from {where}: start the "
             "local stack with `tv5 services up --only redis`, or set TV5_REDIS_URL to a reachable server."
@@ -74,9 +63,7 @@ class RedisResource(dg.ConfigurableResource):
 
 def redis_resource_from_env(namespace: str = DEFAULT_NAMESPACE) -> RedisResource:
     """`TV5_REDIS_URL` through `dg.EnvVar` when it is set, else the local server's URL."""
-    if os.environ.get(ENV_URL, "").strip():
-        return RedisResource(url=dg.EnvVar(ENV_URL), namespace=namespace)
-    return RedisResource(url=settings.LOCAL_REDIS_URL, namespace=namespace)
+    return RedisResource(url=REDIS.resource_url(), namespace=namespace)
 
 
 def is_transient(error: BaseException) -> bool:

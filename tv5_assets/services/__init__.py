@@ -1,6 +1,6 @@
 """`tv5 services up | down | status`: the local stack as native processes, no Docker.
 
-Each service lives in its own module (postgres.py, redis.py, milvus.py, neo4j.py) and implements
+Each service lives in its own module (postgres.py, redis.py, milvus.py, neo4j.py) and subclasses
 `LocalService` (base.py). A service whose URL the user set in the environment (TV5_POSTGRES_URL,
 TV5_REDIS_URL, TV5_MILVUS_URI, TV5_NEO4J_URI) is external: the platform uses it and `up`/`down`
 leave it alone.

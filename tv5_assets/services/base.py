@@ -1,13 +1,29 @@
-"""What every local service (PostgreSQL, Redis, Milvus Lite, Neo4j) offers to `tv5 services`."""
+"""What every local service (PostgreSQL, Redis, Milvus, Neo4j) shares: `LocalService`.
+
+A service is one server process with a data folder under `TV5_DATA_DIR/services/<folder>`, a pid
+file, a log and a port on 127.0.0.1. The base class holds those, the external case (the user set
+the store's URL variable: `up` and `down` leave that server alone, `status` says whether it
+answers), the start-and-wait loop, the stop loop (signals in turn, each with a wait) and what
+`down` reports. A subclass says only what is its own: how to start the server (`start`), whether
+it answers (`answers`), how to probe an external one (`probe_external`) and its binaries and
+config.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shlex
+import signal
 import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
+
+from .. import settings
+from ..endpoints import LOCAL_HOST, Endpoint
+from ..errors import ServiceUnavailableError
 
 
 @dataclass(frozen=True)
@@ -18,30 +34,292 @@ class ServiceStatus:
     detail: str = ""
 
 
-class LocalService(Protocol):
-    name: str
+class LocalService:
+    """One local server of `tv5 services up|down|status`; subclasses fill in the class attributes.
 
-    def up(self) -> ServiceStatus:
-        """Start (idempotent: a running service is left alone) and wait until it accepts clients."""
+    The defaults come from the store's `Endpoint` and settings; tests pass another port and folder.
+    """
 
-    def down(self) -> ServiceStatus:
-        """Stop cleanly; data stays under TV5_DATA_DIR/services/<name>."""
+    endpoint: Endpoint
+    folder = ""  # under $TV5_DATA_DIR/services; the store's name when empty
+    data_subdir = ""  # where under the root the server keeps its data (what `down` keeps)
+    pid_name = ""  # the pid file, under the root
+    log_name = ""  # the log, under the root
+    state_files: tuple[str, ...] = ()  # files under the root that `down` removes (the pid file when we write it)
+    start_timeout_s = 60.0
+    # Signals `down` sends in turn, each with how long to wait for the process to go.
+    stop_signals: tuple[tuple[int, float], ...] = ((signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0))
+    pid_grace_s = 5.0  # how long after a start the pid file may still be missing (a daemon writes it)
 
-    def status(self) -> ServiceStatus: ...
+    def __init__(
+        self,
+        port: int | None = None,
+        data_dir: Path | str | None = None,
+        host: str = LOCAL_HOST,
+        start_timeout_s: float | None = None,
+    ) -> None:
+        self.host = host
+        self.port = int(port or self.endpoint.local_port())
+        self._root = Path(data_dir) if data_dir is not None else None
+        if start_timeout_s is not None:
+            self.start_timeout_s = start_timeout_s
+        self._process: subprocess.Popen | None = None  # the server, when this object launched it
+
+    # ------------------------------------------------------------------------------ where
+    @property
+    def name(self) -> str:
+        return self.endpoint.store
+
+    @property
+    def label(self) -> str:
+        return self.endpoint.label
+
+    @property
+    def root(self) -> Path:
+        # Resolved on use: TV5_DATA_DIR may change after construction (tests do that).
+        return self._root if self._root is not None else settings.services_dir() / (self.folder or self.name)
+
+    @property
+    def store_dir(self) -> Path:
+        """Where the server keeps its data (what `down` keeps)."""
+        return self.root / self.data_subdir
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / self.pid_name
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / self.log_name
+
+    @property
+    def url(self) -> str:
+        """Client URL of this local server."""
+        return self.endpoint.local_url(self.port, self.host)
+
+    @property
+    def address(self) -> str:
+        return self.endpoint.address(self.url)
+
+    @property
+    def stop_timeout_s(self) -> float:
+        """How long a clean stop may take before the next, harder signal."""
+        return self.stop_signals[0][1]
 
     def external(self) -> bool:
-        """True when the user points at their own server through an env var; then up/down do nothing."""
+        """True when the user points at their own server through the store's variable."""
+        return self.endpoint.external()
+
+    def managed_pid(self) -> int | None:
+        """The server's pid when this data folder started it (another folder's or an external server: None)."""
+        return None if self.external() else self._pid()
+
+    # ---------------------------------------------------------------------------- protocol
+    def status(self) -> ServiceStatus:
+        if self.external():
+            return self.external_status()
+        pid = self._pid()
+        answering = self.answers(pid)
+        if pid is not None:
+            if answering:
+                return self._status(True, self.running_detail(pid))
+            return self._status(False, f"starting or hung (pid {pid}); see {self.log_file}")
+        if answering:
+            return self._status(True, "answering, but not started from this data folder")
+        if port_open(self.host, self.port):
+            return self._status(
+                False, f"port {self.port} is in use by a process this data folder did not start ({self.root})"
+            )
+        return self._status(False, self.idle_detail())
+
+    def up(self) -> ServiceStatus:
+        """Start (a running server is left alone) and wait until it accepts clients."""
+        if self.external():
+            return self.external_status()
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Two `up`s at once (CI and a developer, two test workers) must not start two servers.
+        with open(self.root / "up.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            status = self.status()
+            if self._pid() is not None or not status.running:  # ours (confirmed ready again), or none yet
+                status = self._start_and_wait()
+            if self._pid() is not None:
+                self.prepare_clients()
+            return status
+
+    def down(self) -> ServiceStatus:
+        """Stop cleanly; the data stays in `store_dir`. Says "stopped pid N" when it stopped one."""
+        if self.external():
+            return self.external_status()
+        pid = self._pid()
+        if pid is not None:
+            self.stop(pid)
+        for name in self.state_files:
+            (self.root / name).unlink(missing_ok=True)
+        after = self.status()
+        if pid is None or after.running:
+            return after
+        return self._status(False, f"stopped pid {pid}; data kept in {self.store_dir}")
+
+    def external_status(self) -> ServiceStatus:
+        """Whether the user's own server answers; never raises."""
+        url = self.endpoint.configured() or ""
+        where = f"external ({self.endpoint.env_var}); not started or stopped by tv5 services"
+        address = self.endpoint.address(url)
+        try:
+            found = self.probe_external(url)
+        except ServiceUnavailableError as error:  # our own message: safe to show
+            return ServiceStatus(self.name, False, address, f"{where}; not answering: {error}")
+        except Exception as error:  # a client's message may quote the URL: show its kind only
+            return ServiceStatus(self.name, False, address, f"{where}; not answering: {type(error).__name__}")
+        return ServiceStatus(self.name, True, address, f"{where}; {found}")
+
+    # ---------------------------------------------------------------------- what subclasses say
+    def start(self) -> None:
+        """Launch the server (its binaries, config and command); `up` then waits until it answers."""
+        raise NotImplementedError
+
+    def answers(self, pid: int | None) -> bool:
+        """Whether a server of this kind accepts clients on the port (`pid`: ours, when running)."""
+        raise NotImplementedError
+
+    def probe_external(self, url: str) -> str:
+        """What the external server at `url` is (e.g. its version); raises when it does not answer."""
+        raise NotImplementedError
+
+    def is_ours(self, cmdline: str) -> bool:
+        """Whether a live process's command line is this service's server (pids get recycled)."""
+        return True
+
+    def running_detail(self, pid: int) -> str:
+        return f"pid {pid}, data {self.store_dir}"
+
+    def idle_detail(self) -> str:
+        return "not running"
+
+    def confirm_ready(self) -> str | None:
+        """Once the port answers: None when clients can work, else why not yet (may raise)."""
+        return None
+
+    def prepare_clients(self) -> None:
+        """After `up` found or started our server: what clients need on it (roles, databases)."""
+
+    def stop_advice(self, pid: int) -> str:
+        """What to do when the server will not stop."""
+        return f" Stop it by hand (`kill -9 {pid}`) and remove {self.pid_file}."
+
+    # ------------------------------------------------------------------------------ helpers
+    def _status(self, running: bool, detail: str) -> ServiceStatus:
+        return ServiceStatus(self.name, running, self.address, detail)
+
+    def _pid(self) -> int | None:
+        """The pid from the pid file when that process is alive and is our server."""
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        if not pid_alive(pid):
+            return None
+        cmdline = _cmdline(pid)
+        return pid if cmdline is None or self.is_ours(cmdline) else None
+
+    def _start_and_wait(self) -> ServiceStatus:
+        if self._pid() is None:  # not starting up or recovering already
+            if port_open(self.host, self.port):
+                raise ServiceUnavailableError(
+                    f"{self.label} cannot start on {self.host}:{self.port}: the port is in use by another process "
+                    f"(not the {self.label} of {self.root}). Stop that process, choose a free port with "
+                    f"{self.endpoint.local_port_var}, or point {self.endpoint.env_var} at the server that is there."
+                )
+            self.start()
+        return self.wait_until_ready()
+
+    def wait_until_ready(self) -> ServiceStatus:
+        began = time.monotonic()
+        reason = "no answer yet"
+        while time.monotonic() - began < self.start_timeout_s:
+            if self._exited(time.monotonic() - began):
+                raise ServiceUnavailableError(
+                    f"{self.label} exited while starting on {self.address} (data {self.store_dir}).{self.log_tail()}"
+                )
+            status = self.status()
+            if status.running:
+                reason = self.confirm_ready()
+                if reason is None:
+                    return status
+            else:
+                reason = status.detail
+            time.sleep(0.2)
+        raise ServiceUnavailableError(
+            f"{self.label} did not become ready on {self.address} within {self.start_timeout_s:.0f} s "
+            f"(last: {reason}); `tv5 services down --only {self.name}` stops it.{self.log_tail()}"
+        )
+
+    def _exited(self, elapsed_s: float) -> bool:
+        if self._process is not None:  # just forked, /proc may still show our command line: ask the handle
+            gone = self._process.poll() is not None
+            if gone and self.pid_name in self.state_files:
+                self.pid_file.unlink(missing_ok=True)
+            return gone
+        return self._pid() is None and elapsed_s > self.pid_grace_s
+
+    def spawn(self, command: list[str], env: dict[str, str] | None = None, cwd: Path | str | None = None) -> None:
+        """Run the server in the background, its output appended to the log, and write the pid file."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {shlex.join(command)}\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives `tv5 services up`; Ctrl-C there does not stop it
+                env=env,
+                cwd=cwd,
+                close_fds=True,
+            )
+        tmp = self.pid_file.with_name(self.pid_file.name + ".tmp")
+        tmp.write_text(f"{self._process.pid}\n")
+        os.replace(tmp, self.pid_file)
+
+    def run_tool(self, command: list[str], what: str) -> None:
+        """Run a command that returns once done (a daemon's launcher, pg_ctl); raise with its output."""
+        # A new session, so a daemon it forks outlives the shell or job that ran `tv5 services up`.
+        result = subprocess.run(command, capture_output=True, text=True, start_new_session=True, check=False)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise ServiceUnavailableError(
+                f"Could not {what} on {self.address} (exit code {result.returncode}): "
+                + " | ".join(tail)
+                + self.log_tail(5)
+            )
+
+    def stop(self, pid: int) -> None:
+        """Send `stop_signals` in turn until the process is gone."""
+        for sig, wait_s in self.stop_signals:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+            if wait_gone(pid, wait_s):
+                return
+        total = sum(wait_s for _, wait_s in self.stop_signals)
+        raise ServiceUnavailableError(
+            f"{self.label} (pid {pid}) on {self.address} did not stop within {total:.0f} s; see {self.log_file}."
+            + self.stop_advice(pid)
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the log, for error messages ("" when there is none)."""
+        try:
+            tail = self.log_file.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return f"\nlast lines of {self.log_file}:\n" + "\n".join(tail)
 
 
-# --- helpers every service shares ------------------------------------------------------------
-
-
-def stopped(after: ServiceStatus, pid: int, data: Path) -> ServiceStatus:
-    """What `down` reports once it stopped `pid`: that it did, and where the data stays (the plain
-    status would only say "not running", as if nothing had been there)."""
-    if after.running:
-        return after
-    return ServiceStatus(after.name, False, after.address, f"stopped pid {pid}; data kept in {data}")
+# --- process and port helpers ----------------------------------------------------------------
 
 
 def pid_alive(pid: int) -> bool:
@@ -66,6 +344,24 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def wait_gone(pid: int, timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for `pid` to exit; True once it has."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return not pid_alive(pid)
+
+
+def _cmdline(pid: int) -> str | None:
+    """The command line of `pid`, or None where /proc cannot tell."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     """Something accepts TCP connections on host:port."""
     try:
@@ -75,18 +371,8 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def redact_url(url: str) -> str:
-    """`scheme://user:secret@host:port/db` -> `scheme://user:***@host:port/db` (no password shown)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, hostinfo = parts.netloc.rsplit("@", 1)
-    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{hostinfo}").geturl()
-
-
-def url_address(url: str, default_port: int) -> str:
-    """`host:port/db` of a URL, never its credentials."""
-    parts = urlsplit(url)
-    db = parts.path.lstrip("/")
-    address = f"{parts.hostname or 'localhost'}:{parts.port or default_port}"
-    return f"{address}/{db}" if db else address
+def free_local_port() -> int:
+    """A TCP port free on loopback right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

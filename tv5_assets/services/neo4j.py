@@ -11,7 +11,7 @@ Layout under `services_dir()/neo4j`:
     ready.json      written by the launcher once Bolt accepts clients (pid, address, memory)
     server.log      the launcher's stdout/stderr
 
-Bolt on 127.0.0.1:`settings.LOCAL_NEO4J_BOLT_PORT`. Authentication is off (localhost only) unless
+Bolt on 127.0.0.1:`TV5_LOCAL_NEO4J_PORT`. Authentication is off (localhost only) unless
 `TV5_NEO4J_PASSWORD` is set, then user `neo4j` gets that password at every start; the password
 reaches the JVM through its environment, never its command line. Memory: `TV5_NEO4J_HEAP` (JVM
 heap, default 1g) and `TV5_NEO4J_PAGECACHE` (default 256m). The jars are resolved once into
@@ -22,7 +22,6 @@ With `TV5_NEO4J_URI` set the platform uses that server and `up`/`down` leave it 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -33,14 +32,11 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from .. import settings
+from ..endpoints import NEO4J
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, pid_alive, port_open, stopped
+from .base import LocalService, port_open
 
-ENV_URI = "TV5_NEO4J_URI"
-ENV_PASSWORD = "TV5_NEO4J_PASSWORD"
 INSTALL_HINT = "apt-get install openjdk-17-jdk-headless maven"
 LAUNCHER = "Tv5Neo4jServer.java"
 DEFAULT_HEAP = "1g"
@@ -68,25 +64,10 @@ def deploy_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "deploy" / "neo4j"
 
 
-def uri_address(uri: str) -> str:
-    """`neo4j+s://user:pw@host:7687/x` -> `neo4j+s://host:7687`: what error messages may show."""
-    parts = urlsplit(uri)
-    host = parts.hostname or "localhost"
-    port = parts.port or 7687
-    return f"{parts.scheme or 'bolt'}://{host}:{port}"
-
-
 def local_auth() -> tuple[str, str] | None:
     """Credentials for the local server: user `neo4j` and TV5_NEO4J_PASSWORD when set, else none."""
-    password = os.environ.get(ENV_PASSWORD, "")
+    password = NEO4J.value("TV5_NEO4J_PASSWORD")
     return ("neo4j", password) if password else None
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def find_java() -> tuple[Path, Path]:
@@ -98,7 +79,7 @@ def find_java() -> tuple[Path, Path]:
         raise ServiceUnavailableError(
             f"The local Neo4j needs Java 17 (a JDK) and Maven, but {' and '.join(f'`{m}`' for m in missing)} "
             f"{'is' if len(missing) == 1 else 'are'} not on PATH; install them with `{INSTALL_HINT}` "
-            f"(Debian/Ubuntu), or point the platform at an existing Neo4j 5 server with {ENV_URI}."
+            f"(Debian/Ubuntu), or point the platform at an existing Neo4j 5 server with {NEO4J.env_var}."
         )
     # The single-file launcher is compiled at start by the JDK's compiler; a JRE alone cannot run it.
     if not shutil.which("javac") and not (Path(os.path.realpath(java)).parent / "javac").exists():
@@ -118,108 +99,71 @@ def java_major_version(java: Path) -> int:
     return int(match.group(2) or 0) if major == 1 else major
 
 
-class Neo4jService:
+class Neo4jService(LocalService):
     """The local Neo4j Community server (`tv5 services up|down|status --only neo4j`)."""
 
-    name = "neo4j"
+    endpoint = NEO4J
+    data_subdir = "home"  # Neo4j's home: data/ and logs/
+    pid_name = "neo4j.pid"
+    log_name = "server.log"
+    state_files = ("neo4j.pid", "ready.json")  # ours to write, so `down` removes them
+    start_timeout_s = 240.0
 
     def __init__(
-        self,
-        port: int | None = None,
-        data_dir: Path | str | None = None,
-        host: str = "127.0.0.1",
-        heap: str | None = None,
-        pagecache: str | None = None,
-        start_timeout_s: float = 240.0,
-        stop_timeout_s: float = 180.0,
+        self, *args, heap: str | None = None, pagecache: str | None = None, stop_timeout_s: float = 180.0, **kwargs
     ) -> None:
-        self.host = host
-        self.port = int(port or settings.LOCAL_NEO4J_BOLT_PORT)
-        self.root = Path(data_dir) if data_dir else settings.services_dir() / self.name
-        self.home = self.root / "home"
-        self.pid_file = self.root / "neo4j.pid"
-        self.ready_file = self.root / "ready.json"
-        self.log_file = self.root / "server.log"
+        """`port`, `data_dir`, `host`, `start_timeout_s` as for every LocalService; JVM heap, page cache."""
+        super().__init__(*args, **kwargs)
         self.heap = heap or os.environ.get("TV5_NEO4J_HEAP", "").strip() or DEFAULT_HEAP
         self.pagecache = pagecache or os.environ.get("TV5_NEO4J_PAGECACHE", "").strip() or DEFAULT_PAGECACHE
-        self.start_timeout_s = start_timeout_s
-        self.stop_timeout_s = stop_timeout_s
-        self._process: subprocess.Popen | None = None
+        # The launcher's shutdown hook checkpoints and stops the DBMS on SIGTERM; never killed half-way.
+        self.stop_signals = ((signal.SIGTERM, stop_timeout_s),)
         for label, value in (("TV5_NEO4J_HEAP", self.heap), ("TV5_NEO4J_PAGECACHE", self.pagecache)):
             if not _SIZE.match(value):
                 raise ServiceUnavailableError(f"{label}={value!r} is not a size such as 512m or 2g.")
 
     @property
-    def uri(self) -> str:
-        return f"bolt://{self.host}:{self.port}"
+    def home(self) -> Path:
+        return self.store_dir
 
     @property
-    def address(self) -> str:
-        return self.uri
+    def ready_file(self) -> Path:
+        return self.root / "ready.json"
 
-    def external(self) -> bool:
-        return bool(os.environ.get(ENV_URI, "").strip())
+    @property
+    def uri(self) -> str:
+        return self.url
 
-    # --------------------------------------------------------------------------------- public
-    def status(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        pid = self._pid()
-        bolt = port_open(self.host, self.port)
-        if pid is None:
-            if bolt:
-                return ServiceStatus(self.name, True, self.address, "answering, but not started from this data folder")
-            return ServiceStatus(self.name, False, self.address, "not running")
-        ready = self._ready()
-        if ready is None or ready.get("pid") != pid or not bolt:
-            return ServiceStatus(self.name, False, self.address, f"starting (pid {pid}); log {self.log_file}")
-        auth = "auth on" if ready.get("auth") else "auth off"
-        return ServiceStatus(self.name, True, self.address, f"pid {pid}, {auth}, home {self.home}")
+    # ------------------------------------------------------------------------ LocalService
+    def answers(self, pid: int | None) -> bool:
+        """Bolt accepts connections, and for our own server the launcher wrote that it is ready."""
+        if not port_open(self.host, self.port):
+            return False
+        return pid is None or (self._ready() or {}).get("pid") == pid
 
-    def managed_pid(self) -> int | None:
-        """The server's pid when this data folder started it (a server answering on the port from
-        another folder, or an external one, gives None)."""
-        return None if self.external() else self._pid()
+    def running_detail(self, pid: int) -> str:
+        auth = "auth on" if (self._ready() or {}).get("auth") else "auth off"
+        return f"pid {pid}, {auth}, home {self.home}"
 
-    def up(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        self.root.mkdir(parents=True, exist_ok=True)
-        # Two `up`s at once (CI and a developer, two test workers) must not start two JVMs.
-        with open(self.root / "up.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            current = self.status()
-            if current.running:
-                return current
-            if self._pid() is None:
-                if port_open(self.host, self.port):
-                    raise ServiceUnavailableError(
-                        f"Port {self.host}:{self.port} is taken by another process; stop it or choose another "
-                        "port for the local Neo4j with TV5_LOCAL_NEO4J_PORT."
-                    )
-                self._start()
-            return self._wait_ready()
+    def probe_external(self, url: str) -> str:
+        host, port = self.endpoint.host_port(url)
+        if not port_open(host, port or 7687, timeout=3.0):
+            raise ServiceUnavailableError(f"nothing accepts connections on {host}:{port or 7687}")
+        return "reachable"
 
-    def down(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        pid = self._pid()
-        if pid is None:
-            self.ready_file.unlink(missing_ok=True)
-            return self.status()
-        os.kill(pid, signal.SIGTERM)  # the launcher's shutdown hook checkpoints and stops the DBMS
-        deadline = time.monotonic() + self.stop_timeout_s
-        while pid_alive(pid):
-            if time.monotonic() > deadline:
-                raise ServiceUnavailableError(
-                    f"Neo4j (pid {pid}) on {self.address} did not stop within {self.stop_timeout_s:.0f} s; see "
-                    f"{self.log_file} and {self.home / 'logs' / 'debug.log'}. `kill -9 {pid}` is safe (Neo4j "
-                    "recovers from its transaction log at the next start)."
-                )
-            time.sleep(0.2)
-        self.pid_file.unlink(missing_ok=True)
-        self.ready_file.unlink(missing_ok=True)
-        return stopped(self.status(), pid, self.home)
+    def is_ours(self, cmdline: str) -> bool:
+        # The pid file may outlive the JVM and its pid be reused: only our launcher counts.
+        return LAUNCHER.removesuffix(".java") in cmdline
+
+    def confirm_ready(self) -> str | None:
+        self._verify_bolt()
+        return None
+
+    def stop_advice(self, pid: int) -> str:
+        return (
+            f" See also {self.home / 'logs' / 'debug.log'}. `kill -9 {pid}` is safe (Neo4j recovers from its "
+            "transaction log at the next start)."
+        )
 
     # -------------------------------------------------------------------------------- helpers
     def ensure_jars(self, mvn: Path | None = None) -> Path:
@@ -229,7 +173,7 @@ class Neo4jService:
         if not pom.exists():
             raise ServiceUnavailableError(
                 f"{pom} is missing; the local Neo4j is started from a checkout of this repository "
-                f"(or set TV5_NEO4J_DEPLOY_DIR to a copy of deploy/neo4j), or set {ENV_URI}."
+                f"(or set TV5_NEO4J_DEPLOY_DIR to a copy of deploy/neo4j), or set {NEO4J.env_var}."
             )
         lib = deploy / "lib"
         stamp = lib / ".tv5-pom-sha256"
@@ -279,7 +223,7 @@ class Neo4jService:
             str(self.ready_file),
         ]
 
-    def _start(self) -> None:
+    def start(self) -> None:
         java, mvn = find_java()
         version = java_major_version(java)
         if version < 17:
@@ -293,41 +237,7 @@ class Neo4jService:
         # Only the launcher's own settings travel; a stray TV5_NEO4J_HOME etc. must not override ours.
         for name in ("TV5_NEO4J_HOME", "TV5_NEO4J_HOST", "TV5_NEO4J_PORT", "TV5_NEO4J_READY_FILE"):
             env.pop(name, None)
-        with open(self.log_file, "ab") as log:
-            log.write(f"\n--- tv5 services up {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                self.command(java, lib),
-                cwd=self.root,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # outlives `tv5 services up`; Ctrl-C there does not stop it
-            )
-        self.pid_file.write_text(f"{process.pid}\n")
-        self._process = process
-
-    def _wait_ready(self) -> ServiceStatus:
-        started = time.monotonic()
-        while time.monotonic() - started < self.start_timeout_s:
-            # Right after the fork /proc shows the parent's command line, so a JVM we started
-            # is judged by its handle; one found running is judged by its pid file.
-            process = self._process
-            exited = process.poll() is not None if process is not None else self._pid() is None
-            if exited:
-                raise ServiceUnavailableError(
-                    f"Neo4j exited during start-up on {self.address}.{self._log_tail()}"
-                )
-            status = self.status()
-            if status.running:
-                self._verify_bolt()
-                return status
-            time.sleep(0.25)
-        raise ServiceUnavailableError(
-            f"Neo4j did not become ready on {self.address} within {self.start_timeout_s:.0f} s (the JVM is "
-            f"still running, pid {self._pid()}).{self._log_tail()}"
-        )
+        self.spawn(self.command(java, lib), env=env, cwd=self.root)
 
     def _verify_bolt(self) -> None:
         """A Bolt handshake and a query with the platform's credentials, not just an open port."""
@@ -339,32 +249,8 @@ class Neo4jService:
             except neo4j.exceptions.Neo4jError as error:
                 raise ServiceUnavailableError(f"Neo4j on {self.address} started but refused a session: {error}")
 
-    def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        # The pid file may outlive the JVM and its pid be reused: only our launcher counts.
-        if not pid_alive(pid) or LAUNCHER.removesuffix(".java") not in _cmdline(pid):
-            return None
-        return pid
-
     def _ready(self) -> dict | None:
         try:
             return json.loads(self.ready_file.read_text())
         except (OSError, ValueError):
             return None
-
-    def _external_status(self) -> ServiceStatus:
-        uri = os.environ[ENV_URI].strip()
-        parts = urlsplit(uri)
-        reachable = port_open(parts.hostname or "localhost", parts.port or 7687, timeout=3.0)
-        detail = f"external ({ENV_URI}); not started or stopped by tv5"
-        return ServiceStatus(self.name, reachable, uri_address(uri), detail if reachable else detail + "; not reachable")
-
-    def _log_tail(self, lines: int = 25) -> str:
-        try:
-            tail = self.log_file.read_text(errors="replace").splitlines()[-lines:]
-        except OSError:
-            return ""
-        return f"\nLast lines of {self.log_file}:\n" + "\n".join(tail)

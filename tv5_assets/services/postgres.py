@@ -4,9 +4,9 @@ Layout under `services_dir()/postgres`:
     pgdata/         the cluster (owned by the unprivileged OS user that runs the server)
     postgres.log    the server log (pg_ctl -l)
 
-The server listens on 127.0.0.1 only (no Unix socket), port `settings.LOCAL_POSTGRES_PORT`, with
-`trust` authentication for local TCP clients; `up` creates the role and database named in
-`settings.LOCAL_POSTGRES_URL` (tv5/tv5). PostgreSQL refuses to run as root, so when we are root
+The server listens on 127.0.0.1 only (no Unix socket), port `TV5_LOCAL_POSTGRES_PORT`, with
+`trust` authentication for local TCP clients; `up` creates the role and database named in the
+local URL of `endpoints.POSTGRES` (tv5/tv5). PostgreSQL refuses to run as root, so when we are root
 the server runs as the `postgres` system user that Debian's package creates (`runuser -u`).
 
 Tuning (written to `pgdata/tv5.conf` on every `up`, so code changes apply on restart) favours
@@ -28,16 +28,13 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import settings
+from ..endpoints import POSTGRES
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, port_open, stopped
-from .base import url_address as base_url_address
+from .base import LocalService
 
-ENV_URL = "TV5_POSTGRES_URL"
 SERVER_OS_USER = "postgres"  # Debian's system user for the server; used only when we are root
 SUPERUSER = "postgres"  # bootstrap superuser name given to initdb
 INSTALL_HINT = "install PostgreSQL's server binaries: `apt-get install postgresql` (Debian/Ubuntu)"
@@ -70,73 +67,46 @@ def find_binaries() -> Path:
     raise ServiceUnavailableError(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found under "
         f"/usr/lib/postgresql/*/bin or on PATH; {INSTALL_HINT}, or point the platform at an "
-        f"existing server with {ENV_URL}."
+        f"existing server with {POSTGRES.env_var}."
     )
 
 
-class PostgresService:
+class PostgresService(LocalService):
     """The local PostgreSQL cluster (`tv5 services up|down|status --only postgres`)."""
 
-    name = "postgres"
+    endpoint = POSTGRES
+    data_subdir = "pgdata"
+    pid_name = "pgdata/postmaster.pid"  # written and removed by the server itself
+    log_name = "postgres.log"
 
-    def __init__(
-        self,
-        port: int | None = None,
-        data_dir: Path | str | None = None,
-        host: str = "127.0.0.1",
-        start_timeout_s: int = 60,
-    ) -> None:
-        self.host = host
-        self.port = int(port or settings.LOCAL_POSTGRES_PORT)
-        self.root = Path(data_dir) if data_dir else settings.services_dir() / self.name
-        self.pgdata = self.root / "pgdata"
-        self.log_file = self.root / "postgres.log"
-        self.start_timeout_s = start_timeout_s
-        local = urlsplit(settings.LOCAL_POSTGRES_URL)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        local = urlsplit(self.url)
         self.role = local.username or "tv5"
         self.database = local.path.lstrip("/") or "tv5"
 
-    # --------------------------------------------------------------------------------- public
     @property
-    def url(self) -> str:
-        """Client URL of this (local) cluster."""
-        return f"postgresql://{self.role}@{self.host}:{self.port}/{self.database}"
+    def pgdata(self) -> Path:
+        return self.store_dir
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    # ------------------------------------------------------------------------ LocalService
+    def answers(self, pid: int | None) -> bool:
+        """True when a PostgreSQL server accepts connections on the port (libpq's PQping)."""
+        from psycopg import pq
 
-    def external(self) -> bool:
-        return bool(os.environ.get(ENV_URL, "").strip())
+        conninfo = f"host={self.host} port={self.port} dbname=postgres connect_timeout=3"
+        return pq.PGconn.ping(conninfo.encode()) == pq.Ping.OK
 
-    def status(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        pid = self._pid()
-        if pid and self._accepting():
-            return ServiceStatus(self.name, True, self.address, f"pid {pid}, data {self.pgdata}")
-        if self._accepting():
-            return ServiceStatus(
-                self.name, True, self.address, "answering, but not started from this data folder"
-            )
-        detail = f"not running (data {self.pgdata})" if (self.pgdata / "PG_VERSION").exists() else "not initialised"
-        return ServiceStatus(self.name, False, self.address, detail)
+    def idle_detail(self) -> str:
+        return f"not running (data {self.pgdata})" if (self.pgdata / "PG_VERSION").exists() else "not initialised"
 
-    def up(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        current = self.status()
-        if current.running:
-            if self._pid():
-                self._ensure_role_and_database()
-            return current
-        if self._pid() is not None:  # our server is starting up or recovering: wait for it
-            return self._wait_until_accepting()
-        if port_open(self.host, self.port):
-            raise ServiceUnavailableError(
-                f"Port {self.address} is taken by a process that is not a PostgreSQL server; stop it or "
-                "choose another port with TV5_LOCAL_POSTGRES_PORT."
-            )
+    def probe_external(self, url: str) -> str:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return f"PostgreSQL {conn.execute('SHOW server_version').fetchone()[0]}"
+
+    def start(self) -> None:
         bin_dir = find_binaries()
         self._prepare_folder()
         if not (self.pgdata / "PG_VERSION").exists():
@@ -145,76 +115,21 @@ class PostgresService:
         self._write_config()
         self._run(
             [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
-             "-t", str(self.start_timeout_s), "-o", f"-p {self.port}", "start"],
+             "-t", str(int(self.start_timeout_s)), "-o", f"-p {self.port}", "start"],
             what="start PostgreSQL",
         )
-        self._ensure_role_and_database()
-        return self.status()
 
-    def down(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        pid = self._pid()
-        if pid is None:
-            return self.status()
+    def prepare_clients(self) -> None:
+        self._ensure_role_and_database()
+
+    def stop(self, pid: int) -> None:
         bin_dir = find_binaries()
         self._run(
             [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
             what="stop PostgreSQL",
         )
-        return stopped(self.status(), pid, self.pgdata)
 
     # -------------------------------------------------------------------------------- helpers
-    def _wait_until_accepting(self) -> ServiceStatus:
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._accepting():
-                self._ensure_role_and_database()
-                return self.status()
-            if self._pid() is None:
-                break
-            time.sleep(0.2)
-        raise ServiceUnavailableError(
-            f"PostgreSQL (pid file in {self.pgdata}) did not accept connections on {self.address} within "
-            f"{self.start_timeout_s} s; see {self.log_file}."
-        )
-
-    def _external_status(self) -> ServiceStatus:
-        url = os.environ[ENV_URL]
-        address = url_address(url)
-        try:
-            import psycopg
-
-            with psycopg.connect(url, connect_timeout=5) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]
-            return ServiceStatus(self.name, True, address, f"external ({ENV_URL}), PostgreSQL {version}")
-        except Exception as error:  # report, never raise from status
-            return ServiceStatus(
-                self.name, False, address, f"external ({ENV_URL}), unreachable: {type(error).__name__}"
-            )
-
-    def _pid(self) -> int | None:
-        """The postmaster's pid when its pid file names a live process."""
-        pid_file = self.pgdata / "postmaster.pid"
-        try:
-            pid = int(pid_file.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass  # alive, owned by the server user
-        return pid
-
-    def _accepting(self) -> bool:
-        """True when a PostgreSQL server accepts connections on the port (libpq's PQping)."""
-        from psycopg import pq
-
-        conninfo = f"host={self.host} port={self.port} dbname=postgres connect_timeout=3"
-        return pq.PGconn.ping(conninfo.encode()) == pq.Ping.OK
-
     def _as_server_user(self) -> list[str]:
         """Command prefix that drops root to the server's OS user (PostgreSQL refuses root)."""
         if os.geteuid() != 0:
@@ -314,22 +229,4 @@ class PostgresService:
                 )
 
     def _run(self, command: list[str], what: str) -> None:
-        # A new session, so the server outlives the shell or job that ran `tv5 services up`.
-        result = subprocess.run(
-            [*self._as_server_user(), *command], capture_output=True, text=True, start_new_session=True
-        )
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-            log_tail = ""
-            if self.log_file.exists():
-                log_tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-5:])
-            raise ServiceUnavailableError(
-                f"Could not {what} on {self.address} (exit code {result.returncode}): "
-                + " | ".join(tail)
-                + (f"\nlast lines of {self.log_file}:\n{log_tail}" if log_tail else "")
-            )
-
-
-def url_address(url: str) -> str:
-    """host:port/db of a PostgreSQL URL, never its credentials."""
-    return base_url_address(url, 5432)
+        self.run_tool([*self._as_server_user(), *command], what)

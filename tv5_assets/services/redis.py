@@ -6,27 +6,22 @@ Layout under `services_dir()/redis`:
     redis.log       server log
     dump.rdb, appendonlydir/   persistence (RDB snapshots plus an append-only file, fsync each second)
 
-Bound to 127.0.0.1 on `settings.LOCAL_REDIS_PORT`, no password (localhost only). Deletes that
+Bound to 127.0.0.1 on `TV5_LOCAL_REDIS_PORT`, no password (localhost only). Deletes that
 replace or drop big keys are lazy (freed in a background thread), so a cache refresh that renames
 a new key over an old one never blocks readers on freeing memory.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
-from .. import settings
+from ..endpoints import REDIS
 from ..errors import ServiceUnavailableError
-from .base import ServiceStatus, pid_alive, port_open, stopped
-from .base import url_address as base_url_address
+from .base import LocalService
 
-ENV_URL = "TV5_REDIS_URL"
 INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu)"
 
 
@@ -35,7 +30,7 @@ def find_redis_server() -> Path:
     if not found:
         raise ServiceUnavailableError(
             f"`redis-server` was not found on PATH; {INSTALL_HINT}, or point the platform at an existing "
-            f"server with {ENV_URL}."
+            f"server with {REDIS.env_var}."
         )
     return Path(found)
 
@@ -50,105 +45,37 @@ def _ping(host: str, port: int, timeout: float = 1.0) -> str | None:
         return None
 
 
-class RedisService:
+class RedisService(LocalService):
     """The local redis-server (`tv5 services up|down|status --only redis`)."""
 
-    name = "redis"
-
-    def __init__(
-        self,
-        port: int | None = None,
-        data_dir: Path | str | None = None,
-        host: str = "127.0.0.1",
-        start_timeout_s: float = 60.0,
-    ) -> None:
-        self.host = host
-        self.port = int(port or settings.LOCAL_REDIS_PORT)
-        self.root = Path(data_dir) if data_dir else settings.services_dir() / self.name
-        self.conf_file = self.root / "redis.conf"
-        self.pid_file = self.root / "redis.pid"
-        self.log_file = self.root / "redis.log"
-        self.start_timeout_s = start_timeout_s
+    endpoint = REDIS
+    pid_name = "redis.pid"  # written and removed by the daemon itself
+    log_name = "redis.log"
+    # redis-server shuts down cleanly on SIGTERM (AOF fsync, RDB save); never killed half-way.
+    stop_signals = ((signal.SIGTERM, 60.0),)
 
     @property
-    def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+    def conf_file(self) -> Path:
+        return self.root / "redis.conf"
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    def answers(self, pid: int | None) -> bool:
+        return (_ping(self.host, self.port) or "").startswith("+PONG")
 
-    def external(self) -> bool:
-        return bool(os.environ.get(ENV_URL, "").strip())
+    def probe_external(self, url: str) -> str:
+        import redis
 
-    # --------------------------------------------------------------------------------- public
-    def status(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        reply = _ping(self.host, self.port)
-        pid = self._pid()
-        if reply is None:
-            return ServiceStatus(self.name, False, self.address, "not running")
-        if not reply.startswith("+PONG"):
-            return ServiceStatus(self.name, False, self.address, f"answering but not ready: {reply[:80]}")
-        if pid is None:
-            return ServiceStatus(self.name, True, self.address, "answering, but not started from this data folder")
-        return ServiceStatus(self.name, True, self.address, f"pid {pid}, data {self.root}")
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        try:
+            return f"Redis {client.info('server').get('redis_version', '?')}"
+        finally:
+            client.close()
 
-    def up(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        current = self.status()
-        if current.running:
-            return current
-        if self._pid() is None and _ping(self.host, self.port) is None and self._port_taken():
-            raise ServiceUnavailableError(
-                f"Port {self.address} is taken by a process that is not Redis; stop it or choose another "
-                "port with TV5_LOCAL_REDIS_PORT."
-            )
-        if self._pid() is None:
-            server = find_redis_server()
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.conf_file.write_text(self._config())
-            result = subprocess.run(
-                [str(server), str(self.conf_file)], capture_output=True, text=True, start_new_session=True
-            )
-            if result.returncode != 0:
-                raise ServiceUnavailableError(
-                    f"redis-server failed to start on {self.address} (exit code {result.returncode}): "
-                    f"{(result.stderr or result.stdout).strip()[-500:]}{self._log_tail()}"
-                )
-        started = time.monotonic()
-        while time.monotonic() - started < self.start_timeout_s:
-            status = self.status()
-            if status.running:
-                return status
-            if self._pid() is None and time.monotonic() - started > 5:
-                break  # the daemon exited during start-up; its log says why
-            time.sleep(0.1)
-        raise ServiceUnavailableError(
-            f"redis-server did not become ready on {self.address} within {self.start_timeout_s:.0f} s.{self._log_tail()}"
-        )
+    def start(self) -> None:
+        server = find_redis_server()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.conf_file.write_text(self._config())
+        self.run_tool([str(server), str(self.conf_file)], what="start redis-server")  # daemonizes
 
-    def down(self) -> ServiceStatus:
-        if self.external():
-            return self._external_status()
-        pid = self._pid()
-        if pid is None:
-            return self.status()
-        os.kill(pid, signal.SIGTERM)  # redis-server shuts down cleanly on SIGTERM (AOF fsync, RDB save)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            raise ServiceUnavailableError(
-                f"redis-server (pid {pid}) on {self.address} did not stop within 60 s; see {self.log_file}."
-            )
-        return stopped(self.status(), pid, self.root)
-
-    # -------------------------------------------------------------------------------- helpers
     def _config(self) -> str:
         lines = [
             "# Written by `tv5 services up` on every start; edit tv5_assets/services/redis.py instead.",
@@ -167,36 +94,3 @@ class RedisService:
             "lazyfree-lazy-expire yes",
         ]
         return "\n".join(lines) + "\n"
-
-    def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
-
-    def _port_taken(self) -> bool:
-        return port_open(self.host, self.port)
-
-    def _external_status(self) -> ServiceStatus:
-        import redis
-
-        url = os.environ[ENV_URL]
-        address = url_address(url)
-        try:
-            client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
-            version = client.info("server").get("redis_version", "?")
-            return ServiceStatus(self.name, True, address, f"external ({ENV_URL}), Redis {version}")
-        except Exception as error:  # report, never raise from status
-            return ServiceStatus(self.name, False, address, f"external ({ENV_URL}), unreachable: {type(error).__name__}")
-
-    def _log_tail(self) -> str:
-        if not self.log_file.exists():
-            return ""
-        tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-5:])
-        return f"\nlast lines of {self.log_file}:\n{tail}"
-
-
-def url_address(url: str) -> str:
-    """host:port/db of a redis URL, never its credentials."""
-    return base_url_address(url, 6379)

@@ -3,14 +3,13 @@ Milvus resource with a collection prefix private to the session (dropped afterwa
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from milvus_frames import MilvusInputs, build_media_embeddings, build_movies, build_user_embeddings, build_user_profiles
 
-from tv5_assets import settings
+from tv5_assets.endpoints import MILVUS
 from tv5_assets.resources.milvus import MilvusResource
 from tv5_assets_tests.conftest import require_service
 
@@ -40,8 +39,8 @@ def _drop_prefixed(client, prefix: str) -> None:
 def milvus_resource() -> Iterator[MilvusResource]:
     """The configured Milvus (TV5_MILVUS_URI or the local stack) with a prefix private to this session."""
     resource = MilvusResource(
-        uri=os.environ.get("TV5_MILVUS_URI", "").strip() or settings.LOCAL_MILVUS_URI,
-        token=os.environ.get("TV5_MILVUS_TOKEN") or None,
+        uri=MILVUS.url(),
+        token=MILVUS.value("TV5_MILVUS_TOKEN"),
         collection_prefix=f"t{uuid.uuid4().hex[:8]}_",
     )
 

@@ -19,8 +19,7 @@ from tv5_assets.defs.milvus_vectors.collections import (
     user_rows,
 )
 from tv5_assets.defs.milvus_vectors.loading import index_mismatches, normalise_index_description
-from tv5_assets.resources.milvus import is_transient, milvus_resource_from_env
-from tv5_assets.services.milvus import redact_uri
+from tv5_assets.resources.milvus import MilvusResource, is_transient, milvus_resource_from_env
 
 from milvus_frames import build_media_embeddings, build_movies, build_user_embeddings, build_user_profiles
 
@@ -122,8 +121,8 @@ def test_resource_reads_uri_and_token_from_the_environment(monkeypatch: pytest.M
 
 
 def test_addresses_never_show_credentials() -> None:
-    assert redact_uri("https://user:pw@host.example:443/db?token=abc") == "https://host.example:443/db"
-    assert redact_uri("http://127.0.0.1:59530") == "http://127.0.0.1:59530"
+    assert MilvusResource(uri="https://user:pw@host.example:443/db?token=abc").address == "https://host.example:443/db"
+    assert MilvusResource(uri="http://127.0.0.1:59530").address == "http://127.0.0.1:59530"
 
 
 def test_insert_request_carries_every_column_and_the_exact_vector_bytes() -> None:

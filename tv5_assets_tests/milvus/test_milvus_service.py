@@ -29,7 +29,7 @@ CLEAN_SHUTDOWN = {"server": "Get signal to exit", "lite": "Shutting down"}
 @pytest.fixture(params=[MilvusServerService, MilvusLiteService], ids=["server", "lite"])
 def service(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("TV5_MILVUS_URI", raising=False)
-    service = request.param(base_dir=tmp_path / "milvus", port=free_local_port())
+    service = request.param(data_dir=tmp_path / "milvus", port=free_local_port())
     yield service
     service.down()  # stop it even when an assertion failed half-way
 
@@ -130,7 +130,7 @@ def test_server_binds_and_dials_loopback_only(tmp_path: Path, monkeypatch: pytes
     import subprocess
 
     monkeypatch.delenv("TV5_MILVUS_URI", raising=False)
-    service = MilvusServerService(base_dir=tmp_path / "milvus", port=free_local_port())
+    service = MilvusServerService(data_dir=tmp_path / "milvus", port=free_local_port())
     try:
         service.up()
         pid = int(service.pid_file.read_text())

@@ -3,7 +3,6 @@ PostgreSQL resource writing into a schema private to the session (dropped afterw
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import polars as pl
 import pytest
 from agentdb_frames import build_movies, build_ratings, build_user_profiles
 
-from tv5_assets import settings
+from tv5_assets.endpoints import POSTGRES
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets_tests.conftest import require_service
@@ -44,7 +43,7 @@ def agentdb_inputs(tmp_path_factory: pytest.TempPathFactory) -> AgentdbInputs:
 def postgres_resource() -> Iterator[PostgresResource]:
     """The configured server (TV5_POSTGRES_URL or the local stack), in a schema private to this session."""
     resource = PostgresResource(
-        url=os.environ.get("TV5_POSTGRES_URL", "").strip() or settings.LOCAL_POSTGRES_URL,
+        url=POSTGRES.url(),
         schema_name=f"t_{uuid.uuid4().hex[:10]}",
     )
     require_service("postgres", resource.ping)

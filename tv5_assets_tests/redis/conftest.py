@@ -3,7 +3,6 @@ Redis resource with a key namespace private to the session (its keys are deleted
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import polars as pl
 import pytest
 from redis_frames import build_platform_availability, build_trends
 
-from tv5_assets import settings
+from tv5_assets.endpoints import REDIS
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.defs.redis_cache.cache import glob_escape
 from tv5_assets.resources.redis import RedisResource
@@ -55,7 +54,7 @@ def _delete_namespace(resource: RedisResource) -> None:
 def redis_resource() -> Iterator[RedisResource]:
     """The configured server (TV5_REDIS_URL or the local stack) with a namespace private to the test."""
     resource = RedisResource(
-        url=os.environ.get("TV5_REDIS_URL", "").strip() or settings.LOCAL_REDIS_URL,
+        url=REDIS.url(),
         namespace=f"t{uuid.uuid4().hex[:10]}",
     )
     require_service("redis", lambda: resource.client().close())

@@ -195,4 +195,4 @@ def test_an_unreachable_server_gives_a_clear_error_without_the_password():
     assert "127.0.0.1:1/0" in message and "Redis" in message
     assert "tv5 services up" in message and "TV5_REDIS_URL" in message
     assert "s3cret-pw" not in message
-    assert resource.redacted_url == "redis://:***@127.0.0.1:1/0"
+    assert resource.address == "127.0.0.1:1/0"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
 import pytest
 import redis
 
-from tv5_assets.services.base import redact_url
-from tv5_assets.services.redis import RedisService, find_redis_server, url_address
+from tv5_assets.cli import main
+from tv5_assets.services.base import free_local_port
+from tv5_assets.services.redis import RedisService, find_redis_server
 from tv5_assets_tests.conftest import require_service
 
 pytestmark = pytest.mark.services
@@ -35,7 +37,7 @@ def service(tmp_path: Path, monkeypatch):
 def test_up_status_down_cycle_keeps_the_data(service):
     assert not service.status().running
     first = service.up()
-    assert first.running and first.address == f"127.0.0.1:{service.port}"
+    assert first.running and first.address == f"127.0.0.1:{service.port}/0"
     assert service.up().detail == first.detail  # idempotent: same pid
     assert service.pid_file.exists()
 
@@ -77,6 +79,22 @@ def test_a_port_held_by_something_else_is_reported(tmp_path: Path, monkeypatch):
             svc.up()
 
 
-def test_urls_are_printed_without_credentials():
-    assert redact_url("redis://user:secret@cache:6380/2") == "redis://user:***@cache:6380/2"
-    assert url_address("redis://:secret@cache:6380/2") == "cache:6380/2"
+def test_services_down_says_stopped_for_a_server_it_stopped(tmp_path: Path, monkeypatch, capsys):
+    """`tv5 services down` names the server it just stopped; a second `down` says "not running"."""
+    require_service("redis-server binary", find_redis_server)
+    port = free_local_port()
+    monkeypatch.delenv("TV5_REDIS_URL", raising=False)
+    monkeypatch.setenv("TV5_DATA_DIR", str(tmp_path))  # a stack of its own: not the one the other tests use
+    monkeypatch.setenv("TV5_LOCAL_REDIS_PORT", str(port))
+    try:
+        assert main(["services", "up", "--only", "redis"]) == 0
+        up = capsys.readouterr().out.strip()
+        assert main(["services", "down", "--only", "redis"]) == 0
+        first = capsys.readouterr().out.strip()
+        assert main(["services", "down", "--only", "redis"]) == 0
+        second = capsys.readouterr().out.strip()
+    finally:
+        RedisService().down()
+    pid = re.fullmatch(rf"redis +running +127\.0\.0\.1:{port}/0 pid (\d+), data \S+", up).group(1)
+    assert first == f"redis    stopped  127.0.0.1:{port}/0 stopped pid {pid}; data kept in {tmp_path}/services/redis"
+    assert second == f"redis    stopped  127.0.0.1:{port}/0 not running"

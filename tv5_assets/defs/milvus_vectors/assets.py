@@ -29,7 +29,7 @@ def _load(
     spec: CollectionSpec,
     build_rows: Callable[[], pl.DataFrame],
 ) -> dg.MaterializeResult:
-    with store_errors(MILVUS, milvus.address(), f"loading the {spec.logical_name} collection", milvus.unavailable):
+    with store_errors(MILVUS, milvus.address, f"loading the {spec.logical_name} collection", milvus.unavailable):
         rows = build_rows()  # inside: bad upstream rows fail once instead of being retried
         with milvus.get_client() as client:
             report = load_blue_green(
@@ -52,7 +52,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
         "alias": report.alias,
         "previous_version": report.previous_collection or "",
         "dropped_versions": dg.MetadataValue.json(report.dropped_versions),
-        "milvus_address": milvus.address(),
+        "milvus_address": milvus.address,
         "insert_batches": report.batches,
         "rows_per_batch": report.rows_per_batch,
         "insert_seconds": round(report.insert_seconds, 3),

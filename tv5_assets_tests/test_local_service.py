@@ -1,0 +1,112 @@
+"""`LocalService` (services/base.py) on a stand-in server: a Python process that listens on a port.
+Start, idempotent `up`, the stop loop (a server that ignores SIGTERM is killed), what `down` says,
+and the external case. Fast, no store needed; the real servers are tested beside their stores."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tv5_assets.endpoints import Endpoint
+from tv5_assets.errors import ServiceUnavailableError
+from tv5_assets.services.base import LocalService, free_local_port, pid_alive, port_open
+
+FAKE = Endpoint("fake", "Fake", "TV5_FAKE_URL", "fake://{host}:{port}/db", local_port_default=1, default_port=9)
+# Listens, ignores SIGTERM (so `down` must fall back to SIGKILL), and logs a line.
+SERVER = (
+    "import signal, socket, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+    "print('fake server listening', flush=True); time.sleep(600)"
+)
+
+
+class FakeService(LocalService):
+    endpoint = FAKE
+    pid_name = "fake.pid"
+    log_name = "fake.log"
+    state_files = ("fake.pid",)
+    start_timeout_s = 20.0
+    stop_signals = ((signal.SIGTERM, 0.5), (signal.SIGKILL, 5.0))
+
+    def start(self) -> None:
+        self.spawn([sys.executable, "-c", SERVER, str(self.port)])
+
+    def answers(self, pid: int | None) -> bool:
+        return port_open(self.host, self.port)
+
+    def probe_external(self, url: str) -> str:
+        host, port = self.endpoint.host_port(url)
+        if not port_open(host, port):
+            raise ServiceUnavailableError("nothing listens there")
+        return "listening"
+
+    def is_ours(self, cmdline: str) -> bool:
+        return "fake server listening" in cmdline
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("TV5_FAKE_URL", raising=False)
+    monkeypatch.setenv("TV5_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TV5_LOCAL_FAKE_PORT", str(free_local_port()))
+    svc = FakeService()
+    yield svc
+    monkeypatch.delenv("TV5_FAKE_URL", raising=False)
+    svc.down()
+
+
+def test_defaults_come_from_the_endpoint_and_the_data_folder(service: FakeService, tmp_path: Path) -> None:
+    assert service.port == FAKE.local_port() and service.host == "127.0.0.1"
+    assert service.root == tmp_path / "services" / "fake" and service.pid_file == service.root / "fake.pid"
+    assert service.url == f"fake://127.0.0.1:{service.port}/db" and service.address == f"127.0.0.1:{service.port}/db"
+    assert service.status().detail == "not running"
+
+
+def test_up_is_idempotent_and_down_says_what_it_stopped(service: FakeService) -> None:
+    started = service.up()
+    assert started.running and started.address == service.address
+    pid = int(service.pid_file.read_text())
+    assert started.detail == f"pid {pid}, data {service.root}"
+    assert service.up().detail == started.detail  # the running server is left alone
+    assert "fake server listening" in service.log_tail()
+
+    stopped = service.down()  # SIGTERM is ignored: SIGKILL after half a second
+    assert not stopped.running and stopped.detail == f"stopped pid {pid}; data kept in {service.root}"
+    assert not pid_alive(pid) and not service.pid_file.exists()
+    again = service.down()
+    assert not again.running and again.detail == "not running"
+
+
+def test_a_port_someone_else_holds_is_reported(service: FakeService) -> None:
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", service.port))
+        squatter.listen()
+        status = service.status()
+        assert status.running and status.detail == "answering, but not started from this data folder"
+        assert service.up().detail == status.detail  # nothing started next to it
+    assert not service.pid_file.exists()
+
+
+def test_an_external_server_is_left_alone(service: FakeService, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.up()
+    pid = int(service.pid_file.read_text())
+    monkeypatch.setenv("TV5_FAKE_URL", f"fake://user:pw@127.0.0.1:{service.port}/other")
+    for status in (service.up(), service.down(), service.status()):
+        assert status.running and status.address == f"127.0.0.1:{service.port}/other" and "pw" not in status.address
+        assert status.detail.startswith("external (TV5_FAKE_URL)") and status.detail.endswith("listening")
+    assert pid_alive(pid)  # `down` did not touch it
+    monkeypatch.setenv("TV5_FAKE_URL", f"fake://127.0.0.1:{free_local_port()}")
+    status = service.status()
+    assert not status.running and status.detail.endswith("not answering: nothing listens there")
+
+
+def test_a_server_that_exits_while_starting_is_reported_with_its_log(service: FakeService) -> None:
+    service.start = lambda: service.spawn([sys.executable, "-c", "print('no luck'); raise SystemExit(3)"])
+    with pytest.raises(ServiceUnavailableError, match=r"(?s)Fake exited while starting on 127\.0\.0\.1:\d+/db.*no luck"):
+        service.up()
+    assert not service.pid_file.exists()
