@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ...settings import env_flag
 from .schemas import EMBEDDING_DIM
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -246,7 +247,7 @@ def load_model(
             source.location,
             device="cpu",  # fingerprint the float32 weights on CPU, then move and cast
             revision=None if source.local else revision,
-            local_files_only=source.local or _env_offline(),
+            local_files_only=source.local or env_flag("HF_HUB_OFFLINE"),
         )
     except Exception as error:
         hint = (
@@ -280,10 +281,6 @@ def load_model(
         threads=threads if threads > 0 else usable_cores(),
         load_seconds=time.perf_counter() - started,
     )
-
-
-def _env_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def encoding_order(texts: Sequence[str]) -> np.ndarray:
