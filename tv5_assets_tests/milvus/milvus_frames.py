@@ -126,10 +126,11 @@ def materialize_milvus(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Run the group's real assets (and their checks) with the upstream tables read from `inputs`."""
-    from tv5_assets.defs.milvus_vectors import defs
+    from tv5_assets.defs.milvus_vectors.assets import ASSETS
+    from tv5_assets.defs.milvus_vectors.checks import CHECKS
 
     return dg.materialize(
-        [*(dg.AssetSpec(key) for key in UPSTREAM_KEYS), *defs.assets, *defs.asset_checks],
+        [*(dg.AssetSpec(key) for key in UPSTREAM_KEYS), *ASSETS, *CHECKS],
         selection=selection,
         resources={"milvus": resource, "io_manager": Tv5IOManager(base_dir=str(inputs.assets_dir))},
         run_config=run_config,
