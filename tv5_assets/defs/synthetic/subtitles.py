@@ -127,16 +127,9 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
     richness = np.clip(0.55 * scaled_complexity + 0.35 * scaled_density + rng.normal(0.05, 0.08, n), 0.0, 1.0)
     unique_words = np.rint(low + (high - low) * richness)
 
-    topic_count = 2 + categorical(rng, TOPIC_COUNT_P, n)
-    topic_order = weighted_order(rng, topic_weights(traits))
-
+    key_topics = _key_topics(rng, traits)
     overall = np.clip(_genre_mean(traits, GENRE_TONE, DEFAULT_TONE) + rng.normal(0.0, 0.15, n), *SENTIMENT_RANGE)
     arcs = sentiment_arcs(overall, rng)
-
-    topic_names = pl.Series(vocab.TOPICS)
-    topics = pl.DataFrame(
-        {f"t{i}": topic_names.gather(pl.Series(topic_order[:, i])) for i in range(5)} | {"k": topic_count}
-    ).select(pl.concat_list([f"t{i}" for i in range(5)]).list.head(pl.col("k")).alias("key_topics"))
 
     languages = movie_subtitle_languages(availability)
     frame = (
@@ -147,7 +140,7 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
                 "dialogue_density": density.astype(np.float32),
                 "avg_sentence_length": sentence_length.astype(np.int16),
                 "unique_word_count": unique_words.astype(np.int32),
-                "key_topics": topics["key_topics"],
+                "key_topics": key_topics,
                 "overall_sentiment": overall.astype(np.float32),
                 "sentiment_arc": pl.Series(arcs.astype(np.float32)),
             }
@@ -161,6 +154,16 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
     )
     check_schema(frame, SUBTITLE_FEATURES, FEATURES_ASSET)
     return frame.rechunk()
+
+
+def _key_topics(rng: np.random.Generator, traits: MovieTraits) -> pl.Series:
+    """2-5 distinct topics per movie, drawn by the genres' topic weights without replacement."""
+    topic_count = 2 + categorical(rng, TOPIC_COUNT_P, traits.size)
+    topic_order = weighted_order(rng, topic_weights(traits))
+    topic_names = pl.Series(vocab.TOPICS)
+    return pl.DataFrame(
+        {f"t{i}": topic_names.gather(pl.Series(topic_order[:, i])) for i in range(5)} | {"k": topic_count}
+    ).select(pl.concat_list([f"t{i}" for i in range(5)]).list.head(pl.col("k")).alias("key_topics"))["key_topics"]
 
 
 # ----------------------------------------------------------------------------------- segments
