@@ -114,16 +114,15 @@ def main() -> int:
 
 def bench_refresh(client, namespace: str, availability: pl.LazyFrame, trends: pl.LazyFrame, run: int) -> None:
     report = refresh_platforms(client, namespace, availability, f"b{run}")
-    print(
-        f"platform cache run {run}: {report.keys:,} keys, {report.commands:,} commands in {report.write_seconds:.2f}s "
-        f"-> {report.ops_per_second:,.0f} ops/s | switch {report.swap_seconds * 1000:.0f} ms "
-        f"({report.removed_stale_keys} stale removed) | total {report.seconds:.2f}s",
-        flush=True,
-    )
+    print_refresh(f"platform cache run {run}", report, switch_note=f" ({report.removed_stale_keys} stale removed)")
     report = refresh_trends(client, namespace, trends, f"t{run}")
+    print_refresh(f"trends cache run {run}", report, keys_note=f" ({report.extra['date']})")
+
+
+def print_refresh(label: str, report, keys_note: str = "", switch_note: str = "") -> None:
     print(
-        f"trends cache run {run}: {report.keys:,} keys ({report.extra['date']}), {report.commands:,} commands in "
-        f"{report.write_seconds:.3f}s -> {report.ops_per_second:,.0f} ops/s | switch {report.swap_seconds * 1000:.1f} ms "
+        f"{label}: {report.keys:,} keys{keys_note}, {report.commands:,} commands in {report.write_seconds:.3f}s "
+        f"-> {report.ops_per_second:,.0f} ops/s | switch {report.swap_seconds * 1000:.1f} ms{switch_note} "
         f"| total {report.seconds:.2f}s",
         flush=True,
     )
