@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
+from gpu_embed import synthetic_texts  # noqa: E402  (the same texts as the standalone GPU check)
 from harness import machine_note  # noqa: E402
 
 FULL_MOVIES = 62_423
@@ -49,25 +50,6 @@ def _frame(name: str) -> pl.LazyFrame | None:
     if (base / name).is_dir():
         return pl.scan_parquet(str(base / name / "*.parquet"))
     return None
-
-
-def synthetic_texts(n: int, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    words = (
-        "dark comedy atmospheric twist ending visually appealing space travel great soundtrack thought-provoking "
-        "funny romance friendship based on a book time travel dystopia murder mystery heist revenge family "
-        "coming of age world war ii nazis superhero aliens zombies vampires high school music dancing cult film "
-        "quirky surreal philosophy psychology artificial intelligence cinematography dialogue noir"
-    ).split()
-    genres = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-              "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
-    texts = []
-    for _ in range(n):
-        title = " ".join(str(rng.choice(words)).capitalize() for _ in range(int(rng.integers(1, 5))))
-        chosen = ", ".join(rng.choice(genres, size=int(rng.integers(1, 4)), replace=False))
-        tags = ", ".join(" ".join(rng.choice(words, size=int(rng.integers(1, 3)))) for _ in range(10))
-        texts.append(f"{title} ({int(rng.integers(1920, 2020))}). Genres: {chosen}. Themes: {tags}.")
-    return texts
 
 
 def texts_for_benchmark(n: int) -> tuple[list[str], str]:

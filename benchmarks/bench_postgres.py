@@ -85,7 +85,7 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=Path, default=DEFAULT_ASSETS)
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
@@ -98,19 +98,27 @@ def main() -> int:
         help="also materialize the agentdb_episodes asset itself in a fresh process (benchmarks/harness.py), "
         "reading the assets folder's parent as TV5_DATA_DIR; writes the default schema `agentdb`",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    ratings, movies = scan(args.assets, "ratings"), scan(args.assets, "movies")
-    source = str(args.assets)
+
+def inputs(assets: Path) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, str]:
+    """(ratings, movies, user profiles, where they came from): stored under `assets`, else synthetic."""
+    ratings, movies = scan(assets, "ratings"), scan(assets, "movies")
+    source = str(assets)
     if ratings is None or movies is None:
         if not (SYNTH_DIR / "ratings.parquet").exists():
-            print(f"no ratings/movies under {args.assets}; synthesizing ml-25m-sized inputs in {SYNTH_DIR}", flush=True)
+            print(f"no ratings/movies under {assets}; synthesizing ml-25m-sized inputs in {SYNTH_DIR}", flush=True)
             synthesize(SYNTH_DIR)
         ratings, movies, source = pl.scan_parquet(SYNTH_DIR / "ratings.parquet"), pl.scan_parquet(SYNTH_DIR / "movies.parquet"), f"{SYNTH_DIR} (synthetic)"
-    profiles = scan(args.assets, "user_profiles")
+    profiles = scan(assets, "user_profiles")
     if profiles is None:
         profiles = synthetic_profiles(ratings)
+    return ratings, movies, profiles, source
 
+
+def main() -> int:
+    args = parse_args()
+    ratings, movies, profiles, source = inputs(args.assets)
     url = POSTGRES.url()
     postgres = PostgresResource(url=url, schema_name=args.schema)
     server = postgres.ping()
@@ -119,30 +127,8 @@ def main() -> int:
 
     try:
         for workers in args.workers:
-            started = time.perf_counter()
-            specs, chunks = episode_partitions(ratings, movies, args.batch_ratings, workers)
-            plan_s = time.perf_counter() - started
-            report = load_partitioned(postgres.connect, model.episodes, args.schema, specs, f"bench{workers}")
-            print(
-                f"episodes  workers={workers} rows={report.rows:,} chunks={chunks} plan={plan_s:.1f}s "
-                f"total={report.seconds:.1f}s -> {report.rows_per_second:,.0f} rows/s | COPY phase "
-                f"{report.copy_seconds:.1f}s -> {report.copy_rows_per_second:,.0f} rows/s (summed over workers: build "
-                f"{report.build_seconds:.1f}s, encode {report.encode_seconds:.1f}s, COPY writes {report.send_seconds:.1f}s) | index build "
-                f"{report.index_seconds:.1f}s summed over partitions "
-                f"({', '.join(f'{k} {v:.1f}s' for k, v in report.index_breakdown.items())}) | swap {report.swap_seconds:.2f}s "
-                f"| peak RSS {peak_rss_gb():.2f} GB",
-                flush=True,
-            )
-
-        started = time.perf_counter()
-        policies = build_policies(profiles, ratings).collect()
-        build_s = time.perf_counter() - started
-        report = load_table(postgres.connect, model.policies, args.schema, policies.iter_slices(100_000), "bench")
-        print(
-            f"policies  rows={report.rows:,} build={build_s:.1f}s load={report.seconds:.2f}s -> "
-            f"{report.rows_per_second:,.0f} rows/s | index build {report.index_seconds:.2f}s",
-            flush=True,
-        )
+            bench_episodes(postgres, args, ratings, movies, workers)
+        bench_policies(postgres, args.schema, profiles, ratings)
         if args.via_dagster:
             sys.path.insert(0, str(Path(__file__).parent))
             from harness import bench_asset, print_row
@@ -154,6 +140,37 @@ def main() -> int:
             with postgres.connection(autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS {model.quoted(args.schema)} CASCADE")
     return 0
+
+
+def bench_episodes(
+    postgres: PostgresResource, args: argparse.Namespace, ratings: pl.LazyFrame, movies: pl.LazyFrame, workers: int
+) -> None:
+    started = time.perf_counter()
+    specs, chunks = episode_partitions(ratings, movies, args.batch_ratings, workers)
+    plan_s = time.perf_counter() - started
+    report = load_partitioned(postgres.connect, model.episodes, args.schema, specs, f"bench{workers}")
+    print(
+        f"episodes  workers={workers} rows={report.rows:,} chunks={chunks} plan={plan_s:.1f}s "
+        f"total={report.seconds:.1f}s -> {report.rows_per_second:,.0f} rows/s | COPY phase "
+        f"{report.copy_seconds:.1f}s -> {report.copy_rows_per_second:,.0f} rows/s (summed over workers: build "
+        f"{report.build_seconds:.1f}s, encode {report.encode_seconds:.1f}s, COPY writes {report.send_seconds:.1f}s) | index build "
+        f"{report.index_seconds:.1f}s summed over partitions "
+        f"({', '.join(f'{k} {v:.1f}s' for k, v in report.index_breakdown.items())}) | swap {report.swap_seconds:.2f}s "
+        f"| peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+
+
+def bench_policies(postgres: PostgresResource, schema: str, profiles: pl.LazyFrame, ratings: pl.LazyFrame) -> None:
+    started = time.perf_counter()
+    policies = build_policies(profiles, ratings).collect()
+    build_s = time.perf_counter() - started
+    report = load_table(postgres.connect, model.policies, schema, policies.iter_slices(100_000), "bench")
+    print(
+        f"policies  rows={report.rows:,} build={build_s:.1f}s load={report.seconds:.2f}s -> "
+        f"{report.rows_per_second:,.0f} rows/s | index build {report.index_seconds:.2f}s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,12 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"sample": _sample, "services": _services, "checks": _checks, "bench": _bench}
+    return commands[args.command](args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tv5", description="TV5 data platform tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -27,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     checks = sub.add_parser("checks", help="Print the asset-check results of the latest (or a given) run.")
     checks.add_argument("--run-id", default=None)
 
+    _add_bench_parser(sub)
+    return parser
+
+
+def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser(
         "bench", help="Materialize the graph on generated data; print time, rows/s and peak memory per asset."
     )
@@ -41,38 +52,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.add_argument("--select", default="*", help="Dagster asset selection (default '*': everything).")
 
-    args = parser.parse_args(argv)
-    if args.command == "sample":
-        from .generator import write_sample
 
-        summary = write_sample(args.out, scale=args.scale, seed=args.seed, genome=not args.no_genome)
-        for name, rows in summary.items():
-            print(f"{name}: {rows:,} rows")
-        return 0
-    if args.command == "services":
-        from .services import run_action
+def _sample(args: argparse.Namespace) -> int:
+    from .generator import write_sample
 
-        return run_action(args.action, only=args.only)
-    if args.command == "checks":
-        from .run_report import report
+    summary = write_sample(args.out, scale=args.scale, seed=args.seed, genome=not args.no_genome)
+    for name, rows in summary.items():
+        print(f"{name}: {rows:,} rows")
+    return 0
 
-        return report(args.run_id)
-    if args.command == "bench":
-        from .bench import BenchOptions, run_bench
 
-        return run_bench(
-            BenchOptions(
-                scale=args.scale,
-                seed=args.seed,
-                movielens_dir=args.movielens_dir,
-                out=args.out,
-                baseline_scale=args.baseline_scale,
-                baseline=not args.no_baseline,
-                select=args.select,
-                engine_limits=not args.no_engine_limits,
-            )
+def _services(args: argparse.Namespace) -> int:
+    from .services import run_action
+
+    return run_action(args.action, only=args.only)
+
+
+def _checks(args: argparse.Namespace) -> int:
+    from .run_report import report
+
+    return report(args.run_id)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import BenchOptions, run_bench
+
+    return run_bench(
+        BenchOptions(
+            scale=args.scale,
+            seed=args.seed,
+            movielens_dir=args.movielens_dir,
+            out=args.out,
+            baseline_scale=args.baseline_scale,
+            baseline=not args.no_baseline,
+            select=args.select,
+            engine_limits=not args.no_engine_limits,
         )
-    return 2
+    )
 
 
 if __name__ == "__main__":

@@ -132,7 +132,30 @@ def build_movies(c: Counts, seed: int) -> Movies:
     n = c.movies
     ids = _movie_ids(n, c.max_movie_id, rng)
     matrix, primary, rank = _genres(n, rng)
-    # Every genre value appears at every scale (IMAX and Film-Noir are rare).
+    _give_every_genre_a_movie(matrix, primary, rng)
+    years = _years(matrix, rng)
+    titles, _has_year = generate_titles(n, years, primary, rng)
+    slots = _plant_trait_titles(titles, years, rng)
+    _copy_a_few_titles(titles, years, slots, rng)
+    genres = _genre_fields(matrix, rank, rng)
+    popularity, quality = _popularity_and_quality(matrix, primary, years, rng)
+    imdb, tmdb = _links(years, rng)
+    return Movies(
+        ids=ids,
+        titles=titles,
+        genres=genres,
+        genre_matrix=matrix,
+        years=years,
+        release_ts=year_start_ts(years),
+        popularity=popularity,
+        quality=quality,
+        imdb=imdb,
+        tmdb=tmdb,
+    )
+
+
+def _give_every_genre_a_movie(matrix: np.ndarray, primary: np.ndarray, rng: np.random.Generator) -> None:
+    """Every genre value appears at every scale (IMAX and Film-Noir are rare): adds it where missing."""
     for g in range(N_GENRES):
         if not matrix[:, g].any():
             cand = np.flatnonzero(matrix.sum(1) == 1)
@@ -140,24 +163,33 @@ def build_movies(c: Counts, seed: int) -> Movies:
                 cand = np.flatnonzero(primary >= 0)
             matrix[int(cand[rng.integers(len(cand))]), g] = True
 
+
+def _years(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Release years: film noir in 1940-1959, IMAX movies from 1995 on."""
     years_axis, pmf = _year_pmf()
-    years = rng.choice(years_axis, size=n, p=pmf).astype(np.int64)
+    years = rng.choice(years_axis, size=matrix.shape[0], p=pmf).astype(np.int64)
     noir = matrix[:, G["Film-Noir"]]
     years[noir] = rng.integers(1940, 1960, noir.sum())
     imax = matrix[:, G["IMAX"]] & (years < 1995)
     years[imax] = rng.integers(1995, 2020, imax.sum())
+    return years
 
-    titles, _has_year = generate_titles(n, years, primary, rng)
 
-    # Plant the trait titles (the duplicates twice) at random but deterministic positions.
+def _plant_trait_titles(titles: list[str], years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Plant the trait titles (the duplicates twice) at random but deterministic positions; returns them."""
     planted = [raw for raw, _ in TRAIT_TITLES] + list(DUPLICATE_TITLES)
     expected = {raw: exp for raw, exp in TRAIT_TITLES}
-    slots = rng.choice(n, size=len(planted), replace=False)
+    slots = rng.choice(len(titles), size=len(planted), replace=False)
     for slot, raw in zip(slots, planted):
         titles[slot] = raw
         if expected[raw]["year"] is not None:
             years[slot] = expected[raw]["year"]
-    # A few more accidental duplicates at larger scales (real files have some).
+    return slots
+
+
+def _copy_a_few_titles(titles: list[str], years: np.ndarray, slots: np.ndarray, rng: np.random.Generator) -> None:
+    """A few more accidental duplicates at larger scales (real files have some), away from `slots`."""
+    n = len(titles)
     n_dup = int(n * 0.0005)
     if n_dup:
         src = rng.integers(0, n, n_dup)
@@ -167,7 +199,10 @@ def build_movies(c: Counts, seed: int) -> Movies:
             titles[d_] = titles[s_]
             years[d_] = years[s_]
 
-    # Genre field: alphabetical, except some (recent) movies list the primary genre first.
+
+def _genre_fields(matrix: np.ndarray, rank: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Genre field: alphabetical, except some (recent) movies list the primary genre first."""
+    n = matrix.shape[0]
     unsorted = (rng.random(n) < _UNSORTED_GENRES_SHARE * 2 * (np.arange(n) + 0.5) / n) & (matrix.sum(1) > 1)
     multi = np.flatnonzero(matrix.sum(1) > 1)
     if not unsorted.any() and len(multi):
@@ -183,11 +218,17 @@ def build_movies(c: Counts, seed: int) -> Movies:
             if len(gs) > 1 and np.all(np.diff(gs) > 0):
                 gs = gs[::-1]  # make sure the order is visibly not alphabetical
         genres.append("|".join(GENRES[g] for g in gs))
+    return genres
 
-    # Popularity: a noisy score ranks the movies (obscure kinds rank lower); the weight by rank is
-    # a power law with an exponential cut-off plus a small uniform floor, which after sampling
-    # without replacement gives about 5 ratings for the median movie, ~5% unrated movies and
-    # about 90k ratings for the top one at full scale.
+
+def _popularity_and_quality(
+    matrix: np.ndarray, primary: np.ndarray, years: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Popularity: a noisy score ranks the movies (obscure kinds rank lower); the weight by rank is
+    a power law with an exponential cut-off plus a small uniform floor, which after sampling
+    without replacement gives about 5 ratings for the median movie, ~5% unrated movies and
+    about 90k ratings for the top one at full scale. Quality: the latent mean rating offset."""
+    n = matrix.shape[0]
     score = rng.normal(0.0, 1.0, n)
     score -= 1.2 * (primary < 0) + 0.5 * matrix[:, G["Documentary"]]
     score -= 0.6 * (years < 1960) + 0.6 * (years < 1930) + 0.8 * (years == 2019)
@@ -199,8 +240,12 @@ def build_movies(c: Counts, seed: int) -> Movies:
     z = -np.log(rank)
     z = (z - z.mean()) / z.std()
     quality = rng.normal(0.0, 0.5, n) + 0.18 * z - 0.25 * matrix[:, G["Horror"]] + 0.15 * matrix[:, G["Film-Noir"]]
+    return popularity, quality
 
-    # Links: imdbIds grow with the release year (7 digits, 8 past 9,999,999); tmdbIds loosely.
+
+def _links(years: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """imdbIds grow with the release year (7 digits, 8 past 9,999,999); tmdbIds loosely (-1 = blank)."""
+    n = years.size
     gaps = 1 + rng.integers(0, max(2, int(2 * 10_150_000 / n)), n)
     imdb_sorted = np.cumsum(gaps)
     if imdb_sorted[-1] < 10_000_000:
@@ -213,16 +258,4 @@ def build_movies(c: Counts, seed: int) -> Movies:
     blank = rng.random(n) < 0.0017
     blank[rng.choice(n, size=2, replace=False)] = True
     tmdb[blank] = -1
-
-    return Movies(
-        ids=ids,
-        titles=titles,
-        genres=genres,
-        genre_matrix=matrix,
-        years=years,
-        release_ts=year_start_ts(years),
-        popularity=popularity,
-        quality=quality,
-        imdb=imdb,
-        tmdb=tmdb,
-    )
+    return imdb, tmdb

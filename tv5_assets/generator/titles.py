@@ -19,6 +19,7 @@ Expected semantics (the same rules hold for every generated title, see `expected
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -223,6 +224,51 @@ def _pick(rng: np.random.Generator, seq, n: int) -> list:
     return [seq[i] for i in idx]
 
 
+class _TitleRow(NamedTuple):
+    """The random draws that make one movie's title."""
+
+    pattern: int  # see _PATTERN_P
+    u: np.ndarray  # 8 uniforms
+    gw: str  # a noun that suits the primary genre
+    a1: str
+    a2: str
+    n1: str
+    n2: str
+    n3: str
+    fn: str
+    ln: str
+    place: str
+    vb: str
+    sub: str
+    lang: str
+    fi: int
+    fj: int
+    native: str
+
+
+def _title_rows(n: int, primary_genre: np.ndarray, rng: np.random.Generator) -> list[_TitleRow]:
+    """All the draws for `n` titles, made column by column (the order fixes the output)."""
+    u = rng.random((n, 8))
+    pattern = rng.choice(13, size=n, p=_PATTERN_P)
+    langs = list(FOREIGN_PARTS)
+    lang_idx = rng.integers(0, len(langs), n)
+    a1, a2 = _pick(rng, ADJECTIVES, n), _pick(rng, ADJECTIVES, n)
+    n1, n2, n3 = _pick(rng, NOUNS, n), _pick(rng, NOUNS, n), _pick(rng, NOUNS, n)
+    fn, ln, place = _pick(rng, FIRST_NAMES, n), _pick(rng, LAST_NAMES, n), _pick(rng, PLACES, n)
+    vb, sub = _pick(rng, VERBS_ING, n), _pick(rng, SUBTITLES, n)
+    gword_idx = rng.integers(0, 1 << 30, n)
+    fi, fj = rng.integers(0, 1 << 30, n), rng.integers(0, 1 << 30, n)
+    native_idx = rng.integers(0, len(NATIVE_TITLES), n)
+    lang = [langs[k] for k in lang_idx]
+    native = [NATIVE_TITLES[k] for k in native_idx]
+    gw = []
+    for g, k in zip(primary_genre, gword_idx):
+        nouns = GENRE_NOUNS[GENRES[int(g)]] if g >= 0 else NOUNS
+        gw.append(nouns[k % len(nouns)])
+    columns = (pattern, u, gw, a1, a2, n1, n2, n3, fn, ln, place, vb, sub, lang, fi, fj, native)
+    return [_TitleRow(*fields) for fields in zip(*columns)]
+
+
 def generate_titles(
     n: int, years: np.ndarray, primary_genre: np.ndarray, rng: np.random.Generator
 ) -> tuple[list[str], np.ndarray]:
@@ -232,91 +278,83 @@ def generate_titles(
     non-ASCII titles are common; rare decorations (no year, en-dash ranges, trailing spaces, NBSP,
     double spaces, a part after the year) appear at low, realistic rates.
     """
-    u = rng.random((n, 8))
-    pattern = rng.choice(13, size=n, p=_PATTERN_P)
-    langs = list(FOREIGN_PARTS)
-    lang_idx = rng.integers(0, len(langs), n)
     titles: list[str] = []
     has_year = np.ones(n, dtype=bool)
-    a1, a2 = _pick(rng, ADJECTIVES, n), _pick(rng, ADJECTIVES, n)
-    n1, n2, n3 = _pick(rng, NOUNS, n), _pick(rng, NOUNS, n), _pick(rng, NOUNS, n)
-    fn, ln, pl = _pick(rng, FIRST_NAMES, n), _pick(rng, LAST_NAMES, n), _pick(rng, PLACES, n)
-    vb, sub = _pick(rng, VERBS_ING, n), _pick(rng, SUBTITLES, n)
-    gword_idx = rng.integers(0, 1 << 30, n)
-    fi, fj = rng.integers(0, 1 << 30, n), rng.integers(0, 1 << 30, n)
-    native_idx = rng.integers(0, len(NATIVE_TITLES), n)
-    for i in range(n):
-        g = int(primary_genre[i])
-        gn = GENRE_NOUNS[GENRES[g]] if g >= 0 else NOUNS
-        gw = gn[gword_idx[i] % len(gn)]
-        p = pattern[i]
-        alt = ""
-        if p == 0:
-            body = f"{a1[i]} {gw}"
-        elif p == 1:
-            word = gw if u[i, 1] < 0.4 else n1[i]
-            body = word if u[i, 0] < 0.6 else f"{word}s"
-        elif p == 2:
-            body = f"{gw} of the {n2[i]}" if u[i, 0] < 0.6 else f"{gw} of {pl[i]}"
-        elif p == 3:
-            body = move_article("The", f"{a1[i]} {gw}" if u[i, 0] < 0.9 else gw)
-        elif p == 4:
-            core = f"{gw} in {pl[i]}" if u[i, 1] < 0.5 else f"{a1[i]} {gw}"
-            body = move_article("An" if core[0] in "AEIOU" else "A", core)
-        elif p == 5:
-            if u[i, 0] < 0.03:  # nickname in double quotes (doubled in the CSV)
-                body = f'{fn[i]} "{gw}" {ln[i]}'
-            else:
-                body = f"{fn[i]}'s {gw}" if u[i, 0] < 0.5 else f"{fn[i]} {ln[i]}"
-        elif p == 6:
-            body = f"{a1[i]} {gw}: {sub[i]}"
-        elif p == 7:
-            seq = ("2", "3", "II", "III", "Part II", "4")[int(u[i, 0] * 6)]
-            body = f"{gw} {seq}" if u[i, 1] < 0.6 else move_article("The", f"{a1[i]} {gw} {seq}")
-        elif p == 8:  # comma phrases
-            k = int(u[i, 0] * 5)
-            body = (
-                f"{n1[i]}, {n2[i]} and {n3[i]}",
-                f"Goodbye, {fn[i]}",
-                f"{a1[i]}, {a2[i]} {gw}",
-                f"{gw}, {pl[i]}",
-                move_article("The", f"{a1[i]}, the {a2[i]} and the {gw}"),
-            )[k]
-        elif p == 9:
-            body = f"{vb[i]} {gw}" if u[i, 0] < 0.7 else f"{vb[i]} {fn[i]}"
-        elif p == 10:  # English title + original title as alternate
-            art, core = foreign_title(langs[lang_idx[i]], fi[i], fj[i], u[i, 0] < 0.3)
-            body = move_article("The", f"{a1[i]} {gw}") if u[i, 1] < 0.35 else f"{a1[i]} {gw}"
-            alt = move_article(art, core)
-        elif p == 11:  # original title only (often accented, article moved)
-            art, core = foreign_title(langs[lang_idx[i]], fi[i], fj[i], u[i, 0] < 0.2)
-            body = move_article(art, core)
-        else:  # p == 12: own script, sometimes with an English alternate title
-            body = NATIVE_TITLES[native_idx[i]]
-            if u[i, 0] < 0.4:
-                alt = f"{a1[i]} {gw}"
-        # Decorations, at low rates.
-        r = u[i, 4]
-        y = int(years[i])
-        if r < 0.005:
-            has_year[i] = False
-            titles.append(body)  # no alternate title either: a trailing group would read as one
-            continue
-        year_s = f"({y})"
-        if 0.005 <= r < 0.006 and y <= 2017:
-            year_s = f"({y}{EN_DASH}{min(2019, y + 1 + int(u[i, 5] * 6))})"
-        sep = " "
-        tail = ""
-        if 0.006 <= r < 0.0068:
-            tail = " " * (1 + int(u[i, 5] * 2))
-        elif 0.0068 <= r < 0.0072:
-            sep = NBSP
-        elif 0.0072 <= r < 0.0078 and " " in body:
-            body = body.replace(" ", "  ", 1)
-        elif 0.0078 <= r < 0.0081:
-            tail = (" (TV)", " (Director's Cut)", " (Extended)", " (Short)")[int(u[i, 5] * 4)]
-        titles.append(f"{body} ({alt}){sep}{year_s}{tail}" if alt else f"{body}{sep}{year_s}{tail}")
+    for i, row in enumerate(_title_rows(n, primary_genre, rng)):
+        body, alt = _title_body(row) if row.pattern < 10 else _foreign_title_body(row)
+        title, has_year[i] = _decorated(body, alt, int(years[i]), row.u)
+        titles.append(title)
     return titles, has_year
+
+
+def _title_body(r: _TitleRow) -> tuple[str, str]:
+    """(title, alternate title or "") of the English patterns 0 to 9."""
+    p, u, gw = r.pattern, r.u, r.gw
+    if p == 0:
+        return f"{r.a1} {gw}", ""
+    if p == 1:
+        word = gw if u[1] < 0.4 else r.n1
+        return (word if u[0] < 0.6 else f"{word}s"), ""
+    if p == 2:
+        return (f"{gw} of the {r.n2}" if u[0] < 0.6 else f"{gw} of {r.place}"), ""
+    if p == 3:
+        return move_article("The", f"{r.a1} {gw}" if u[0] < 0.9 else gw), ""
+    if p == 4:
+        core = f"{gw} in {r.place}" if u[1] < 0.5 else f"{r.a1} {gw}"
+        return move_article("An" if core[0] in "AEIOU" else "A", core), ""
+    if p == 5:
+        if u[0] < 0.03:  # nickname in double quotes (doubled in the CSV)
+            return f'{r.fn} "{gw}" {r.ln}', ""
+        return (f"{r.fn}'s {gw}" if u[0] < 0.5 else f"{r.fn} {r.ln}"), ""
+    if p == 6:
+        return f"{r.a1} {gw}: {r.sub}", ""
+    if p == 7:
+        seq = ("2", "3", "II", "III", "Part II", "4")[int(u[0] * 6)]
+        return (f"{gw} {seq}" if u[1] < 0.6 else move_article("The", f"{r.a1} {gw} {seq}")), ""
+    if p == 8:  # comma phrases
+        return (
+            f"{r.n1}, {r.n2} and {r.n3}",
+            f"Goodbye, {r.fn}",
+            f"{r.a1}, {r.a2} {gw}",
+            f"{gw}, {r.place}",
+            move_article("The", f"{r.a1}, the {r.a2} and the {gw}"),
+        )[int(u[0] * 5)], ""
+    return (f"{r.vb} {gw}" if u[0] < 0.7 else f"{r.vb} {r.fn}"), ""  # p == 9
+
+
+def _foreign_title_body(r: _TitleRow) -> tuple[str, str]:
+    """(title, alternate title or "") of the patterns 10 to 12: original titles."""
+    u = r.u
+    if r.pattern == 10:  # English title + original title as alternate
+        art, core = foreign_title(r.lang, r.fi, r.fj, u[0] < 0.3)
+        body = move_article("The", f"{r.a1} {r.gw}") if u[1] < 0.35 else f"{r.a1} {r.gw}"
+        return body, move_article(art, core)
+    if r.pattern == 11:  # original title only (often accented, article moved)
+        art, core = foreign_title(r.lang, r.fi, r.fj, u[0] < 0.2)
+        return move_article(art, core), ""
+    # p == 12: own script, sometimes with an English alternate title
+    return r.native, (f"{r.a1} {r.gw}" if u[0] < 0.4 else "")
+
+
+def _decorated(body: str, alt: str, y: int, u: np.ndarray) -> tuple[str, bool]:
+    """(raw title field, has a year): the year group, and decorations at low rates."""
+    r = u[4]
+    if r < 0.005:
+        return body, False  # no alternate title either: a trailing group would read as one
+    year_s = f"({y})"
+    if 0.005 <= r < 0.006 and y <= 2017:
+        year_s = f"({y}{EN_DASH}{min(2019, y + 1 + int(u[5] * 6))})"
+    sep = " "
+    tail = ""
+    if 0.006 <= r < 0.0068:
+        tail = " " * (1 + int(u[5] * 2))
+    elif 0.0068 <= r < 0.0072:
+        sep = NBSP
+    elif 0.0072 <= r < 0.0078 and " " in body:
+        body = body.replace(" ", "  ", 1)
+    elif 0.0078 <= r < 0.0081:
+        tail = (" (TV)", " (Director's Cut)", " (Extended)", " (Short)")[int(u[5] * 4)]
+    return (f"{body} ({alt}){sep}{year_s}{tail}" if alt else f"{body}{sep}{year_s}{tail}"), True
 
 
 # Pattern probabilities: 0 adj-noun, 1 noun, 2 of, 3 The, 4 A/An, 5 names, 6 colon, 7 sequel,

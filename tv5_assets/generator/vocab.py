@@ -444,6 +444,25 @@ def tag_vocabulary() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     ("Sci-Fi", "SCI-FI"); tail: many rare "adjective noun" tags and person names, so that most
     distinct tags are used once or twice, as in real tags.csv. Strings are unique.
     """
+    strings = _head_tags()
+    for s, topic in _tail_tags().items():
+        if s not in strings:
+            strings[s] = (topic, 0.0)  # tail weights are set per topic below
+    names = tuple(strings)
+    topics = np.array([strings[s][0] for s in names], dtype=np.int16)
+    weights = np.array([strings[s][1] for s in names], dtype=np.float64)
+    # Each topic's tail gets 15% of the topic's mass, spread evenly (long tail of rare tags).
+    for topic in range(N_TOPICS):
+        in_topic = topics == topic
+        head = in_topic & (weights > 0)
+        tail_mask = in_topic & (weights == 0)
+        if tail_mask.any():
+            weights[tail_mask] = 0.15 / 0.85 * weights[head].sum() / tail_mask.sum()
+    return names, topics, weights
+
+
+def _head_tags() -> dict[str, tuple[int, float]]:
+    """tag -> (topic, weight): the genome tags (Zipf weights within a topic), then case variants."""
     g_tags, g_topics = genome_vocabulary()
     rng = np.random.default_rng(1093360)
     strings: dict[str, tuple[int, float]] = {}
@@ -461,6 +480,11 @@ def tag_vocabulary() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         for variant, share in ((tag.title(), 0.25), (tag.upper(), 0.04), (tag.capitalize(), 0.12)):
             if variant not in strings:
                 strings[variant] = (topic, w * share)
+    return strings
+
+
+def _tail_tags() -> dict[str, int]:
+    """tag -> topic: many rare "adjective noun" tags, person names, places, years, accented words."""
     tail: dict[str, int] = {}
     for topic_name, adjs in _TOPIC_ADJS.items():
         topic = _topic_id(topic_name)
@@ -489,17 +513,4 @@ def tag_vocabulary() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     for word in ("café", "naïve", "déjà vu", "über", "mañana", "fiancée", "señorita", "crème brûlée", "rosé"):
         tail.setdefault(word, GENERAL_TOPIC)
         tail.setdefault(mojibake(word), GENERAL_TOPIC)
-    for s, topic in tail.items():
-        if s not in strings:
-            strings[s] = (topic, 0.0)  # tail weights are set per topic below
-    names = tuple(strings)
-    topics = np.array([strings[s][0] for s in names], dtype=np.int16)
-    weights = np.array([strings[s][1] for s in names], dtype=np.float64)
-    # Each topic's tail gets 15% of the topic's mass, spread evenly (long tail of rare tags).
-    for topic in range(N_TOPICS):
-        in_topic = topics == topic
-        head = in_topic & (weights > 0)
-        tail_mask = in_topic & (weights == 0)
-        if tail_mask.any():
-            weights[tail_mask] = 0.15 / 0.85 * weights[head].sum() / tail_mask.sum()
-    return names, topics, weights
+    return tail

@@ -106,6 +106,24 @@ def test_refresh_serves_platforms_and_trends_with_their_ttls(cache_inputs, redis
     assert platform["ops_per_second"].value > 0 and "seconds" in platform and "rows_per_second" in platform
 
 
+def test_the_checks_fail_on_a_changed_key_and_a_changed_ttl(cache_inputs, redis_resource, redis_client):
+    from tv5_assets.defs.redis_cache.cache import latest_trends, platform_values
+    from tv5_assets.defs.redis_cache.checks import redis_platform_cache_complete, redis_trends_cache_complete
+
+    ns = redis_resource.namespace
+    _materialize(cache_inputs, redis_resource)
+    first_platform = platform_values(cache_inputs.platform_availability.lazy())["media_id"][0]
+    first_trend = latest_trends(cache_inputs.trends.lazy())["media_id"][0]
+    redis_client.set(f"{ns}:platform:{first_platform}", "[]", keepttl=True)
+    redis_client.expire(f"{ns}:trend:{first_trend}", 10 * TRENDS_TTL_S)
+    platform = redis_platform_cache_complete(
+        redis=redis_resource, platform_availability=cache_inputs.platform_availability.lazy()
+    )
+    trends = redis_trends_cache_complete(redis=redis_resource, trends=cache_inputs.trends.lazy())
+    assert not platform.passed and "1 sampled platform keys missing or different" in platform.metadata["problems"].value
+    assert not trends.passed and "sampled trend TTLs outside" in trends.metadata["problems"].value
+
+
 def test_rematerializing_gives_the_same_cache(cache_inputs, redis_resource, redis_client):
     _materialize(cache_inputs, redis_resource)
     before = _snapshot(redis_client, redis_resource.namespace)

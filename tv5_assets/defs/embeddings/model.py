@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ...settings import env_flag
 from .schemas import EMBEDDING_DIM
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -210,6 +211,39 @@ def _hub_revision(repo_id: str) -> str | None:
     return None
 
 
+def _sentence_transformer(source: ModelSource, revision: str | None):
+    """The model on CPU in float32 (fingerprinted there, then moved and cast); ModelLoadError with a hint."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(
+            source.location,
+            device="cpu",
+            revision=None if source.local else revision,
+            local_files_only=source.local or env_flag("HF_HUB_OFFLINE"),
+        )
+    except Exception as error:
+        hint = (
+            "the folder does not hold a sentence-transformers model"
+            if source.local
+            else "it is not in the local Hugging Face cache and the hub is unreachable (or HF_HUB_OFFLINE=1); "
+            f"download it once where the hub is reachable, or use {DEFAULT_MODEL!r} (bundled, offline)"
+        )
+        raise ModelLoadError(f"could not load embedding model {source.name!r} from {source.location}: {hint} ({error})") from error
+
+
+def _embedding_dimension(model, source: ModelSource) -> int:
+    """The model's output dimension; ModelLoadError unless it is the stores' EMBEDDING_DIM."""
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(dimension() or 0)
+    if dim != EMBEDDING_DIM:
+        raise ModelLoadError(
+            f"model {source.name!r} gives {dim}-dim vectors; the platform's stores expect {EMBEDDING_DIM} "
+            "(all-MiniLM-L6-v2 and paraphrase-multilingual-MiniLM-L12-v2 both give 384)"
+        )
+    return dim
+
+
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[int]:
     """Use exactly `count` intra-op threads (0 = the cores this process really has), restoring the previous setting."""
@@ -239,30 +273,8 @@ def load_model(
     resolved_precision = choose_precision(precision, resolved_device)
     started = time.perf_counter()
     torch.manual_seed(SEED)
-    from sentence_transformers import SentenceTransformer
-
-    try:
-        model = SentenceTransformer(
-            source.location,
-            device="cpu",  # fingerprint the float32 weights on CPU, then move and cast
-            revision=None if source.local else revision,
-            local_files_only=source.local or _env_offline(),
-        )
-    except Exception as error:
-        hint = (
-            "the folder does not hold a sentence-transformers model"
-            if source.local
-            else "it is not in the local Hugging Face cache and the hub is unreachable (or HF_HUB_OFFLINE=1); "
-            f"download it once where the hub is reachable, or use {DEFAULT_MODEL!r} (bundled, offline)"
-        )
-        raise ModelLoadError(f"could not load embedding model {source.name!r} from {source.location}: {hint} ({error})") from error
-    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    dim = int(dimension() or 0)
-    if dim != EMBEDDING_DIM:
-        raise ModelLoadError(
-            f"model {source.name!r} gives {dim}-dim vectors; the platform's stores expect {EMBEDDING_DIM} "
-            "(all-MiniLM-L6-v2 and paraphrase-multilingual-MiniLM-L12-v2 both give 384)"
-        )
+    model = _sentence_transformer(source, revision)
+    dim = _embedding_dimension(model, source)
     fingerprint = weights_fingerprint(model)
     model.eval()
     model.to(resolved_device)
@@ -280,10 +292,6 @@ def load_model(
         threads=threads if threads > 0 else usable_cores(),
         load_seconds=time.perf_counter() - started,
     )
-
-
-def _env_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def encoding_order(texts: Sequence[str]) -> np.ndarray:

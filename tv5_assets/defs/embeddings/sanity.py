@@ -66,9 +66,76 @@ def _incidence(lists: pl.Series) -> sp.csr_matrix:
     )
 
 
-def _variance(sums: dict, squares: dict, counts: dict, name: str) -> float:
-    mean = sums[name] / counts[name]
-    return max(squares[name] / counts[name] - mean * mean, 0.0)
+class _PairStats:
+    """Running sum, sum of squares and count of the cosines of each kind of pair."""
+
+    KINDS = ("strict", "same_genres", "all")
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(self.KINDS, 0.0)
+        self.squares = dict.fromkeys(self.KINDS, 0.0)
+        self.counts = dict.fromkeys(self.KINDS, 0)
+
+    def add(self, name: str, scores: np.ndarray, mask: np.ndarray) -> None:
+        picked = scores[mask].astype(np.float64)
+        self.sums[name] += float(picked.sum())
+        self.squares[name] += float((picked * picked).sum())
+        self.counts[name] += int(mask.sum())
+
+    def mean(self, name: str) -> float:
+        return self.sums[name] / self.counts[name]
+
+    def variance(self, name: str) -> float:
+        mean = self.mean(name)
+        return max(self.squares[name] / self.counts[name] - mean * mean, 0.0)
+
+
+@dataclass
+class _Metadata:
+    """What the tests compare the vectors with: genre and genome-tag incidence, genre-set codes."""
+
+    genre_matrix: np.ndarray
+    tag_matrix: sp.csr_matrix
+    tag_matrix_t: sp.csr_matrix
+    genre_set: np.ndarray  # integer code of each movie's sorted genre set
+    has_genre: np.ndarray
+
+    @classmethod
+    def of(cls, genres: pl.Series, genome_tags: pl.Series) -> _Metadata:
+        genre_matrix = _incidence(genres).toarray()
+        tag_matrix = _incidence(genome_tags)
+        genre_set = (
+            pl.DataFrame({"g": genres}).select(pl.col("g").list.sort().list.join("|").rank("dense"))["g"].to_numpy()
+        )
+        return cls(genre_matrix, tag_matrix, tag_matrix.T.tocsr(), genre_set, genre_matrix.sum(axis=1) > 0)
+
+
+@dataclass
+class _AnchorScan:
+    """Pair statistics and nearest-neighbour figures over every anchor, gathered chunk by chunk."""
+
+    pairs: _PairStats = field(default_factory=_PairStats)
+    nn_shares: list[np.ndarray] = field(default_factory=list)
+    chance_rates: list[np.ndarray] = field(default_factory=list)
+
+    def add_chunk(self, v: np.ndarray, meta: _Metadata, rows: np.ndarray) -> None:
+        n = v.shape[0]
+        local = np.arange(rows.size)
+        scores = v[rows] @ v.T
+        not_self = np.ones_like(scores, dtype=bool)
+        not_self[local, rows] = False
+        shared_genres = meta.genre_matrix[rows] @ meta.genre_matrix.T
+        shared_tags = (meta.tag_matrix[rows] @ meta.tag_matrix_t).toarray()
+        strict = (shared_genres >= 1) & (shared_tags >= 2) & not_self
+        same = (meta.genre_set[rows][:, None] == meta.genre_set[None, :]) & meta.has_genre[rows][:, None] & not_self
+        for name, mask in (("strict", strict), ("same_genres", same), ("all", not_self)):
+            self.pairs.add(name, scores, mask)
+        with_genre = meta.has_genre[rows]
+        masked = np.where(not_self, scores, -np.inf)
+        nearest = masked.argmax(axis=1)
+        self.nn_shares.append((shared_genres[local, nearest] >= 1)[with_genre])
+        sharing = ((shared_genres >= 1) & not_self).sum(axis=1) / (n - 1)
+        self.chance_rates.append(sharing[with_genre])
 
 
 def franchise_pairs(titles: pl.Series) -> np.ndarray:
@@ -116,116 +183,106 @@ def semantic_sanity(
         report.insufficient.append(f"only {n} movies")
         return report
     v = np.ascontiguousarray(vectors, dtype=np.float32)
-    genre_matrix = _incidence(genres).toarray()
-    tag_matrix = _incidence(genome_tags)
-    tag_matrix_t = tag_matrix.T.tocsr()
-    genre_set = (  # integer code of each movie's sorted genre set
-        pl.DataFrame({"g": genres}).select(pl.col("g").list.sort().list.join("|").rank("dense"))["g"].to_numpy()
-    )
-    has_genre = genre_matrix.sum(axis=1) > 0
-
+    meta = _Metadata.of(genres, genome_tags)
     rng = np.random.default_rng(seed)
     anchor_rows = np.sort(rng.choice(n, size=min(anchors, n), replace=False))
-    sums = {"strict": 0.0, "same_genres": 0.0, "all": 0.0}
-    squares = {"strict": 0.0, "same_genres": 0.0, "all": 0.0}
-    counts = {"strict": 0, "same_genres": 0, "all": 0}
-    nn_shares, chance_rates = [], []
+    scan = _AnchorScan()
     for start in range(0, anchor_rows.size, chunk):
-        rows = anchor_rows[start : start + chunk]
-        local = np.arange(rows.size)
-        scores = v[rows] @ v.T
-        not_self = np.ones_like(scores, dtype=bool)
-        not_self[local, rows] = False
-        shared_genres = genre_matrix[rows] @ genre_matrix.T
-        shared_tags = (tag_matrix[rows] @ tag_matrix_t).toarray()
-        strict = (shared_genres >= 1) & (shared_tags >= 2) & not_self
-        same = (genre_set[rows][:, None] == genre_set[None, :]) & has_genre[rows][:, None] & not_self
-        for name, mask in (("strict", strict), ("same_genres", same), ("all", not_self)):
-            picked = scores[mask].astype(np.float64)
-            sums[name] += float(picked.sum())
-            squares[name] += float((picked * picked).sum())
-            counts[name] += int(mask.sum())
-        with_genre = has_genre[rows]
-        masked = np.where(not_self, scores, -np.inf)
-        nearest = masked.argmax(axis=1)
-        nn_shares.append((shared_genres[local, nearest] >= 1)[with_genre])
-        sharing = ((shared_genres >= 1) & not_self).sum(axis=1) / (n - 1)
-        chance_rates.append(sharing[with_genre])
+        scan.add_chunk(v, meta, anchor_rows[start : start + chunk])
 
-    mean_all = sums["all"] / counts["all"]
+    mean_all = scan.pairs.mean("all")
     report.figures.update({"anchors": int(anchor_rows.size), "mean_cosine_all_pairs": round(mean_all, 4)})
+    _test_related_pairs(report, scan.pairs, min_pairs, pair_margin, z)
+    _test_nearest_neighbours(report, scan, min_anchors, nn_gap_fraction, z)
+    _test_franchise_pairs(report, v, titles, mean_all, min_franchise_pairs, franchise_margin, z)
+    report.passed = not report.failures and not report.insufficient
+    return report
 
-    # 1. related pairs vs all pairs
-    definition = "strict" if counts["strict"] >= min_pairs else "same_genres"
+
+def _test_related_pairs(report: SanityReport, pairs: _PairStats, min_pairs: int, pair_margin: float, z: float) -> None:
+    """Test 1: related pairs are closer than the average pair."""
+    mean_all = pairs.mean("all")
+    definition = "strict" if pairs.counts["strict"] >= min_pairs else "same_genres"
     report.figures["related_definition"] = (
         "shares >=1 genre and >=2 top genome tags" if definition == "strict" else "same non-empty genre set"
     )
-    report.figures["related_pairs"] = counts[definition]
-    if counts[definition] < min_pairs:
-        report.insufficient.append(f"only {counts[definition]} related pairs (need {min_pairs})")
-    else:
-        related_mean = sums[definition] / counts[definition]
-        gap = related_mean - mean_all
-        error = np.sqrt(_variance(sums, squares, counts, definition) / counts[definition]
-                        + _variance(sums, squares, counts, "all") / counts["all"])
-        required = float(max(pair_margin, z * error))
-        report.figures["mean_cosine_related_pairs"] = round(related_mean, 4)
-        report.figures["related_minus_all"] = round(gap, 4)
-        report.figures["related_required_gap"] = round(required, 4)
-        if gap < required:
-            report.failures.append(
-                f"related pairs ({report.figures['related_definition']}) average cosine {related_mean:.3f}, "
-                f"all pairs {mean_all:.3f}: the gap {gap:.3f} is below {required:.3f} "
-                "(vectors look unrelated to their movies: misaligned ids or a broken text/model?)"
-            )
+    report.figures["related_pairs"] = pairs.counts[definition]
+    if pairs.counts[definition] < min_pairs:
+        report.insufficient.append(f"only {pairs.counts[definition]} related pairs (need {min_pairs})")
+        return
+    related_mean = pairs.mean(definition)
+    gap = related_mean - mean_all
+    error = np.sqrt(pairs.variance(definition) / pairs.counts[definition] + pairs.variance("all") / pairs.counts["all"])
+    required = float(max(pair_margin, z * error))
+    report.figures["mean_cosine_related_pairs"] = round(related_mean, 4)
+    report.figures["related_minus_all"] = round(gap, 4)
+    report.figures["related_required_gap"] = round(required, 4)
+    if gap < required:
+        report.failures.append(
+            f"related pairs ({report.figures['related_definition']}) average cosine {related_mean:.3f}, "
+            f"all pairs {mean_all:.3f}: the gap {gap:.3f} is below {required:.3f} "
+            "(vectors look unrelated to their movies: misaligned ids or a broken text/model?)"
+        )
 
-    # 2. nearest neighbour shares a genre
-    nn = np.concatenate(nn_shares)
-    chance = np.concatenate(chance_rates)
+
+def _test_nearest_neighbours(
+    report: SanityReport, scan: _AnchorScan, min_anchors: int, nn_gap_fraction: float, z: float
+) -> None:
+    """Test 2: the nearest neighbour shares a genre far above chance."""
+    nn = np.concatenate(scan.nn_shares)
+    chance = np.concatenate(scan.chance_rates)
     report.figures["nn_anchors_with_genres"] = int(nn.size)
     if nn.size < min_anchors:
         report.insufficient.append(f"only {nn.size} anchors with genres (need {min_anchors})")
-    else:
-        nn_rate, chance_rate = float(nn.mean()), float(chance.mean())
-        binomial_error = np.sqrt(max(chance_rate * (1.0 - chance_rate), 1e-12) / nn.size)
-        required = float(max(chance_rate + nn_gap_fraction * (1.0 - chance_rate), chance_rate + z * binomial_error))
-        report.figures.update(
-            {
-                "nn_shares_genre_rate": round(nn_rate, 4),
-                "chance_shares_genre_rate": round(chance_rate, 4),
-                "nn_required_rate": round(required, 4),
-            }
+        return
+    nn_rate, chance_rate = float(nn.mean()), float(chance.mean())
+    binomial_error = np.sqrt(max(chance_rate * (1.0 - chance_rate), 1e-12) / nn.size)
+    required = float(max(chance_rate + nn_gap_fraction * (1.0 - chance_rate), chance_rate + z * binomial_error))
+    report.figures.update(
+        {
+            "nn_shares_genre_rate": round(nn_rate, 4),
+            "chance_shares_genre_rate": round(chance_rate, 4),
+            "nn_required_rate": round(required, 4),
+        }
+    )
+    if nn_rate < required:
+        report.failures.append(
+            f"nearest neighbours share a genre {nn_rate:.1%} of the time, chance is {chance_rate:.1%}; "
+            f"need at least {required:.1%}"
         )
-        if nn_rate < required:
-            report.failures.append(
-                f"nearest neighbours share a genre {nn_rate:.1%} of the time, chance is {chance_rate:.1%}; "
-                f"need at least {required:.1%}"
-            )
 
-    # 3. franchise pairs
+
+def _test_franchise_pairs(
+    report: SanityReport,
+    v: np.ndarray,
+    titles: pl.Series,
+    mean_all: float,
+    min_franchise_pairs: int,
+    franchise_margin: float,
+    z: float,
+) -> None:
+    """Test 3: franchise pairs are closer than the average pair (when the titles have enough)."""
     pairs = franchise_pairs(titles)
     report.figures["franchise_pairs"] = int(pairs.shape[0])
     if pairs.shape[0] < min_franchise_pairs:
         report.figures["franchise_test"] = f"not applicable (fewer than {min_franchise_pairs} pairs)"
-    else:
-        cos = np.einsum("ij,ij->i", v[pairs[:, 0]], v[pairs[:, 1]]).astype(np.float64)
-        franchise_mean = float(cos.mean())
-        required = float(max(franchise_margin, z * float(cos.std()) / np.sqrt(cos.size)))
-        report.figures.update(
-            {
-                "franchise_test": "applied",
-                "mean_cosine_franchise_pairs": round(franchise_mean, 4),
-                "franchise_minus_all": round(franchise_mean - mean_all, 4),
-                "franchise_required_gap": round(required, 4),
-            }
+        return
+    cos = np.einsum("ij,ij->i", v[pairs[:, 0]], v[pairs[:, 1]]).astype(np.float64)
+    franchise_mean = float(cos.mean())
+    required = float(max(franchise_margin, z * float(cos.std()) / np.sqrt(cos.size)))
+    report.figures.update(
+        {
+            "franchise_test": "applied",
+            "mean_cosine_franchise_pairs": round(franchise_mean, 4),
+            "franchise_minus_all": round(franchise_mean - mean_all, 4),
+            "franchise_required_gap": round(required, 4),
+        }
+    )
+    if franchise_mean - mean_all < required:
+        report.failures.append(
+            f"franchise pairs average cosine {franchise_mean:.3f}, all pairs {mean_all:.3f}: "
+            f"gap below {required:.3f}"
         )
-        if franchise_mean - mean_all < required:
-            report.failures.append(
-                f"franchise pairs average cosine {franchise_mean:.3f}, all pairs {mean_all:.3f}: "
-                f"gap below {required:.3f}"
-            )
-    report.passed = not report.failures and not report.insufficient
-    return report
 
 
 @dataclass

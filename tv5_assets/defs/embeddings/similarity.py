@@ -72,15 +72,10 @@ def top_k_neighbours(
     with torch.inference_mode():
         for start in range(0, n, block):
             stop = min(start + block, n)
-            scores = all_vectors[start:stop] @ all_vectors.T
-            local = torch.arange(stop - start, device=device)
-            scores[local, local + start] = -torch.inf
-            kth = torch.topk(scores, kk, dim=1, largest=True, sorted=False).values.min(dim=1).values
-            cutoff = torch.maximum(kth, floor)
-            r, c = torch.nonzero(scores >= cutoff[:, None], as_tuple=True)
-            rows_out.append((r + start).cpu().numpy())
-            cols_out.append(c.cpu().numpy())
-            scores_out.append(scores[r, c].float().cpu().numpy())
+            r, c, s = _block_candidates(all_vectors, start, stop, kk, floor)
+            rows_out.append(r)
+            cols_out.append(c)
+            scores_out.append(s)
             if log is not None and time.perf_counter() - started >= next_log:
                 log(f"similarity: {stop:,}/{n:,} movies scored ({time.perf_counter() - started:,.1f} s)")
                 next_log = time.perf_counter() - started + 10.0
@@ -95,6 +90,20 @@ def top_k_neighbours(
     return Neighbours(
         rows[keep], cols[keep], scores[keep], ranks[keep].astype(np.int16), time.perf_counter() - started, device, block
     )
+
+
+def _block_candidates(all_vectors, start: int, stop: int, kk: int, floor) -> tuple[np.ndarray, ...]:
+    """(row, col, score) of the pairs of rows start..stop-1 scoring at least both the row's kk-th best
+    other row and the threshold `floor` (ties at the kk-th score included; self pairs excluded)."""
+    import torch
+
+    scores = all_vectors[start:stop] @ all_vectors.T
+    local = torch.arange(stop - start, device=all_vectors.device)
+    scores[local, local + start] = -torch.inf
+    kth = torch.topk(scores, kk, dim=1, largest=True, sorted=False).values.min(dim=1).values
+    cutoff = torch.maximum(kth, floor)
+    r, c = torch.nonzero(scores >= cutoff[:, None], as_tuple=True)
+    return (r + start).cpu().numpy(), c.cpu().numpy(), scores[r, c].float().cpu().numpy()
 
 
 def _rank_within_rows(sorted_rows: np.ndarray) -> np.ndarray:

@@ -92,6 +92,40 @@ def user_preference_vectors(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     movie_ids = np.asarray(movie_ids)
+    rated, all_ratings = _rated_with_vectors(ratings, movie_ids)
+    timings["prepare_seconds"] = time.perf_counter() - started
+
+    t = time.perf_counter()
+    n_ratings = rated.height
+    user_ids, weights, has_liked = _weight_matrix(rated, movie_ids.size)
+    del rated
+    timings["csr_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
+    summed = np.asarray(weights @ vectors, dtype=np.float32)
+    timings["product_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    weighting = _fall_back_where_degenerate(summed, weights, vectors, has_liked)
+    normalised = l2_normalise(summed)
+    timings["normalise_seconds"] = time.perf_counter() - t
+    timings["total_seconds"] = time.perf_counter() - started
+    stats: dict[str, float | int] = {
+        "users": int(user_ids.size),
+        "ratings_used": int(n_ratings),
+        "ratings_without_vector": int(all_ratings - n_ratings),
+        "users_liked": int((weighting == LIKED).sum()),
+        "users_fallback_all_rated": int((weighting == FALLBACK_ALL_RATED).sum()),
+        "users_degenerate": int((weighting == DEGENERATE).sum()),
+        **{key: round(value, 3) for key, value in timings.items()},
+    }
+    return UserVectors(user_ids, normalised, weighting.astype(str), stats)
+
+
+def _rated_with_vectors(ratings: pl.LazyFrame | pl.DataFrame, movie_ids: np.ndarray) -> tuple[pl.DataFrame, int]:
+    """(user_id, movie_row, weight, has_liked) of the ratings of movies with a vector, sorted by
+    user; and the count of all ratings."""
     movie_index = pl.DataFrame(
         {"movie_id": movie_ids.astype(np.int32), "movie_row": np.arange(movie_ids.size, dtype=np.int32)}
     ).lazy()
@@ -103,9 +137,11 @@ def user_preference_vectors(
         .sort("user_id")  # CSR rows; order within a user does not matter for the product
         .collect()
     )
-    timings["prepare_seconds"] = time.perf_counter() - started
+    return rated, counts
 
-    t = time.perf_counter()
+
+def _weight_matrix(rated: pl.DataFrame, n_movies: int) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
+    """(user ids, users x movies CSR of the weights, has_liked per user) from rows sorted by user."""
     user_column = rated["user_id"].to_numpy()
     n_ratings = user_column.size
     if n_ratings:
@@ -116,18 +152,16 @@ def user_preference_vectors(
     indptr = np.r_[starts, n_ratings].astype(np.int64)
     weights = sp.csr_matrix(
         (rated["weight"].to_numpy(), rated["movie_row"].to_numpy(), indptr),
-        shape=(user_ids.size, movie_ids.size),
+        shape=(user_ids.size, n_movies),
     )
-    has_liked = rated["has_liked"].to_numpy()[starts]
-    del rated, user_column
-    timings["csr_seconds"] = time.perf_counter() - t
+    return user_ids, weights, rated["has_liked"].to_numpy()[starts]
 
-    t = time.perf_counter()
-    vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
-    summed = np.asarray(weights @ vectors, dtype=np.float32)
-    timings["product_seconds"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+def _fall_back_where_degenerate(
+    summed: np.ndarray, weights: sp.csr_matrix, vectors: np.ndarray, has_liked: np.ndarray
+) -> np.ndarray:
+    """The `weighting` of each user; fixes `summed` in place where the weighted sum is (near) zero:
+    the unweighted sum instead, else a zero vector marked DEGENERATE."""
     weighting = np.where(has_liked, LIKED, FALLBACK_ALL_RATED).astype(object)
     norms = np.sqrt(np.einsum("ij,ij->i", summed, summed, dtype=np.float64))
     # Liked movies whose vectors cancel out (practically never with text embeddings): fall back.
@@ -141,16 +175,4 @@ def user_preference_vectors(
     still_zero = norms <= DEGENERATE_NORM
     weighting[still_zero] = DEGENERATE  # left as zero vectors: the blocking checks stop them
     summed[still_zero] = 0.0
-    normalised = l2_normalise(summed)
-    timings["normalise_seconds"] = time.perf_counter() - t
-    timings["total_seconds"] = time.perf_counter() - started
-    stats: dict[str, float | int] = {
-        "users": int(user_ids.size),
-        "ratings_used": int(n_ratings),
-        "ratings_without_vector": int(counts - n_ratings),
-        "users_liked": int((weighting == LIKED).sum()),
-        "users_fallback_all_rated": int((weighting == FALLBACK_ALL_RATED).sum()),
-        "users_degenerate": int(still_zero.sum()),
-        **{key: round(value, 3) for key, value in timings.items()},
-    }
-    return UserVectors(user_ids, normalised, weighting.astype(str), stats)
+    return weighting

@@ -29,7 +29,56 @@ def _sample_ids(upstream: pl.LazyFrame, id_column: str, sample: int) -> list[int
     return [int(ids[p]) for p in positions]
 
 
+def _entity_count_result(milvus: MilvusResource, what: str, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
+    expected = int(upstream.select(pl.len()).collect().item())
+    with milvus.get_client() as client:
+        stored = count_entities(client, milvus.collection_name(what))
+    return dg.AssetCheckResult(
+        passed=stored == expected,
+        metadata={"stored_entities": stored, "upstream_rows": expected, "difference": stored - expected},
+    )
+
+
+def _index_result(milvus: MilvusResource, spec: CollectionSpec) -> dg.AssetCheckResult:
+    with milvus.get_client() as client:
+        description = describe_vector_index(client, milvus.collection_name(spec.logical_name))
+    if description is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": "no index on the vector field"})
+    kept = normalise_index_description(description, spec.index)
+    problems = index_mismatches(kept, spec.index)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"index_params": dg.MetadataValue.json(kept), "mismatches": dg.MetadataValue.json(problems)},
+    )
+
+
+def _self_search_result(
+    milvus: MilvusResource, spec: CollectionSpec, upstream: pl.LazyFrame, upstream_id: str
+) -> dg.AssetCheckResult:
+    ids = _sample_ids(upstream, upstream_id, SELF_SEARCH_SAMPLE)
+    with milvus.get_client() as client:
+        misses = self_search_misses(client, milvus.collection_name(spec.logical_name), spec, ids)
+    return dg.AssetCheckResult(
+        passed=not misses,
+        metadata={"sampled_ids": dg.MetadataValue.json(ids), "misses": dg.MetadataValue.json(misses)},
+    )
+
+
+def _alias_result(milvus: MilvusResource, what: str) -> dg.AssetCheckResult:
+    alias = milvus.collection_name(what)
+    with milvus.get_client() as client:
+        target = alias_target(client, alias)
+        exists = target is not None and client.has_collection(target)
+        state = client.get_load_state(target)["state"] if exists else None
+    versioned = target is not None and target.startswith(f"{alias}{VERSION_SEPARATOR}")
+    return dg.AssetCheckResult(
+        passed=bool(exists and versioned and state == LoadState.Loaded),
+        metadata={"alias": alias, "collection": target or "", "exists": exists, "load_state": str(state)},
+    )
+
+
 def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: str, upstream_id: str) -> list:
+    """The four blocking checks of one collection; the work is in the `_*_result` functions above."""
     what = spec.logical_name
 
     @dg.asset_check(
@@ -40,13 +89,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         description=f"The live {what} collection holds exactly one entity per row of {upstream}.",
     )
     def entity_count_matches_upstream(milvus: MilvusResource, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
-        expected = int(upstream.select(pl.len()).collect().item())
-        with milvus.get_client() as client:
-            stored = count_entities(client, milvus.collection_name(what))
-        return dg.AssetCheckResult(
-            passed=stored == expected,
-            metadata={"stored_entities": stored, "upstream_rows": expected, "difference": stored - expected},
-        )
+        return _entity_count_result(milvus, what, upstream)
 
     @dg.asset_check(
         asset=asset,
@@ -55,16 +98,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         description=f"describe_index on {what}: {spec.index.describe()}, as kept by the engine.",
     )
     def index_as_requested(milvus: MilvusResource) -> dg.AssetCheckResult:
-        with milvus.get_client() as client:
-            description = describe_vector_index(client, milvus.collection_name(what))
-        if description is None:
-            return dg.AssetCheckResult(passed=False, metadata={"problem": "no index on the vector field"})
-        kept = normalise_index_description(description, spec.index)
-        problems = index_mismatches(kept, spec.index)
-        return dg.AssetCheckResult(
-            passed=not problems,
-            metadata={"index_params": dg.MetadataValue.json(kept), "mismatches": dg.MetadataValue.json(problems)},
-        )
+        return _index_result(milvus, spec)
 
     @dg.asset_check(
         asset=asset,
@@ -77,13 +111,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         ),
     )
     def stored_vector_finds_itself(milvus: MilvusResource, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
-        ids = _sample_ids(upstream, upstream_id, SELF_SEARCH_SAMPLE)
-        with milvus.get_client() as client:
-            misses = self_search_misses(client, milvus.collection_name(what), spec, ids)
-        return dg.AssetCheckResult(
-            passed=not misses,
-            metadata={"sampled_ids": dg.MetadataValue.json(ids), "misses": dg.MetadataValue.json(misses)},
-        )
+        return _self_search_result(milvus, spec, upstream, upstream_id)
 
     @dg.asset_check(
         asset=asset,
@@ -92,16 +120,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         description=f"The alias {what} points at an existing versioned collection that is loaded.",
     )
     def alias_serves_loaded_version(milvus: MilvusResource) -> dg.AssetCheckResult:
-        alias = milvus.collection_name(what)
-        with milvus.get_client() as client:
-            target = alias_target(client, alias)
-            exists = target is not None and client.has_collection(target)
-            state = client.get_load_state(target)["state"] if exists else None
-        versioned = target is not None and target.startswith(f"{alias}{VERSION_SEPARATOR}")
-        return dg.AssetCheckResult(
-            passed=bool(exists and versioned and state == LoadState.Loaded),
-            metadata={"alias": alias, "collection": target or "", "exists": exists, "load_state": str(state)},
-        )
+        return _alias_result(milvus, what)
 
     return [entity_count_matches_upstream, index_as_requested, stored_vector_finds_itself, alias_serves_loaded_version]
 

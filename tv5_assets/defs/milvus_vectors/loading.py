@@ -233,32 +233,7 @@ def load_blue_green(
     client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Bounded")
     log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)")
     try:
-        started = time.perf_counter()
-        inserted = batches = 0
-        for offset in range(0, rows.height, batch_rows):
-            inserted += insert_batch(client, name, spec, rows.slice(offset, batch_rows))
-            batches += 1
-        insert_seconds = time.perf_counter() - started
-        if inserted != rows.height:
-            raise LoadVerificationError(f"Milvus acknowledged {inserted:,} of {rows.height:,} rows inserted into {name}")
-
-        started = time.perf_counter()
-        client.flush(name)
-        flush_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        create_vector_index(client, name, spec.index)
-        wait_for_index(client, name, rows.height, index_timeout_s)
-        index_params = verify_index_params(client, name, spec.index)
-        index_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        client.load_collection(name)
-        load_seconds = time.perf_counter() - started
-
-        stored = count_entities(client, name)
-        if stored != rows.height:
-            raise LoadVerificationError(f"Milvus collection {name} holds {stored:,} entities after the load, expected {rows.height:,}")
+        filled = _fill_version(client, name, spec, rows, batch_rows, index_timeout_s)
     except BaseException:
         _drop_quietly(client, name, log)
         raise
@@ -269,26 +244,66 @@ def load_blue_green(
     else:
         client.alter_alias(name, alias)
     log(f"alias {alias} -> {name} (was {previous})")
-
-    dropped = []
-    for old in versions_of(client, alias):
-        if old < name:  # older versions only: a newer one belongs to a load that started after us
-            _drop_quietly(client, old, log)
-            dropped.append(old)
     return LoadReport(
         alias=alias,
         collection=name,
         rows=rows.height,
-        batches=batches,
         rows_per_batch=batch_rows,
-        insert_seconds=insert_seconds,
-        flush_seconds=flush_seconds,
-        index_seconds=index_seconds,
-        load_seconds=load_seconds,
-        index_params=index_params,
         previous_collection=previous,
-        dropped_versions=dropped,
+        dropped_versions=_drop_older_versions(client, alias, name, log),
+        **filled,
     )
+
+
+def _fill_version(
+    client, name: str, spec: CollectionSpec, rows: pl.DataFrame, batch_rows: int, index_timeout_s: float
+) -> dict[str, Any]:
+    """Steps 2 to 5 on the new collection `name`: insert, flush, index, load, each verified.
+    Returns the LoadReport fields they measure."""
+    started = time.perf_counter()
+    inserted = batches = 0
+    for offset in range(0, rows.height, batch_rows):
+        inserted += insert_batch(client, name, spec, rows.slice(offset, batch_rows))
+        batches += 1
+    insert_seconds = time.perf_counter() - started
+    if inserted != rows.height:
+        raise LoadVerificationError(f"Milvus acknowledged {inserted:,} of {rows.height:,} rows inserted into {name}")
+
+    started = time.perf_counter()
+    client.flush(name)
+    flush_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    create_vector_index(client, name, spec.index)
+    wait_for_index(client, name, rows.height, index_timeout_s)
+    index_params = verify_index_params(client, name, spec.index)
+    index_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    client.load_collection(name)
+    load_seconds = time.perf_counter() - started
+
+    stored = count_entities(client, name)
+    if stored != rows.height:
+        raise LoadVerificationError(f"Milvus collection {name} holds {stored:,} entities after the load, expected {rows.height:,}")
+    return {
+        "batches": batches,
+        "insert_seconds": insert_seconds,
+        "flush_seconds": flush_seconds,
+        "index_seconds": index_seconds,
+        "load_seconds": load_seconds,
+        "index_params": index_params,
+    }
+
+
+def _drop_older_versions(client, alias: str, name: str, log: Callable[[str], None]) -> list[str]:
+    """Drop the alias's versions older than `name`; a newer one belongs to a load that started after us."""
+    dropped = []
+    for old in versions_of(client, alias):
+        if old < name:
+            _drop_quietly(client, old, log)
+            dropped.append(old)
+    return dropped
 
 
 def _drop_quietly(client, name: str, log: Callable[[str], None]) -> None:

@@ -156,6 +156,18 @@ def _rejects_check(name: str) -> dg.AssetCheckSpec:
     )
 
 
+def _file_asset(name: str, description: str, schema: pl.Schema, **kwargs) -> Callable:
+    """`dg.multi_asset` of one source file: the table and its rejects (both optional outputs, so the
+    step can be subset), the no_rejected_rows check, in the movielens group. `kwargs`: ins, op_tags."""
+    return dg.multi_asset(
+        outs=_outs(name, description, schema),
+        group_name=GROUP,
+        can_subset=True,
+        check_specs=[_rejects_check(name)],
+        **kwargs,
+    )
+
+
 def _ingest(
     context: dg.AssetExecutionContext,
     name: str,
@@ -168,11 +180,8 @@ def _ingest(
     """Read one file by `spec`, fail or quarantine bad rows, emit the table, its rejects and the check."""
     started = time.perf_counter()
     path = source_file(spec)
-    notes: list[str] = []
     if path is None:  # an optional (genome) file absent from this release
-        frame, rejects = build(pl.DataFrame(schema=spec.read_schema)), schemas.REJECTS.to_frame()
-        method = "absent"
-        notes.append(NO_GENOME_NOTE)
+        frame, rejects, method = build(pl.DataFrame(schema=spec.read_schema)), schemas.REJECTS.to_frame(), "absent"
     else:
         parsed = parsing.read_file(path, spec, references)
         if not config.quarantine:
@@ -189,11 +198,17 @@ def _ingest(
         "parse_rows_per_second": round(frame.height / seconds) if seconds > 0 else 0,
         **(extra_metadata(frame) if extra_metadata else {}),
     }
-    if notes:
-        metadata["note"] = " ".join(notes)
-    # The step can be subset (`--select ratings` alone works): emit only what was selected. The
-    # table's metadata carries the reject count either way.
+    if path is None:
+        metadata["note"] = NO_GENOME_NOTE
+    # The table's metadata carries the reject count either way.
     metadata.update({k: v for k, v in _rejects_metadata(rejects).items() if k != "rejected_rows"})
+    yield from _emit_selected(context, name, spec, frame, rejects, metadata)
+
+
+def _emit_selected(
+    context: dg.AssetExecutionContext, name: str, spec: FileSpec, frame: pl.DataFrame, rejects: pl.DataFrame, metadata: dict
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The step can be subset (`--select ratings` alone works): emit only what was selected."""
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if name in selected:
         yield dg.Output(frame, output_name=name, metadata=metadata)
@@ -233,12 +248,7 @@ def _ids(frame: pl.LazyFrame | pl.DataFrame, column: str) -> pl.Series:
 # ----------------------------------------------------------------------------------------- assets
 
 
-@dg.multi_asset(
-    outs=_outs("links", "links.csv: IMDb and TMDB ids per movieId.", schemas.LINKS),
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("links")],
-)
+@_file_asset("links", "links.csv: IMDb and TMDB ids per movieId.", schemas.LINKS)
 def links(context: dg.AssetExecutionContext, config: IngestConfig):
     yield from _ingest(
         context,
@@ -262,17 +272,12 @@ def _movies_metadata(frame: pl.DataFrame) -> dict:
     return {k: int(v) for k, v in stats.items()}
 
 
-@dg.multi_asset(
-    outs=_outs(
-        "movies",
-        "movies.csv parsed: title without year, display/alternate titles, year, genre list, joined to "
-        "links (imdb_id, tmdb_id), with platform ids (media_id, internal_id).",
-        schemas.MOVIES,
-    ),
+@_file_asset(
+    "movies",
+    "movies.csv parsed: title without year, display/alternate titles, year, genre list, joined to "
+    "links (imdb_id, tmdb_id), with platform ids (media_id, internal_id).",
+    schemas.MOVIES,
     ins={"links": dg.AssetIn("links")},
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("movies")],
 )
 def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.DataFrame):
     yield from _ingest(
@@ -285,17 +290,12 @@ def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.Da
     )
 
 
-@dg.multi_asset(
-    op_tags=CPU_HEAVY,
-    outs=_outs(
-        "ratings",
-        "ratings.csv (25M rows in ml-25m): user, movie, half-star rating, UTC timestamp, part of day.",
-        schemas.RATINGS,
-    ),
+@_file_asset(
+    "ratings",
+    "ratings.csv (25M rows in ml-25m): user, movie, half-star rating, UTC timestamp, part of day.",
+    schemas.RATINGS,
     ins={"movies": dg.AssetIn("movies")},
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("ratings")],
+    op_tags=CPU_HEAVY,
 )
 def ratings(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
     yield from _ingest(
@@ -309,16 +309,11 @@ def ratings(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.
     )
 
 
-@dg.multi_asset(
-    outs=_outs(
-        "tags",
-        "tags.csv: user tag applications, the raw text unchanged plus a normalised form.",
-        schemas.TAGS,
-    ),
+@_file_asset(
+    "tags",
+    "tags.csv: user tag applications, the raw text unchanged plus a normalised form.",
+    schemas.TAGS,
     ins={"movies": dg.AssetIn("movies")},
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("tags")],
 )
 def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
     yield from _ingest(
@@ -335,29 +330,23 @@ def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.Laz
     )
 
 
-@dg.multi_asset(
-    outs=_outs("genome_tags", "genome-tags.csv: the tag genome's vocabulary (empty when the release has no genome).", schemas.GENOME_TAGS),
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("genome_tags")],
+@_file_asset(
+    "genome_tags",
+    "genome-tags.csv: the tag genome's vocabulary (empty when the release has no genome).",
+    schemas.GENOME_TAGS,
 )
 def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     genome_files()  # both or neither
     yield from _ingest(context, "genome_tags", parsing.GENOME_TAGS_FILE, config, parsing.build_genome_tags)
 
 
-@dg.multi_asset(
-    op_tags=CPU_HEAVY,
-    outs=_outs(
-        "genome_scores",
-        "genome-scores.csv: relevance (float32) of every genome tag for every genome movie (empty "
-        "when the release has no genome).",
-        schemas.GENOME_SCORES,
-    ),
+@_file_asset(
+    "genome_scores",
+    "genome-scores.csv: relevance (float32) of every genome tag for every genome movie (empty "
+    "when the release has no genome).",
+    schemas.GENOME_SCORES,
     ins={"movies": dg.AssetIn("movies"), "genome_tags": dg.AssetIn("genome_tags")},
-    group_name=GROUP,
-    can_subset=True,
-    check_specs=[_rejects_check("genome_scores")],
+    op_tags=CPU_HEAVY,
 )
 def genome_scores(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame, genome_tags: pl.LazyFrame):
     genome_files()

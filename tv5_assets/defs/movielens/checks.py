@@ -7,7 +7,7 @@ The `no_rejected_rows` checks are emitted by the ingestion assets themselves (se
 """
 
 # No `from __future__ import annotations`: the IO manager picks pl.LazyFrame from live annotations.
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -197,30 +197,31 @@ KEYS = {
 }
 
 
-def _schema_check(asset: str, contract: pl.Schema) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name="schema_matches_contract",
-        blocking=True,
-        description=f"Columns and dtypes of {asset} are exactly those in schemas.py, in order.",
-    )
+def _table_check(
+    asset: str, name: str, description: str, result: Callable[[pl.LazyFrame], dg.AssetCheckResult], blocking: bool = True
+) -> dg.AssetChecksDefinition:
+    """A check named `name` on `asset` alone: `result(table)`."""
+
+    @dg.asset_check(asset=asset, name=name, blocking=blocking, description=description)
     def _check(table: pl.LazyFrame) -> dg.AssetCheckResult:
-        return schema_result(table, contract)
+        return result(table)
 
     return _check
+
+
+def _schema_check(asset: str, contract: pl.Schema) -> dg.AssetChecksDefinition:
+    return _table_check(
+        asset,
+        "schema_matches_contract",
+        f"Columns and dtypes of {asset} are exactly those in schemas.py, in order.",
+        lambda table: schema_result(table, contract),
+    )
 
 
 def _unique_check(asset: str, key: Sequence[str]) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name="unique_key",
-        blocking=True,
-        description=f"No two rows of {asset} share ({', '.join(key)}).",
+    return _table_check(
+        asset, "unique_key", f"No two rows of {asset} share ({', '.join(key)}).", lambda table: unique_key_result(table, key)
     )
-    def _check(table: pl.LazyFrame) -> dg.AssetCheckResult:
-        return unique_key_result(table, key)
-
-    return _check
 
 
 def _known_movies_check(asset: str) -> dg.AssetChecksDefinition:
@@ -238,15 +239,13 @@ def _known_movies_check(asset: str) -> dg.AssetChecksDefinition:
 
 
 def _timestamps_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name="timestamps_plausible",
-        description=f"Timestamps of {asset} fall between {EARLIEST_PLAUSIBLE.date()} and now (warns).",
+    return _table_check(
+        asset,
+        "timestamps_plausible",
+        f"Timestamps of {asset} fall between {EARLIEST_PLAUSIBLE.date()} and now (warns).",
+        timestamps_result,
+        blocking=False,
     )
-    def _check(table: pl.LazyFrame) -> dg.AssetCheckResult:
-        return timestamps_result(table)
-
-    return _check
 
 
 @dg.asset_check(asset="ratings", name="on_half_star_grid", blocking=True, description="Every rating is one of 0.5, 1.0, ..., 5.0.")

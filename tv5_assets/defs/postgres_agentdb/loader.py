@@ -25,6 +25,7 @@ behind by a crashed process are dropped by the next load under that lock.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -185,6 +186,18 @@ class _TableLock:
             pass  # closing the session releases the lock anyway
 
 
+@contextlib.contextmanager
+def _load_session(
+    connect: Callable[[], psycopg.Connection], schema: str, table: sa.Table
+) -> Iterator[psycopg.Connection]:
+    """A connection holding the table's load lock, the schema created, earlier loads' staging swept."""
+    with connect() as conn, _TableLock(conn, schema, table.name):
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {model.quoted(schema)}")
+        conn.commit()
+        _sweep_staging(conn, schema, table)
+        yield conn
+
+
 @dataclass
 class _CopyStats:
     rows: int = 0
@@ -278,10 +291,7 @@ def load_table(
     report = LoadReport(table=f"{schema}.{table.name}")
     started = time.perf_counter()
     staged = model.staging_name(table, tag)
-    with connect() as conn, _TableLock(conn, schema, table.name):
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {model.quoted(schema)}")
-        conn.commit()
-        _sweep_staging(conn, schema, table)
+    with _load_session(connect, schema, table) as conn:
         try:
             conn.execute(model.create_staging_ddl(table, schema, staged))
             report.add_copy(_copy_batches(conn, table, schema, staged, batches))
@@ -377,46 +387,13 @@ def load_partitioned(
     started = time.perf_counter()
     parent = model.staging_name(table, tag)
     names = [f"{parent}_p{k}" for k in range(len(partitions))]
-    with connect() as conn, _TableLock(conn, schema, table.name):
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {model.quoted(schema)}")
-        conn.commit()
-        _sweep_staging(conn, schema, table)
+    with _load_session(connect, schema, table) as conn:
         cancel = threading.Event()
         try:
-            with ThreadPoolExecutor(max_workers=len(partitions), thread_name_prefix=f"load-{table.name}") as pool:
-                futures = [
-                    pool.submit(_load_partition, connect, table, schema, name, spec, key, cancel, started)
-                    for name, spec in zip(names, partitions)
-                ]
-                try:
-                    results = [f.result() for f in _first_error_first(futures)]
-                except BaseException:
-                    cancel.set()  # before the pool's exit waits for the workers: stop them at their next batch
-                    raise
-            for result in results:
-                report.add_copy(result.copy)
-            report.copy_seconds = max(r.copy_seconds for r in results)
-            report.index_seconds = sum(r.index_seconds for r in results)
-            for result in results:
-                for label, seconds in result.index_breakdown.items():
-                    report.index_breakdown[label] = report.index_breakdown.get(label, 0.0) + seconds
-
+            results = _load_partitions(connect, table, schema, names, partitions, key, cancel, started)
+            _add_partition_results(report, results)
             swap_started = time.perf_counter()
-            conn.execute(model.create_staging_ddl(table, schema, parent, partition_by=f'RANGE ("{key}")'))
-            for name, spec in zip(names, partitions):
-                conn.execute(
-                    f"ALTER TABLE {model.qualified(schema, parent)} ATTACH PARTITION "
-                    f"{model.qualified(schema, name)} FOR VALUES {spec.bounds()}"
-                )
-                # The partition bound now enforces the range; the CHECK only served the attach.
-                conn.execute(f'ALTER TABLE {model.qualified(schema, name)} DROP CONSTRAINT "{name}_range"')
-            for _label, statement in model.keys_ddl(table, schema, parent):
-                conn.execute(statement)  # adopts the partitions' indexes
-            conn.execute(f"ANALYZE {model.qualified(schema, parent)}")
-            _swap_in(conn, table, schema, parent, lock_timeout_s)
-            for k, name in enumerate(names):
-                for statement in model.rename_ddl(table, schema, name, f"{table.name}_p{k}"):
-                    conn.execute(statement)
+            _attach_and_swap(conn, table, schema, parent, names, partitions, key, lock_timeout_s)
             conn.commit()
             report.swap_seconds = time.perf_counter() - swap_started
         except BaseException as error:
@@ -428,6 +405,67 @@ def load_partitioned(
             raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _load_partitions(
+    connect: Callable[[], psycopg.Connection],
+    table: sa.Table,
+    schema: str,
+    names: list[str],
+    partitions: Sequence[PartitionSpec],
+    key: str,
+    cancel: threading.Event,
+    started: float,
+) -> list[_PartitionResult]:
+    """Every partition loaded into its staging table `names[k]` by its own worker and connection."""
+    with ThreadPoolExecutor(max_workers=len(partitions), thread_name_prefix=f"load-{table.name}") as pool:
+        futures = [
+            pool.submit(_load_partition, connect, table, schema, name, spec, key, cancel, started)
+            for name, spec in zip(names, partitions)
+        ]
+        try:
+            return [f.result() for f in _first_error_first(futures)]
+        except BaseException:
+            cancel.set()  # before the pool's exit waits for the workers: stop them at their next batch
+            raise
+
+
+def _add_partition_results(report: LoadReport, results: list[_PartitionResult]) -> None:
+    for result in results:
+        report.add_copy(result.copy)
+    report.copy_seconds = max(r.copy_seconds for r in results)
+    report.index_seconds = sum(r.index_seconds for r in results)
+    for result in results:
+        for label, seconds in result.index_breakdown.items():
+            report.index_breakdown[label] = report.index_breakdown.get(label, 0.0) + seconds
+
+
+def _attach_and_swap(
+    conn: psycopg.Connection,
+    table: sa.Table,
+    schema: str,
+    parent: str,
+    names: list[str],
+    partitions: Sequence[PartitionSpec],
+    key: str,
+    lock_timeout_s: int,
+) -> None:
+    """In the open transaction: the partitioned parent over the loaded partitions, swapped into place."""
+    conn.execute(model.create_staging_ddl(table, schema, parent, partition_by=f'RANGE ("{key}")'))
+    for name, spec in zip(names, partitions):
+        conn.execute(
+            f"ALTER TABLE {model.qualified(schema, parent)} ATTACH PARTITION "
+            f"{model.qualified(schema, name)} FOR VALUES {spec.bounds()}"
+        )
+        # The partition bound now enforces the range; the CHECK only served the attach.
+        conn.execute(f'ALTER TABLE {model.qualified(schema, name)} DROP CONSTRAINT "{name}_range"')
+    for _label, statement in model.keys_ddl(table, schema, parent):
+        conn.execute(statement)  # adopts the partitions' indexes
+    conn.execute(f"ANALYZE {model.qualified(schema, parent)}")
+    _swap_in(conn, table, schema, parent, lock_timeout_s)
+    for k, name in enumerate(names):
+        for statement in model.rename_ddl(table, schema, name, f"{table.name}_p{k}"):
+            conn.execute(statement)
 
 
 def split_contiguous(weights: list[int], parts: int) -> list[range]:

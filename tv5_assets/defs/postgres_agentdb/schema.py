@@ -91,10 +91,6 @@ def qualified(schema: str, name: str) -> str:
     return f"{_quote(schema)}.{_quote(name)}"
 
 
-def column_names(table: sa.Table) -> list[str]:
-    return [column.name for column in table.columns]
-
-
 def staging_table(
     table: sa.Table, schema: str, staging_name: str, check: str | None = None, partition_by: str | None = None
 ) -> sa.Table:

@@ -10,6 +10,7 @@ re-run the generator with that config and compare hashes.
 # evaluated annotations (a string annotation makes it reject the Config class).
 
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Optional
 
@@ -114,8 +115,18 @@ def run_trends(config: TrendsConfig, movies: pl.DataFrame, ratings: pl.LazyFrame
     return trends.generate_trends(movies, ratings, config.seed, config.movie_count, config.window_days, end)
 
 
-def _record(context: dg.AssetExecutionContext, config: dg.Config, frame: pl.DataFrame, started: float,
-            extra: dict | None = None) -> pl.DataFrame:  # fmt: skip
+def _generate(
+    context: dg.AssetExecutionContext,
+    config: dg.Config,
+    generate: Callable[..., pl.DataFrame],
+    *inputs: pl.DataFrame | pl.LazyFrame,
+    summary: Callable[[pl.DataFrame], dict],
+) -> pl.DataFrame:
+    """`generate(config, *inputs)`, with the config, the content hash the determinism check compares,
+    the timing and `summary(frame)` in the materialization metadata."""
+    started = time.perf_counter()
+    frame = generate(config, *inputs)
+    extra = summary(frame)
     seconds = time.perf_counter() - started
     context.add_output_metadata(
         {
@@ -124,10 +135,15 @@ def _record(context: dg.AssetExecutionContext, config: dg.Config, frame: pl.Data
             "content_hash": frame_digest(frame),
             "seconds": round(seconds, 3),
             "rows_per_second": round(frame.height / seconds, 1) if seconds > 0 else 0.0,
-            **(extra or {}),
+            **extra,
         }
     )
     return frame
+
+
+def _synthetic_asset(**kwargs) -> Callable:
+    """`dg.asset` in the synthetic group, with its kinds and owners."""
+    return dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS, **kwargs)
 
 
 def _schema_metadata(schema: pl.Schema, descriptions: dict[str, str]) -> dict:
@@ -135,11 +151,8 @@ def _schema_metadata(schema: pl.Schema, descriptions: dict[str, str]) -> dict:
 
 
 # ------------------------------------------------------------------------------------ assets
-@dg.asset(
+@_synthetic_asset(
     op_tags=CPU_HEAVY,
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
     description=(
         "One synthetic profile per user id in `ratings`: archetype read from the user's rating history "
         "(with chance), age range, country with a fitting timezone, languages, Faker name and city, "
@@ -158,14 +171,13 @@ def _schema_metadata(schema: pl.Schema, descriptions: dict[str, str]) -> dict:
 def user_profiles(
     context: dg.AssetExecutionContext, config: UserProfilesConfig, ratings: pl.LazyFrame, movies: pl.DataFrame
 ) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_user_profiles(config, ratings, movies)
-    return _record(
+    return _generate(
         context,
         config,
-        frame,
-        started,
-        {
+        run_user_profiles,
+        ratings,
+        movies,
+        summary=lambda frame: {
             "archetypes": dg.MetadataValue.md(share_table(frame["archetype"], "archetype")),
             "countries": dg.MetadataValue.md(share_table(frame["country"], "country")),
             "age_ranges": dg.MetadataValue.md(share_table(frame["age_range"], "age range")),
@@ -173,10 +185,7 @@ def user_profiles(
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
+@_synthetic_asset(
     description=(
         "Where each movie streams: with probability 0.6 a movie is on 1-3 of TV5MONDE (free), Netflix, Amazon "
         "Prime, MUBI and Criterion Channel, each with region, quality and subtitle languages. MUBI and "
@@ -190,28 +199,21 @@ def user_profiles(
 def platform_availability(
     context: dg.AssetExecutionContext, config: PlatformAvailabilityConfig, movies: pl.DataFrame
 ) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_platform_availability(config, movies)
     movie_count = movies.select(pl.col("movie_id").n_unique()).item()
-    available = frame["movie_id"].n_unique()
-    return _record(
-        context,
-        config,
-        frame,
-        started,
-        {
+
+    def summary(frame: pl.DataFrame) -> dict:
+        available = frame["movie_id"].n_unique()
+        return {
             "movies": movie_count,
             "movies_available": available,
             "availability_share": round(available / max(movie_count, 1), 4),
             "platforms": dg.MetadataValue.md(share_table(frame["platform_id"], "platform")),
-        },
-    )
+        }
+
+    return _generate(context, config, run_platform_availability, movies, summary=summary)
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
+@_synthetic_asset(
     description=(
         "Viewing scenarios (default 100,000): season, day, part of day, holiday (p = 0.1), viewing mode with a "
         "consistent group size (alone = 1, date = 2, family/friends 2-6, party 4-12), mood, occasion, time budget."
@@ -219,24 +221,18 @@ def platform_availability(
     metadata=_schema_metadata(VIEWING_CONTEXTS, {"group_size": "alone 1, date 2, family 2-6, friends 2-6, party 4-12"}),
 )
 def viewing_contexts(context: dg.AssetExecutionContext, config: ViewingContextsConfig) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_viewing_contexts(config)
-    return _record(
+    return _generate(
         context,
         config,
-        frame,
-        started,
-        {
+        run_viewing_contexts,
+        summary=lambda frame: {
             "holiday_share": round(float(frame["is_holiday"].mean() or 0.0), 4),
             "viewing_modes": dg.MetadataValue.md(share_table(frame["viewing_mode"], "viewing mode")),
         },
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
+@_synthetic_asset(
     description=(
         "Subtitle features per movie: vocabulary complexity from genres (Drama 0.75, Comedy 0.55, Documentary "
         "0.85, Action 0.45, Sci-Fi 0.8, others 0.6, averaged; small noise), dialogue density, sentence length, "
@@ -257,21 +253,19 @@ def subtitle_features(
     movies: pl.DataFrame,
     platform_availability: pl.DataFrame,
 ) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_subtitle_features(config, movies, platform_availability)
-    return _record(
+    return _generate(
         context,
         config,
-        frame,
-        started,
-        {"mean_vocabulary_complexity": round(float(frame["vocabulary_complexity"].mean() or 0.0), 4)},
+        run_subtitle_features,
+        movies,
+        platform_availability,
+        summary=lambda frame: {
+            "mean_vocabulary_complexity": round(float(frame["vocabulary_complexity"].mean() or 0.0), 4)
+        },
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
+@_synthetic_asset(
     description=(
         "Synthetic timed subtitle lines (about 1,000,000 at ml-25m size, scaled with the catalogue): readable "
         "template sentences from the movie's topics and genre tone, each in one of the movie's subtitle "
@@ -285,25 +279,21 @@ def subtitle_segments(
     subtitle_features: pl.DataFrame,
     movies: pl.DataFrame,
 ) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_subtitle_segments(config, subtitle_features, movies)
-    return _record(
+    return _generate(
         context,
         config,
-        frame,
-        started,
-        {
+        run_subtitle_segments,
+        subtitle_features,
+        movies,
+        summary=lambda frame: {
             "movies_with_segments": frame["movie_id"].n_unique(),
             "languages": dg.MetadataValue.md(share_table(frame["language"], "language")),
         },
     )
 
 
-@dg.asset(
+@_synthetic_asset(
     name="trends",
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
     description=(
         "Daily popularity in [0, 1] for 5,000 popularity-weighted movies over the 365 days ending at the last "
         "rating: base level from the rating-count rank, genre seasonality, weekend lift, AR(1) noise and news "
@@ -314,14 +304,13 @@ def subtitle_segments(
 def trends_asset(
     context: dg.AssetExecutionContext, config: TrendsConfig, movies: pl.DataFrame, ratings: pl.LazyFrame
 ) -> pl.DataFrame:
-    started = time.perf_counter()
-    frame = run_trends(config, movies, ratings)
-    return _record(
+    return _generate(
         context,
         config,
-        frame,
-        started,
-        {
+        run_trends,
+        movies,
+        ratings,
+        summary=lambda frame: {
             "movies": frame["movie_id"].n_unique(),
             "first_date": str(frame["date"].min()),
             "last_date": str(frame["date"].max()),

@@ -15,6 +15,7 @@ an unseeded draw, a dependence on thread scheduling or on row order of a paralle
 # No `from __future__ import annotations` here: Dagster reads Config and IO types from the
 # evaluated annotations (a string annotation makes it reject the Config class).
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -170,6 +171,43 @@ def determinism_result(
     )
 
 
+def deterministic_check(
+    asset: str, config_type: type[dg.Config], generate: Callable[..., pl.DataFrame], **upstream: type
+) -> dg.AssetChecksDefinition:
+    """`<asset>_deterministic` (non-blocking, ERROR): re-runs `generate(config, *upstream assets)`,
+    the asset's own generator call (assets.py), with the config recorded in the latest
+    materialization, and compares content hashes (determinism_result).
+
+    `upstream` names the assets `generate` takes after the config, in its order, each with the type
+    the IO manager loads it as (pl.DataFrame or pl.LazyFrame).
+    """
+
+    def check(context: dg.AssetCheckExecutionContext, **inputs: pl.DataFrame | pl.LazyFrame) -> dg.AssetCheckResult:
+        stored = inputs.pop(asset)
+        return determinism_result(
+            context, asset, config_type, lambda config: generate(config, *(inputs[name] for name in upstream)), stored
+        )
+
+    # Dagster reads a check's inputs (and the types to load them as) from its signature.
+    check.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetCheckExecutionContext),
+            *(
+                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
+                for name, kind in {asset: pl.DataFrame, **upstream}.items()
+            ),
+        ],
+        return_annotation=dg.AssetCheckResult,
+    )
+    check.__name__ = f"{asset}_deterministic"
+    return dg.asset_check(
+        asset=asset,
+        name=check.__name__,
+        additional_ins={name: dg.AssetIn(name) for name in upstream},
+        description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+    )(check)
+
+
 # ---------------------------------------------------------------------------- user_profiles
 @dg.asset_check(
     asset="user_profiles",
@@ -230,18 +268,10 @@ def user_profiles_values_in_domain(user_profiles: pl.DataFrame) -> dg.AssetCheck
     return rules_result(user_profiles, rules, "user_profiles")
 
 
-@dg.asset_check(
-    asset="user_profiles",
-    additional_ins={"ratings": dg.AssetIn("ratings"), "movies": dg.AssetIn("movies")},
-    description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+user_profiles_deterministic = deterministic_check(
+    "user_profiles", synthetic_assets.UserProfilesConfig, synthetic_assets.run_user_profiles,
+    ratings=pl.LazyFrame, movies=pl.DataFrame,
 )
-def user_profiles_deterministic(
-    context: dg.AssetCheckExecutionContext, user_profiles: pl.DataFrame, ratings: pl.LazyFrame, movies: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "user_profiles", synthetic_assets.UserProfilesConfig,
-        lambda config: synthetic_assets.run_user_profiles(config, ratings, movies), user_profiles,
-    )  # fmt: skip
 
 
 # -------------------------------------------------------------------- platform_availability
@@ -296,18 +326,10 @@ def platform_availability_share_near_target(
     return share_result("availability share", available, movies["movie_id"].n_unique(), target)
 
 
-@dg.asset_check(
-    asset="platform_availability",
-    additional_ins={"movies": dg.AssetIn("movies")},
-    description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+platform_availability_deterministic = deterministic_check(
+    "platform_availability", synthetic_assets.PlatformAvailabilityConfig, synthetic_assets.run_platform_availability,
+    movies=pl.DataFrame,
 )
-def platform_availability_deterministic(
-    context: dg.AssetCheckExecutionContext, platform_availability: pl.DataFrame, movies: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "platform_availability", synthetic_assets.PlatformAvailabilityConfig,
-        lambda config: synthetic_assets.run_platform_availability(config, movies), platform_availability,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------- viewing_contexts
@@ -353,16 +375,9 @@ def viewing_contexts_holiday_share_near_target(
     return share_result("holiday share", int(viewing_contexts["is_holiday"].sum()), viewing_contexts.height, target)
 
 
-@dg.asset_check(
-    asset="viewing_contexts", description="Re-running the generator with the recorded seed reproduces the stored content hash."
+viewing_contexts_deterministic = deterministic_check(
+    "viewing_contexts", synthetic_assets.ViewingContextsConfig, synthetic_assets.run_viewing_contexts
 )
-def viewing_contexts_deterministic(
-    context: dg.AssetCheckExecutionContext, viewing_contexts: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "viewing_contexts", synthetic_assets.ViewingContextsConfig,
-        synthetic_assets.run_viewing_contexts, viewing_contexts,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------ subtitle_features
@@ -432,22 +447,10 @@ def subtitle_features_values_in_domain(
     return rules_result(frame, rules, "subtitle_features")
 
 
-@dg.asset_check(
-    asset="subtitle_features",
-    additional_ins={"movies": dg.AssetIn("movies"), "platform_availability": dg.AssetIn("platform_availability")},
-    description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+subtitle_features_deterministic = deterministic_check(
+    "subtitle_features", synthetic_assets.SyntheticConfig, synthetic_assets.run_subtitle_features,
+    movies=pl.DataFrame, platform_availability=pl.DataFrame,
 )
-def subtitle_features_deterministic(
-    context: dg.AssetCheckExecutionContext,
-    subtitle_features: pl.DataFrame,
-    movies: pl.DataFrame,
-    platform_availability: pl.DataFrame,
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "subtitle_features", synthetic_assets.SyntheticConfig,
-        lambda config: synthetic_assets.run_subtitle_features(config, movies, platform_availability),
-        subtitle_features,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------ subtitle_segments
@@ -497,21 +500,10 @@ def subtitle_segments_values_in_domain(
                         {"lines": subtitle_segments.height, "target_lines": target if target is not None else -1})  # fmt: skip
 
 
-@dg.asset_check(
-    asset="subtitle_segments",
-    additional_ins={"subtitle_features": dg.AssetIn("subtitle_features"), "movies": dg.AssetIn("movies")},
-    description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+subtitle_segments_deterministic = deterministic_check(
+    "subtitle_segments", synthetic_assets.SubtitleSegmentsConfig, synthetic_assets.run_subtitle_segments,
+    subtitle_features=pl.DataFrame, movies=pl.DataFrame,
 )
-def subtitle_segments_deterministic(
-    context: dg.AssetCheckExecutionContext,
-    subtitle_segments: pl.DataFrame,
-    subtitle_features: pl.DataFrame,
-    movies: pl.DataFrame,
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "subtitle_segments", synthetic_assets.SubtitleSegmentsConfig,
-        lambda config: synthetic_assets.run_subtitle_segments(config, subtitle_features, movies), subtitle_segments,
-    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------- trends
@@ -584,18 +576,9 @@ def trends_follow_rating_popularity(
     )
 
 
-@dg.asset_check(
-    asset="trends",
-    additional_ins={"movies": dg.AssetIn("movies"), "ratings": dg.AssetIn("ratings")},
-    description="Re-running the generator with the recorded seed reproduces the stored content hash.",
+trends_deterministic = deterministic_check(
+    "trends", synthetic_assets.TrendsConfig, synthetic_assets.run_trends, movies=pl.DataFrame, ratings=pl.LazyFrame
 )
-def trends_deterministic(
-    context: dg.AssetCheckExecutionContext, trends: pl.DataFrame, movies: pl.DataFrame, ratings: pl.LazyFrame
-) -> dg.AssetCheckResult:
-    return determinism_result(
-        context, "trends", synthetic_assets.TrendsConfig,
-        lambda config: synthetic_assets.run_trends(config, movies, ratings), trends,
-    )  # fmt: skip
 
 
 CHECKS = [

@@ -127,16 +127,9 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
     richness = np.clip(0.55 * scaled_complexity + 0.35 * scaled_density + rng.normal(0.05, 0.08, n), 0.0, 1.0)
     unique_words = np.rint(low + (high - low) * richness)
 
-    topic_count = 2 + categorical(rng, TOPIC_COUNT_P, n)
-    topic_order = weighted_order(rng, topic_weights(traits))
-
+    key_topics = _key_topics(rng, traits)
     overall = np.clip(_genre_mean(traits, GENRE_TONE, DEFAULT_TONE) + rng.normal(0.0, 0.15, n), *SENTIMENT_RANGE)
     arcs = sentiment_arcs(overall, rng)
-
-    topic_names = pl.Series(vocab.TOPICS)
-    topics = pl.DataFrame(
-        {f"t{i}": topic_names.gather(pl.Series(topic_order[:, i])) for i in range(5)} | {"k": topic_count}
-    ).select(pl.concat_list([f"t{i}" for i in range(5)]).list.head(pl.col("k")).alias("key_topics"))
 
     languages = movie_subtitle_languages(availability)
     frame = (
@@ -147,7 +140,7 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
                 "dialogue_density": density.astype(np.float32),
                 "avg_sentence_length": sentence_length.astype(np.int16),
                 "unique_word_count": unique_words.astype(np.int32),
-                "key_topics": topics["key_topics"],
+                "key_topics": key_topics,
                 "overall_sentiment": overall.astype(np.float32),
                 "sentiment_arc": pl.Series(arcs.astype(np.float32)),
             }
@@ -161,6 +154,16 @@ def generate_subtitle_features(movies: pl.DataFrame, availability: pl.DataFrame,
     )
     check_schema(frame, SUBTITLE_FEATURES, FEATURES_ASSET)
     return frame.rechunk()
+
+
+def _key_topics(rng: np.random.Generator, traits: MovieTraits) -> pl.Series:
+    """2-5 distinct topics per movie, drawn by the genres' topic weights without replacement."""
+    topic_count = 2 + categorical(rng, TOPIC_COUNT_P, traits.size)
+    topic_order = weighted_order(rng, topic_weights(traits))
+    topic_names = pl.Series(vocab.TOPICS)
+    return pl.DataFrame(
+        {f"t{i}": topic_names.gather(pl.Series(topic_order[:, i])) for i in range(5)} | {"k": topic_count}
+    ).select(pl.concat_list([f"t{i}" for i in range(5)]).list.head(pl.col("k")).alias("key_topics"))["key_topics"]
 
 
 # ----------------------------------------------------------------------------------- segments
@@ -255,32 +258,60 @@ def generate_subtitle_segments(
     floor = 1 if total >= n else 0
     counts = floor + rng.multinomial(total - floor * n, density / density.sum())
     row_movie = np.repeat(np.arange(n), counts)
-    lines = row_movie.size
-    first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    language = _line_languages(rng, features["languages"], row_movie)
+    topic = _line_topics(rng, features["key_topics"], row_movie)
+    mood = _movie_moods(rng, traits, row_of_feature)
+    text = build_lines(_word_choices(rng, language, topic, mood[row_movie]))
+    start, end, segment_index = _time_codes(rng_for(seed, SEGMENTS_ASSET, "timing"), text, traits, row_of_feature, counts)
+    frame = pl.DataFrame(
+        {
+            "movie_id": pl.Series(features["movie_id"].to_numpy()[row_movie], dtype=pl.Int32),
+            "segment_index": pl.Series(segment_index, dtype=pl.Int32),
+            "start_ms": pl.Series(start, dtype=pl.Int32),
+            "end_ms": pl.Series(end, dtype=pl.Int32),
+            "language": pl.Series(vocab.LANGUAGES).gather(pl.Series(language)),
+            "text": text,
+        }
+    )
+    check_schema(frame, SUBTITLE_SEGMENTS, SEGMENTS_ASSET)
+    return frame.rechunk()
 
-    # Language and topic of each line: one of the movie's own.
-    known_languages = features["languages"].list.eval(pl.element().filter(pl.element().is_in(vocab.LANGUAGES)))
+
+def _line_languages(rng: np.random.Generator, movie_languages: pl.Series, row_movie: np.ndarray) -> np.ndarray:
+    """Language code (index into vocab.LANGUAGES) of each line: one of its movie's own, else English."""
+    known_languages = movie_languages.list.eval(pl.element().filter(pl.element().is_in(vocab.LANGUAGES)))
     languages = pl.DataFrame({"l": known_languages}).select(
         pl.when(pl.col("l").list.len() > 0).then(pl.col("l")).otherwise(pl.lit(["en"], dtype=pl.List(pl.String)))
     )["l"]
     language_codes = languages.explode(empty_as_null=False).replace_strict(
         {code: i for i, code in enumerate(vocab.LANGUAGES)}, return_dtype=pl.Int64
     ).to_numpy()
-    language = language_codes[_pick_from_lists(rng, languages, row_movie)]
-    topics = features["key_topics"]
+    return language_codes[_pick_from_lists(rng, languages, row_movie)]
+
+
+def _line_topics(rng: np.random.Generator, topics: pl.Series, row_movie: np.ndarray) -> np.ndarray:
+    """Topic code (index into vocab.TOPICS) of each line: one of its movie's key topics."""
     topic_codes = topics.explode(empty_as_null=False).replace_strict(
         {topic: i for i, topic in enumerate(vocab.TOPICS)}, default=0, return_dtype=pl.Int64
     ).to_numpy()
-    topic = topic_codes[_pick_from_lists(rng, topics, row_movie)] if topic_codes.size else np.zeros(lines, np.int64)
+    if not topic_codes.size:
+        return np.zeros(row_movie.size, np.int64)
+    return topic_codes[_pick_from_lists(rng, topics, row_movie)]
 
-    # Genre tone of each movie (its most represented mood group, ties broken at random).
+
+def _movie_moods(rng: np.random.Generator, traits: MovieTraits, row_of_feature: np.ndarray) -> np.ndarray:
+    """Genre tone of each movie: its most represented mood group, ties broken at random."""
     mood_of_genre = np.array([vocab.MOOD_GROUPS.index(vocab.MOOD_GROUP_OF_GENRE.get(g, "serious")) for g in GENRES])
     found = np.flatnonzero(row_of_feature >= 0)
-    mood_counts = np.zeros((n, len(vocab.MOOD_GROUPS)))
+    mood_counts = np.zeros((row_of_feature.size, len(vocab.MOOD_GROUPS)))
     mood_counts[found] = traits.genre_matrix[row_of_feature[found]] @ np.eye(len(vocab.MOOD_GROUPS))[mood_of_genre]
-    mood = weighted_order(rng, mood_counts + 0.1)[:, 0]
+    return weighted_order(rng, mood_counts + 0.1)[:, 0]
 
-    parts = pl.DataFrame(
+
+def _word_choices(rng: np.random.Generator, language: np.ndarray, topic: np.ndarray, mood: np.ndarray) -> pl.DataFrame:
+    """The integer choices build_lines turns into text, one row per line (topic and mood per line)."""
+    lines = language.size
+    return pl.DataFrame(
         {
             "row": np.arange(lines),
             "language": language,
@@ -291,21 +322,27 @@ def generate_subtitle_segments(
             "adverb": rng.integers(0, len(vocab.ADVERBS), lines),
             "name": rng.integers(0, len(vocab.NAMES), lines),
             "interjection": rng.integers(0, len(vocab.INTERJECTIONS), lines),
-            "adjective": mood[row_movie] * vocab.ADJECTIVES_PER_GROUP
-            + rng.integers(0, vocab.ADJECTIVES_PER_GROUP, lines),
+            "adjective": mood * vocab.ADJECTIVES_PER_GROUP + rng.integers(0, vocab.ADJECTIVES_PER_GROUP, lines),
         }
     )
-    text = build_lines(parts)
 
-    # Timing: duration from text length; the rest of the runtime spread over random gaps.
-    time_rng = rng_for(seed, SEGMENTS_ASSET, "timing")
+
+def _time_codes(
+    rng: np.random.Generator, text: pl.Series, traits: MovieTraits, row_of_feature: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start_ms, end_ms, segment_index) of each line: duration from text length; the rest of the
+    movie's runtime spread over random gaps, so lines never overlap within a movie."""
+    n = counts.size
+    row_movie = np.repeat(np.arange(n), counts)
+    lines = row_movie.size
+    first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
     characters = text.str.len_chars().to_numpy().astype(np.float64)
     duration = np.clip(
-        np.rint(800 + MS_PER_CHARACTER * characters + time_rng.normal(0, 150, lines)), MIN_DURATION_MS, MAX_DURATION_MS
+        np.rint(800 + MS_PER_CHARACTER * characters + rng.normal(0, 150, lines)), MIN_DURATION_MS, MAX_DURATION_MS
     ).astype(np.int64)
-    runtime_ms = _runtimes_ms(traits, row_of_feature, time_rng)
-    spacing = time_rng.exponential(1.0, lines)
-    tail = time_rng.exponential(1.0, n)  # room after the last line, so it need not end the film
+    runtime_ms = _runtimes_ms(traits, row_of_feature, rng)
+    spacing = rng.exponential(1.0, lines)
+    tail = rng.exponential(1.0, n)  # room after the last line, so it need not end the film
     spacing_total = np.bincount(row_movie, weights=spacing, minlength=n) + tail
     spoken = np.bincount(row_movie, weights=duration, minlength=n)
     free = np.maximum(runtime_ms - spoken - MIN_GAP_MS * (counts + 1), 0.0)
@@ -319,19 +356,7 @@ def generate_subtitle_segments(
             f"subtitle_segments: {counts.max()} lines in one movie overflow Int32 milliseconds; "
             "lower total_segments in the asset config"
         )
-
-    frame = pl.DataFrame(
-        {
-            "movie_id": pl.Series(features["movie_id"].to_numpy()[row_movie], dtype=pl.Int32),
-            "segment_index": pl.Series(np.arange(lines) - first_of_line, dtype=pl.Int32),
-            "start_ms": pl.Series(start, dtype=pl.Int32),
-            "end_ms": pl.Series(end, dtype=pl.Int32),
-            "language": pl.Series(vocab.LANGUAGES).gather(pl.Series(language)),
-            "text": text,
-        }
-    )
-    check_schema(frame, SUBTITLE_SEGMENTS, SEGMENTS_ASSET)
-    return frame.rechunk()
+    return start, end, np.arange(lines) - first_of_line
 
 
 def _runtimes_ms(traits: MovieTraits, row_of_feature: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -9,13 +9,14 @@ romance in February, blockbusters in July, awards-season dramas in January).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
 from ..movielens.schemas import media_id_expr
-from .catalog import movie_traits, rating_counts
+from .catalog import MovieTraits, movie_traits, rating_counts
 from .common import check_schema, rank_percentile, rng_for, weighted_order
 from .schemas import TRENDS
 
@@ -62,41 +63,9 @@ def generate_trends(
     rng = rng_for(seed, ASSET)
     chosen = np.sort(weighted_order(rng, np.sqrt(1.0 + counts)[None, :])[0, :k])
     popularity_rank = rank_percentile(np.log1p(counts))[chosen]  # rank among the whole catalogue
-
-    base = np.clip(0.08 + 0.6 * popularity_rank + rng.normal(0, 0.04, k), 0.02, 0.9)
-    amplitude = rng.uniform(0.03, 0.12, k)
-    peak = rng.uniform(0, 365, k)  # no genre rule: a random peak day
-    assigned = np.zeros(k, dtype=bool)
-    for genres, day_of_year in SEASONAL_PEAKS:
-        match = traits.has_any(*genres)[chosen] & ~assigned
-        peak[match] = day_of_year + rng.normal(0, 7, int(match.sum()))
-        assigned |= match
-    weekend_lift = rng.uniform(0.0, 0.04, k)
-    volatility = rng.uniform(0.01, 0.04, k)
-    spike_day = rng.integers(0, window_days, k)
-    spike_height = np.where(rng.random(k) < SPIKE_PROBABILITY, rng.uniform(0.1, 0.3, k), 0.0)
-    spike_decay = rng.uniform(3, 20, k)
-
-    day_of_year = first.timetuple().tm_yday + days  # past 365 is fine: the cosine is periodic
-    weekday = (first.weekday() + days) % 7
-    seasonal = amplitude[:, None] * np.cos(2 * np.pi * (day_of_year[None, :] - peak[:, None]) / 365.25)
-    weekend = weekend_lift[:, None] * (weekday[None, :] >= 4)  # Friday to Sunday
-    shocks = rng.normal(0, 1, (k, window_days)) * volatility[:, None]
-    from scipy.signal import lfilter  # imported here: scipy.signal costs ~2 s at every step start
-
-    noise = lfilter([1.0], [1.0, -AR_COEFFICIENT], shocks, axis=1) * np.sqrt(1 - AR_COEFFICIENT**2)
-    since_spike = days[None, :] - spike_day[:, None]
-    spike = np.where(since_spike >= 0, spike_height[:, None] * np.exp(-since_spike / spike_decay[:, None]), 0.0)
-    popularity = np.clip(base[:, None] + seasonal + weekend + noise + spike, 0.0, 1.0).astype(np.float32)
-
-    # Daily views and searches at full popularity grow with the movie's rating count.
-    view_scale = 50 + 20_000 * popularity_rank**2
-    views = np.rint(popularity * view_scale[:, None] * np.exp(rng.normal(0, 0.1, (k, window_days))))
-    search_share = rng.uniform(0.15, 0.45, k)
-    searches = np.rint(
-        popularity * (view_scale * search_share)[:, None] * np.exp(rng.normal(0, 0.15, (k, window_days)))
-    )
-
+    series = _SeriesParameters.draw(rng, traits, chosen, popularity_rank, window_days)
+    popularity = series.daily_popularity(rng, first, days)
+    views, searches = _views_and_searches(rng, popularity, popularity_rank)
     frame = pl.DataFrame(
         {
             "movie_id": pl.Series(np.repeat(traits.movie_ids[chosen], window_days), dtype=pl.Int32),
@@ -109,3 +78,70 @@ def generate_trends(
     frame = frame.select(TRENDS.names())
     check_schema(frame, TRENDS, ASSET)
     return frame.rechunk()
+
+
+@dataclass
+class _SeriesParameters:
+    """Per chosen movie: the terms of its popularity series (module docstring)."""
+
+    base: np.ndarray
+    amplitude: np.ndarray
+    peak: np.ndarray  # day of year of the seasonal peak
+    weekend_lift: np.ndarray
+    volatility: np.ndarray
+    spike_day: np.ndarray
+    spike_height: np.ndarray  # 0 for movies without a news spike
+    spike_decay: np.ndarray
+
+    @classmethod
+    def draw(
+        cls,
+        rng: np.random.Generator,
+        traits: MovieTraits,
+        chosen: np.ndarray,
+        popularity_rank: np.ndarray,
+        window_days: int,
+    ) -> _SeriesParameters:
+        k = chosen.size
+        base = np.clip(0.08 + 0.6 * popularity_rank + rng.normal(0, 0.04, k), 0.02, 0.9)
+        amplitude = rng.uniform(0.03, 0.12, k)
+        peak = rng.uniform(0, 365, k)  # no genre rule: a random peak day
+        assigned = np.zeros(k, dtype=bool)
+        for genres, day_of_year in SEASONAL_PEAKS:
+            match = traits.has_any(*genres)[chosen] & ~assigned
+            peak[match] = day_of_year + rng.normal(0, 7, int(match.sum()))
+            assigned |= match
+        weekend_lift = rng.uniform(0.0, 0.04, k)
+        volatility = rng.uniform(0.01, 0.04, k)
+        spike_day = rng.integers(0, window_days, k)
+        spike_height = np.where(rng.random(k) < SPIKE_PROBABILITY, rng.uniform(0.1, 0.3, k), 0.0)
+        spike_decay = rng.uniform(3, 20, k)
+        return cls(base, amplitude, peak, weekend_lift, volatility, spike_day, spike_height, spike_decay)
+
+    def daily_popularity(self, rng: np.random.Generator, first: date, days: np.ndarray) -> np.ndarray:
+        """(movies, days) float32 popularity in [0, 1] from `first` on."""
+        day_of_year = first.timetuple().tm_yday + days  # past 365 is fine: the cosine is periodic
+        weekday = (first.weekday() + days) % 7
+        seasonal = self.amplitude[:, None] * np.cos(2 * np.pi * (day_of_year[None, :] - self.peak[:, None]) / 365.25)
+        weekend = self.weekend_lift[:, None] * (weekday[None, :] >= 4)  # Friday to Sunday
+        shocks = rng.normal(0, 1, (self.base.size, days.size)) * self.volatility[:, None]
+        from scipy.signal import lfilter  # imported here: scipy.signal costs ~2 s at every step start
+
+        noise = lfilter([1.0], [1.0, -AR_COEFFICIENT], shocks, axis=1) * np.sqrt(1 - AR_COEFFICIENT**2)
+        since_spike = days[None, :] - self.spike_day[:, None]
+        spike = np.where(
+            since_spike >= 0, self.spike_height[:, None] * np.exp(-since_spike / self.spike_decay[:, None]), 0.0
+        )
+        return np.clip(self.base[:, None] + seasonal + weekend + noise + spike, 0.0, 1.0).astype(np.float32)
+
+
+def _views_and_searches(
+    rng: np.random.Generator, popularity: np.ndarray, popularity_rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Daily views and searches: at full popularity they grow with the movie's rating count."""
+    shape = popularity.shape
+    view_scale = 50 + 20_000 * popularity_rank**2
+    views = np.rint(popularity * view_scale[:, None] * np.exp(rng.normal(0, 0.1, shape)))
+    search_share = rng.uniform(0.15, 0.45, shape[0])
+    searches = np.rint(popularity * (view_scale * search_share)[:, None] * np.exp(rng.normal(0, 0.15, shape)))
+    return views, searches

@@ -143,48 +143,63 @@ def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) ->
     (alternate or non-ASCII title), fresh_share (rated within a year of release), niche_excess
     (largest excess of a niche genre's share over its share in all ratings), activity (log count).
     """
-    timestamp = pl.col("timestamp")
-    frame = ratings.lazy().select(
-        pl.col("user_id").cast(pl.Int32),
-        pl.col("movie_id").cast(pl.Int32),
-        # UTC hour of week, Monday 00:00 = 0 (polars weekday: Monday = 1)
-        ((timestamp.dt.weekday().cast(pl.Int32) - 1) * 24 + timestamp.dt.hour().cast(pl.Int32)).alias("slot"),
-        timestamp.dt.year().cast(pl.Int16).alias("rated_year"),
-    ).collect()
-    user_id = frame["user_id"].to_numpy()
-    user_ids = unique_sorted_ids(user_id)
+    rows = _UserRows.of(ratings)
+    user_ids, user_idx = rows.user_ids, rows.user_idx
     n_users = user_ids.size
-    user_idx = dense_index(user_ids, user_id)
-    del user_id
-    # Rows grouped by user let the sparse matrix be built without a sort (ratings.csv is sorted by
-    # user, so this is the usual case); otherwise one stable argsort groups them.
-    order = None if bool(np.all(user_idx[1:] >= user_idx[:-1])) else np.argsort(user_idx, kind="stable")
-
-    def column(name: str) -> np.ndarray:
-        values = frame[name].to_numpy()
-        return values if order is None else values[order]
-
-    if order is not None:
-        user_idx = user_idx[order]
     rating_count = np.bincount(user_idx, minlength=n_users).astype(np.int64)
     utc_hour_of_week = (
-        np.bincount(user_idx * HOURS_PER_WEEK + column("slot"), minlength=n_users * HOURS_PER_WEEK)
+        np.bincount(user_idx * HOURS_PER_WEEK + rows.column("slot"), minlength=n_users * HOURS_PER_WEEK)
         .astype(np.int32)
         .reshape(n_users, HOURS_PER_WEEK)
     )
+    movie_idx = traits.index_of(rows.column("movie_id"))
+    rated_year = rows.column("rated_year")
+    del rows
+    features = _taste_features(traits, user_idx, movie_idx, rated_year, n_users)
+    features["activity"] = np.log(np.maximum(rating_count, 1))
+    return RatingHistory(user_ids, rating_count, utc_hour_of_week, features)
 
-    movie_idx = traits.index_of(column("movie_id"))
-    rated_year = column("rated_year")
-    del frame
-    known = movie_idx >= 0
-    if not known.all():  # ratings of movies missing from `movies` count for time, not for taste
-        user_idx, movie_idx, rated_year = user_idx[known], movie_idx[known], rated_year[known]
-    known_count = np.bincount(user_idx, minlength=n_users).astype(np.float64)
-    popularity = np.bincount(movie_idx, minlength=traits.size).astype(np.float64)
 
+@dataclass
+class _UserRows:
+    """The rating columns rating_history needs, with a dense user index; rows grouped by user."""
+
+    frame: pl.DataFrame
+    user_ids: np.ndarray  # ascending
+    user_idx: np.ndarray  # per row (in grouped order)
+    order: np.ndarray | None  # the permutation that groups the frame's rows, None if they already are
+
+    @classmethod
+    def of(cls, ratings: pl.LazyFrame | pl.DataFrame) -> _UserRows:
+        timestamp = pl.col("timestamp")
+        frame = ratings.lazy().select(
+            pl.col("user_id").cast(pl.Int32),
+            pl.col("movie_id").cast(pl.Int32),
+            # UTC hour of week, Monday 00:00 = 0 (polars weekday: Monday = 1)
+            ((timestamp.dt.weekday().cast(pl.Int32) - 1) * 24 + timestamp.dt.hour().cast(pl.Int32)).alias("slot"),
+            timestamp.dt.year().cast(pl.Int16).alias("rated_year"),
+        ).collect()
+        user_id = frame["user_id"].to_numpy()
+        user_ids = unique_sorted_ids(user_id)
+        user_idx = dense_index(user_ids, user_id)
+        del user_id
+        # Rows grouped by user let the sparse matrix be built without a sort (ratings.csv is sorted
+        # by user, so this is the usual case); otherwise one stable argsort groups them.
+        order = None if bool(np.all(user_idx[1:] >= user_idx[:-1])) else np.argsort(user_idx, kind="stable")
+        if order is not None:
+            user_idx = user_idx[order]
+        return cls(frame, user_ids, user_idx, order)
+
+    def column(self, name: str) -> np.ndarray:
+        values = self.frame[name].to_numpy()
+        return values if self.order is None else values[self.order]
+
+
+def _per_movie_features(traits: MovieTraits, popularity: np.ndarray) -> np.ndarray:
+    """(movies, 5 + niche genres): family, documentary, old, obscurity, foreign title, niche genre fractions."""
     genre_fraction = traits.genre_matrix / np.maximum(traits.genre_count, 1)[:, None]
     niche = [GENRE_INDEX[g] for g in NICHE_GENRES]
-    per_movie = np.column_stack(
+    return np.column_stack(
         [
             traits.has_any("Children", "Animation"),
             traits.genre_matrix[:, GENRE_INDEX["Documentary"]],
@@ -194,6 +209,18 @@ def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) ->
             genre_fraction[:, niche],
         ]
     ).astype(np.float64)
+
+
+def _taste_features(
+    traits: MovieTraits, user_idx: np.ndarray, movie_idx: np.ndarray, rated_year: np.ndarray, n_users: int
+) -> dict[str, np.ndarray]:
+    """The features of rating_history but activity, from the grouped (user, movie, year) rows."""
+    known = movie_idx >= 0
+    if not known.all():  # ratings of movies missing from `movies` count for time, not for taste
+        user_idx, movie_idx, rated_year = user_idx[known], movie_idx[known], rated_year[known]
+    known_count = np.bincount(user_idx, minlength=n_users).astype(np.float64)
+    popularity = np.bincount(movie_idx, minlength=traits.size).astype(np.float64)
+    per_movie = _per_movie_features(traits, popularity)
     # One sparse (users x movies) product sums every per-movie feature per user in a single pass;
     # CSR straight from the grouped rows (duplicates are fine: the product adds them up).
     indptr = np.concatenate([[0], np.cumsum(known_count.astype(np.int64))])
@@ -211,16 +238,14 @@ def rating_history(ratings: pl.LazyFrame | pl.DataFrame, traits: MovieTraits) ->
     denominator = np.maximum(known_count, 1.0)
     niche_share = sums[:, 5:] / denominator[:, None]
     niche_global = sums[:, 5:].sum(axis=0) / max(known_count.sum(), 1.0)
-    features = {
+    return {
         "family_share": sums[:, 0] / denominator,
         "classic_share": (sums[:, 1] + sums[:, 2]) / denominator,  # documentaries or pre-1970 films
         "obscurity": sums[:, 3] / denominator,
         "international_share": sums[:, 4] / denominator,
         "fresh_share": fresh_count / denominator,
-        "niche_excess": (niche_share - niche_global[None, :]).max(axis=1) if niche else np.zeros(n_users),
-        "activity": np.log(np.maximum(rating_count, 1)),
+        "niche_excess": (niche_share - niche_global[None, :]).max(axis=1) if NICHE_GENRES else np.zeros(n_users),
     }
-    return RatingHistory(user_ids, rating_count, utc_hour_of_week, features)
 
 
 def archetype_scores(features: dict[str, np.ndarray]) -> np.ndarray:
@@ -323,17 +348,45 @@ def generate_user_profiles(
     """One profile per user id present in `ratings`, sorted by user_id (USER_PROFILES schema)."""
     traits = movie_traits(movies)
     history = rating_history(ratings, traits)
-    n = history.user_ids.size
-
     archetype = choose_archetypes(archetype_scores(history.features), archetype_signal, rng_for(seed, ASSET, "archetype"))
     is_international = archetype == ARCHETYPES.index("international")
+    age, country, canada_french = _demographics(seed, archetype, is_international)
+    zones, zone_index, utc_offset = _timezones(seed, country, canada_french)
+    language_count, language_order = _languages(seed, country, canada_french, is_international)
+    names = _names(seed, name_pool_size, country, canada_french)
+    shares = local_shares(history.utc_hour_of_week, utc_offset)
+    language_codes = pl.Series(LANGUAGES)
+    profiles = pl.DataFrame(
+        {
+            "user_id": pl.Series(history.user_ids, dtype=pl.Int32),
+            "archetype": pl.Series(ARCHETYPES).gather(pl.Series(archetype)),
+            "age_range": pl.Series(AGE_RANGES).gather(pl.Series(age)),
+            "country": pl.Series(COUNTRIES).gather(pl.Series(country)),
+            "timezone": pl.Series(zones).gather(pl.Series(zone_index)),
+            "lang_0": language_codes.gather(pl.Series(language_order[:, 0])),
+            "lang_1": language_codes.gather(pl.Series(language_order[:, 1])),
+            "lang_2": language_codes.gather(pl.Series(language_order[:, 2])),
+            "language_count": language_count,
+            **names,
+            **_viewing_weights(seed, shares),
+            **_device_weights(seed, shares, archetype),
+        }
+    )
+    return _profiles_table(profiles, archetype)
 
+
+def _demographics(seed: int, archetype: np.ndarray, is_international: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Age range and country codes per user, and whether the user is a French-speaking Canadian."""
     demo = rng_for(seed, ASSET, "demographics")
     age = categorical_by_row(demo, AGE_BY_ARCHETYPE, archetype)
     country = categorical_by_row(demo, np.array([COUNTRY_DEFAULT, COUNTRY_INTERNATIONAL]), is_international.astype(np.int64))
-    canada_french = (country == COUNTRIES.index("CA")) & (demo.random(n) < CANADA_FRENCH_SHARE)
+    canada_french = (country == COUNTRIES.index("CA")) & (demo.random(archetype.size) < CANADA_FRENCH_SHARE)
+    return age, country, canada_french
 
-    # Timezone: one categorical draw per country group.
+
+def _timezones(seed: int, country: np.ndarray, canada_french: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Zone names, and per user the zone index and its UTC offset: one categorical draw per country group."""
+    n = country.size
     zones, zone_table = timezone_table()
     zone_index = np.zeros(n, dtype=np.int64)
     utc_offset = np.zeros(n, dtype=np.int64)
@@ -344,37 +397,51 @@ def generate_user_profiles(
         if rows.size:
             choice = zone_rng.choice(indices.size, size=rows.size, p=weights / weights.sum())
             zone_index[rows], utc_offset[rows] = indices[choice], offsets[choice]
+    return zones, zone_index, utc_offset
 
-    # Languages: the country's language first, then 0-2 more by weighted sampling without replacement.
+
+def _languages(
+    seed: int, country: np.ndarray, canada_french: np.ndarray, is_international: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Language count per user and (users, languages) order: the country's language first, then
+    0-2 more by weighted sampling without replacement."""
     primary = np.array([LANGUAGES.index(COUNTRY_LANGUAGE[c]) for c in COUNTRIES])[country]
     primary = np.where(canada_french, LANGUAGES.index("fr"), primary)
     lang_rng = rng_for(seed, ASSET, "languages")
     language_count = 1 + categorical_by_row(
         lang_rng, np.array([LANGUAGE_COUNT["default"], LANGUAGE_COUNT["international"]]), is_international.astype(np.int64)
     )
-    order = weighted_order(lang_rng, np.broadcast_to(SECOND_LANGUAGE_WEIGHT, (n, len(LANGUAGES))), force_first=primary)
+    weights = np.broadcast_to(SECOND_LANGUAGE_WEIGHT, (country.size, len(LANGUAGES)))
+    return language_count, weighted_order(lang_rng, weights, force_first=primary)
 
-    # Names and cities from the locale of the country (fr_CA for French-speaking Canadians).
+
+def _names(seed: int, name_pool_size: int, country: np.ndarray, canada_french: np.ndarray) -> dict[str, pl.Series]:
+    """First name, last name and city from the locale of the country (fr_CA for French-speaking Canadians)."""
+    n = country.size
     pools = name_pools(seed, name_pool_size)
     locale = np.array([LOCALES.index(COUNTRY_LOCALE[c]) for c in COUNTRIES])[country]
     locale = np.where(canada_french, LOCALES.index("fr_CA"), locale)
     name_rng = rng_for(seed, ASSET, "names")
+    return {
+        key: pools[key].gather(pl.Series(locale * name_pool_size + name_rng.integers(0, name_pool_size, n)))
+        for key in ("first", "last", "city")
+    }
 
-    def pick(pool: pl.Series) -> pl.Series:
-        return pool.gather(pl.Series(locale * name_pool_size + name_rng.integers(0, name_pool_size, n)))
 
-    first, last, city = pick(pools["first"]), pick(pools["last"]), pick(pools["city"])
-
-    # Viewing weights: rank of the user's local-time share, plus noise, mapped into the plan's range.
+def _viewing_weights(seed: int, shares: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rank of the user's local-time share, plus noise, mapped into the plan's range."""
     weight_rng = rng_for(seed, ASSET, "viewing")
-    shares = local_shares(history.utc_hour_of_week, utc_offset)
     viewing = {}
     for name, (low, high) in VIEWING_RANGES.items():
         rank = rank_percentile(shares[name], ties="min")
-        position = TIMESTAMP_WEIGHT * rank + (1 - TIMESTAMP_WEIGHT) * weight_rng.random(n)
+        position = TIMESTAMP_WEIGHT * rank + (1 - TIMESTAMP_WEIGHT) * weight_rng.random(rank.size)
         viewing[name] = (low + (high - low) * position).astype(np.float32)
+    return viewing
 
-    # Devices: archetype sets the mean; late-night raters lean to mobile and laptop.
+
+def _device_weights(seed: int, shares: dict[str, np.ndarray], archetype: np.ndarray) -> dict[str, np.ndarray]:
+    """The archetype sets the mean; late-night raters lean to mobile and laptop."""
+    n = archetype.size
     device_rng = rng_for(seed, ASSET, "devices")
     late = rank_percentile(shares["viewing_late_night"], ties="min") - 0.5
     means = np.array([DEVICE_MEAN[a] for a in ARCHETYPES])[archetype]
@@ -383,26 +450,11 @@ def generate_user_profiles(
         tilt = -0.1 * late if name == "device_tv" else 0.1 * late
         position = np.clip(means[:, column] + tilt + device_rng.normal(0.0, 0.12, n), 0.0, 1.0)
         devices[name] = (low + (high - low) * position).astype(np.float32)
+    return devices
 
-    language_codes = pl.Series(LANGUAGES)
-    profiles = pl.DataFrame(
-        {
-            "user_id": pl.Series(history.user_ids, dtype=pl.Int32),
-            "archetype": pl.Series(ARCHETYPES).gather(pl.Series(archetype)),
-            "age_range": pl.Series(AGE_RANGES).gather(pl.Series(age)),
-            "country": pl.Series(COUNTRIES).gather(pl.Series(country)),
-            "timezone": pl.Series(zones).gather(pl.Series(zone_index)),
-            "lang_0": language_codes.gather(pl.Series(order[:, 0])),
-            "lang_1": language_codes.gather(pl.Series(order[:, 1])),
-            "lang_2": language_codes.gather(pl.Series(order[:, 2])),
-            "language_count": language_count,
-            "first": first,
-            "last": last,
-            "city": city,
-            **viewing,
-            **devices,
-        }
-    )
+
+def _profiles_table(profiles: pl.DataFrame, archetype: np.ndarray) -> pl.DataFrame:
+    """The drawn columns combined into the USER_PROFILES table."""
     contexts = pl.Series("cultural_context", [CULTURAL_CONTEXT[a] for a in ARCHETYPES], dtype=pl.List(pl.String))
     profiles = profiles.select(
         "user_id",
