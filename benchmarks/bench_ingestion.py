@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="/tmp/tv5-full/data", help="TV5_DATA_DIR for the outputs")
     parser.add_argument("--assets", nargs="+", default=ASSETS, choices=ASSETS)
     parser.add_argument("--generate", action="store_true", help="write a scale-1.0 sample first if the folder has none")
-    parser.add_argument("--with-checks", action="store_true", help="run each asset's checks in the same run (timed together)")
+    parser.add_argument(
+        "--with-checks", action="store_true", help="run each asset's checks in the same run (timed together)"
+    )
     args = parser.parse_args(argv)
 
     source = Path(args.movielens_dir)
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
     env = {"TV5_MOVIELENS_DIR": str(source.resolve()), "TV5_DATA_DIR": str(Path(args.data_dir).resolve())}
     sizes = {p.name: round(p.stat().st_size / 1e6) for p in sorted(source.glob("*.csv"))}
-    print(f"machine: {machine_note()}; source {source} ({', '.join(f'{k} {v} MB' for k, v in sizes.items())})", flush=True)
+    print(
+        f"machine: {machine_note()}; source {source} ({', '.join(f'{k} {v} MB' for k, v in sizes.items())})", flush=True
+    )
 
     misses = []
     for asset in args.assets:

@@ -51,8 +51,27 @@ from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService  #
 FULL_MEDIA = 62_423
 FULL_USERS = 162_541
 DIM = 384
-GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-          "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]  # fmt: skip
+GENRES = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 ARCHETYPES = ["cinephile", "casual", "family", "young_adult", "senior", "international", "genre_specialist"]
 
 
@@ -62,7 +81,12 @@ def unit_vectors(n: int, kind: str, rng: np.random.Generator, latent: int = 48) 
     else:
         basis = rng.standard_normal((latent, DIM), dtype=np.float32)
         vectors = rng.standard_normal((n, latent), dtype=np.float32) @ basis
-        vectors += 0.15 * np.linalg.norm(vectors, axis=1, keepdims=True) / np.sqrt(DIM) * rng.standard_normal((n, DIM), dtype=np.float32)
+        vectors += (
+            0.15
+            * np.linalg.norm(vectors, axis=1, keepdims=True)
+            / np.sqrt(DIM)
+            * rng.standard_normal((n, DIM), dtype=np.float32)
+        )
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors
 
@@ -127,7 +151,9 @@ def measure_search(client, alias: str, spec: CollectionSpec, rows: pl.DataFrame,
     latencies, answers = [], []
     for query_row in sample:  # timed back to back, as a served query stream; scored afterwards
         started = time.perf_counter()
-        answers.append(client.search(alias, data=[vectors[query_row]], limit=10, search_params=spec.index.search_params)[0])
+        answers.append(
+            client.search(alias, data=[vectors[query_row]], limit=10, search_params=spec.index.search_params)[0]
+        )
         latencies.append((time.perf_counter() - started) * 1000)
     recalls, found_self = [], []
     for query_row, truth, hits in zip(sample, exact, answers, strict=True):
@@ -168,7 +194,12 @@ def bench_collection(client, spec: CollectionSpec, rows: pl.DataFrame, source: s
         "total_load_s": round(total, 1),
         "index_params": report.index_params,
     }
-    figures.update({k: round(v, 3) if isinstance(v, float) else v for k, v in measure_search(client, alias, spec, rows, queries, 7).items()})
+    figures.update(
+        {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k, v in measure_search(client, alias, spec, rows, queries, 7).items()
+        }
+    )
     print(
         f"{spec.logical_name:17s} {report.rows:>8,} rows ({source}) | insert {figures['insert_s']:6.1f} s "
         f"{figures['insert_rows_per_s']:>7,} rows/s | flush {figures['flush_s']:5.1f} s | index build "
@@ -198,11 +229,16 @@ def main() -> int:
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/tv5-milvus/bench-server"))
     args = parser.parse_args()
 
-    print(f"machine: {machine_note()}; engine {args.uri or args.engine}, pymilvus {__import__('pymilvus').__version__}", flush=True)
+    print(
+        f"machine: {machine_note()}; engine {args.uri or args.engine}, pymilvus {__import__('pymilvus').__version__}",
+        flush=True,
+    )
     service = None
     if args.uri is None:
         shutil.rmtree(args.scratch, ignore_errors=True)
-        service = (MilvusServerService if args.engine == "server" else MilvusLiteService)(data_dir=args.scratch, port=args.port)
+        service = (MilvusServerService if args.engine == "server" else MilvusLiteService)(
+            data_dir=args.scratch, port=args.port
+        )
         os.environ.pop("TV5_MILVUS_URI", None)
         service.up()
         uri = service.uri
@@ -211,7 +247,9 @@ def main() -> int:
     try:
         resource = MilvusResource(uri=uri, token=os.environ.get("TV5_MILVUS_TOKEN"), timeout_s=60)
         with resource.get_client() as client:
-            plans = [(MEDIA_COLLECTION, False, args.media)] + ([] if args.media_only else [(USER_COLLECTION, True, args.users)])
+            plans = [(MEDIA_COLLECTION, False, args.media)] + (
+                [] if args.media_only else [(USER_COLLECTION, True, args.users)]
+            )
             for spec, users, n in plans:
                 rows = real_rows(args.assets_dir, users)
                 source = f"real vectors from {args.assets_dir}"

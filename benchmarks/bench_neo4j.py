@@ -30,8 +30,8 @@ from harness import machine_note  # noqa: E402
 from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES  # noqa: E402
 from tv5_assets.defs.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, UTC_TIMESTAMP  # noqa: E402
 from tv5_assets.defs.neo4j_graph import import_files, loader, model  # noqa: E402
-from tv5_assets.services.neo4j import Neo4jService, deploy_dir, find_java  # noqa: E402
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY  # noqa: E402
+from tv5_assets.services.neo4j import Neo4jService, deploy_dir, find_java  # noqa: E402
 
 DB = "neo4j"
 
@@ -120,18 +120,27 @@ def main() -> int:
     bench_online(args, frames, root, figures)
     if not args.skip_import and not bench_import(args, frames, root, figures):
         return 1
-    print(json.dumps({"users_fraction": args.users, "ratings": ratings.height, **{k: round(v) for k, v in figures.items()}}))
+    print(
+        json.dumps(
+            {"users_fraction": args.users, "ratings": ratings.height, **{k: round(v) for k, v in figures.items()}}
+        )
+    )
     shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
-def bench_online(args: argparse.Namespace, frames: dict[str, pl.DataFrame], root: Path, figures: dict[str, float]) -> None:
+def bench_online(
+    args: argparse.Namespace, frames: dict[str, pl.DataFrame], root: Path, figures: dict[str, float]
+) -> None:
     """The online loads into a fresh server under `root`/online, then the checks' queries."""
     online = Neo4jService(port=args.port, data_dir=root / "online", heap=args.heap, pagecache=args.pagecache)
     t = time.perf_counter()
     online.up()
-    print(f"server: Neo4j up on {online.address} in {time.perf_counter() - t:.1f} s "
-          f"(heap {args.heap}, page cache {args.pagecache})", flush=True)  # fmt: skip
+    print(
+        f"server: Neo4j up on {online.address} in {time.perf_counter() - t:.1f} s "
+        f"(heap {args.heap}, page cache {args.pagecache})",
+        flush=True,
+    )
     try:
         with neo4j.GraphDatabase.driver(online.uri) as driver:
             loader.create_constraints(driver, DB)
@@ -162,13 +171,18 @@ def load_ratings(driver, args: argparse.Namespace, ratings: pl.DataFrame, figure
             print(f"  RATED {done:,}/{total:,}", flush=True)
 
     (rated,) = loader.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
-    print(f"online RATED (first load)            {rate(rated.written, rated.seconds)} "
-          f"(batch {args.batch_size}, writers {args.writers})", flush=True)  # fmt: skip
+    print(
+        f"online RATED (first load)            {rate(rated.written, rated.seconds)} "
+        f"(batch {args.batch_size}, writers {args.writers})",
+        flush=True,
+    )
     figures["online_rated_per_s"] = rated.per_second
     if not args.skip_reload:
         (again,) = loader.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
-        print(f"online RATED (idempotent reload)     {rate(again.written, again.seconds)} (replaces every edge)",
-              flush=True)  # fmt: skip
+        print(
+            f"online RATED (idempotent reload)     {rate(again.written, again.seconds)} (replaces every edge)",
+            flush=True,
+        )
         figures["online_rated_reload_per_s"] = again.per_second
 
 
@@ -190,20 +204,31 @@ def time_checks(driver) -> None:
         print(f"benchmark traversal for {user}: {len(rows)} rows in {(time.perf_counter() - t) * 1000:.1f} ms")
 
 
-def bench_import(args: argparse.Namespace, frames: dict[str, pl.DataFrame], root: Path, figures: dict[str, float]) -> bool:
+def bench_import(
+    args: argparse.Namespace, frames: dict[str, pl.DataFrame], root: Path, figures: dict[str, float]
+) -> bool:
     """Import files written, neo4j-admin import into a scratch server, constraints; False if the import failed."""
     folder = root / "import"
     t = time.perf_counter()
     written = import_files.write_import_files(folder, **frames, log=lambda m: None)
     write_s = time.perf_counter() - t
-    print(f"import files written                 {rate(written.nodes + written.relationships, write_s)} "
-          f"({written.bytes / 1e6:,.0f} MB)", flush=True)  # fmt: skip
+    print(
+        f"import files written                 {rate(written.nodes + written.relationships, write_s)} "
+        f"({written.bytes / 1e6:,.0f} MB)",
+        flush=True,
+    )
     java, _ = find_java()
     scratch = Neo4jService(port=args.port, data_dir=root / "imported", heap=args.heap, pagecache=args.pagecache)
     scratch.home.mkdir(parents=True, exist_ok=True)
     lib = deploy_dir() / "lib"
-    command = [str(java), f"-Xmx{args.heap}", "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool",
-               *import_files.admin_arguments(folder)]  # fmt: skip
+    command = [
+        str(java),
+        f"-Xmx{args.heap}",
+        "-cp",
+        f"{lib}/*",
+        "org.neo4j.cli.AdminTool",
+        *import_files.admin_arguments(folder),
+    ]
     t = time.perf_counter()
     result = subprocess.run(  # cwd: the importer writes its import.report there
         command, env={**os.environ, "NEO4J_HOME": str(scratch.home)}, cwd=root, capture_output=True, text=True

@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets.endpoints import POSTGRES
 from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
 from tv5_assets.defs.postgres_agentdb import schema as model
 from tv5_assets.defs.postgres_agentdb.assets import episode_partitions
 from tv5_assets.defs.postgres_agentdb.loader import load_partitioned, load_table
 from tv5_assets.defs.postgres_agentdb.transitions import ACTION_SPACE, build_policies
-from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES
+from tv5_assets.endpoints import POSTGRES
+from tv5_assets.resources.postgres import PostgresResource
 
 DEFAULT_ASSETS = Path("/tmp/tv5-full/data/assets")
 SYNTH_DIR = Path("/tmp/tv5-bench-postgres")
@@ -64,7 +64,9 @@ def synthesize(out: Path, users: int = 162_541, ratings: int = 25_000_095, movie
     user_ids = np.repeat(np.arange(1, users + 1, dtype=np.int32), counts)
     seconds = rng.integers(789_000_000, 1_574_000_000, ratings)
     hours = (seconds // 3600) % 24
-    part = np.select([hours < 5, hours < 12, hours < 17, hours < 21], ["late_night", "morning", "afternoon", "evening"], "night")
+    part = np.select(
+        [hours < 5, hours < 12, hours < 17, hours < 21], ["late_night", "morning", "afternoon", "evening"], "night"
+    )
     pl.DataFrame(
         {
             "user_id": user_ids,
@@ -109,7 +111,11 @@ def inputs(assets: Path) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, str]
         if not (SYNTH_DIR / "ratings.parquet").exists():
             print(f"no ratings/movies under {assets}; synthesizing ml-25m-sized inputs in {SYNTH_DIR}", flush=True)
             synthesize(SYNTH_DIR)
-        ratings, movies, source = pl.scan_parquet(SYNTH_DIR / "ratings.parquet"), pl.scan_parquet(SYNTH_DIR / "movies.parquet"), f"{SYNTH_DIR} (synthetic)"
+        ratings, movies, source = (
+            pl.scan_parquet(SYNTH_DIR / "ratings.parquet"),
+            pl.scan_parquet(SYNTH_DIR / "movies.parquet"),
+            f"{SYNTH_DIR} (synthetic)",
+        )
     profiles = scan(assets, "user_profiles")
     if profiles is None:
         profiles = synthetic_profiles(ratings)
@@ -122,8 +128,11 @@ def main() -> int:
     url = POSTGRES.url()
     postgres = PostgresResource(url=url, schema_name=args.schema)
     server = postgres.ping()
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
-          f"PostgreSQL {server} at {postgres.address}; inputs {source}", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"PostgreSQL {server} at {postgres.address}; inputs {source}",
+        flush=True,
+    )
 
     try:
         for workers in args.workers:

@@ -23,14 +23,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets.endpoints import REDIS
 from tv5_assets.defs.redis_cache.cache import glob_escape, refresh_platforms, refresh_trends
 from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
-from tv5_assets.resources.redis import RedisResource
 from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
+from tv5_assets.endpoints import REDIS
+from tv5_assets.resources.redis import RedisResource
 
 DEFAULT_ASSETS = Path("/tmp/tv5-full/data/assets")
-NAMES = {"tv5monde": "TV5MONDE", "netflix": "Netflix", "amazon": "Amazon Prime", "mubi": "MUBI", "criterion": "Criterion Channel"}
+NAMES = {
+    "tv5monde": "TV5MONDE",
+    "netflix": "Netflix",
+    "amazon": "Amazon Prime",
+    "mubi": "MUBI",
+    "criterion": "Criterion Channel",
+}
 
 
 def scan(assets: Path, name: str) -> pl.LazyFrame | None:
@@ -47,16 +53,23 @@ def synthetic_availability(movies: int = 62_423, seed: int = 0) -> pl.LazyFrame:
     movie_ids = np.repeat(np.arange(1, movies + 1, dtype=np.int32), counts)
     frame = pl.DataFrame({"movie_id": movie_ids, "platform_id": rng.choice(PLATFORM_IDS, movie_ids.size)})
     frame = frame.unique(["movie_id", "platform_id"]).sort("movie_id", "platform_id")
-    return frame.lazy().select(
-        "movie_id",
-        pl.format("ml_{}", "movie_id").alias("media_id"),
-        "platform_id",
-        pl.col("platform_id").replace_strict(NAMES).alias("platform_name"),
-        pl.when(pl.col("platform_id") == "tv5monde").then(pl.lit("free")).otherwise(pl.lit("subscription")).alias("availability_type"),
-        pl.lit("Global").alias("region"),
-        pl.lit(["HD", "4K"]).alias("quality"),
-        pl.lit(["en", "fr"]).alias("subtitles"),
-    ).cast(PLATFORM_AVAILABILITY)
+    return (
+        frame.lazy()
+        .select(
+            "movie_id",
+            pl.format("ml_{}", "movie_id").alias("media_id"),
+            "platform_id",
+            pl.col("platform_id").replace_strict(NAMES).alias("platform_name"),
+            pl.when(pl.col("platform_id") == "tv5monde")
+            .then(pl.lit("free"))
+            .otherwise(pl.lit("subscription"))
+            .alias("availability_type"),
+            pl.lit("Global").alias("region"),
+            pl.lit(["HD", "4K"]).alias("quality"),
+            pl.lit(["en", "fr"]).alias("subtitles"),
+        )
+        .cast(PLATFORM_AVAILABILITY)
+    )
 
 
 def synthetic_trends(movies: int = 5_000, days: int = 365, seed: int = 0) -> pl.LazyFrame:
@@ -81,7 +94,9 @@ def synthetic_trends(movies: int = 5_000, days: int = 365, seed: int = 0) -> pl.
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=Path, default=DEFAULT_ASSETS)
-    parser.add_argument("--raw-commands", type=int, default=1_000_000, help="SET commands for the raw throughput figure")
+    parser.add_argument(
+        "--raw-commands", type=int, default=1_000_000, help="SET commands for the raw throughput figure"
+    )
     parser.add_argument("--namespace", default="bench")
     return parser.parse_args()
 
@@ -98,8 +113,11 @@ def main() -> int:
     cache = RedisResource(url=url, namespace=args.namespace)
     client = cache.client()
     version = client.info("server")["redis_version"]
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; Redis {version} "
-          f"at {cache.address}; inputs {source}", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; Redis {version} "
+        f"at {cache.address}; inputs {source}",
+        flush=True,
+    )
     try:
         for run in (1, 2):  # the second run replaces a full cache, as a scheduled refresh does
             bench_refresh(client, cache.namespace, availability, trends, run)
@@ -130,9 +148,11 @@ def print_refresh(label: str, report, keys_note: str = "", switch_note: str = ""
 
 def bench_raw_writes(client, namespace: str, n: int) -> None:
     """`n` SET EX commands through send_commands, then 100,000 through redis-py's pipeline for comparison."""
-    keys = pl.DataFrame({"i": np.arange(n)}).select(
-        resp_command("SET", pl.format(f"{namespace}:raw:{{}}", "i"), pl.lit('["netflix","mubi"]'), "EX", "600")
-    ).to_series()
+    keys = (
+        pl.DataFrame({"i": np.arange(n)})
+        .select(resp_command("SET", pl.format(f"{namespace}:raw:{{}}", "i"), pl.lit('["netflix","mubi"]'), "EX", "600"))
+        .to_series()
+    )
     started = time.perf_counter()
     sent = send_commands(client, keys, label="raw")
     elapsed = time.perf_counter() - started

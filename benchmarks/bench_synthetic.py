@@ -29,7 +29,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from harness import bench_asset, machine_note, print_row  # noqa: E402
 
-ASSETS = ["user_profiles", "platform_availability", "viewing_contexts", "subtitle_features", "subtitle_segments", "trends"]
+ASSETS = [
+    "user_profiles",
+    "platform_availability",
+    "viewing_contexts",
+    "subtitle_features",
+    "subtitle_segments",
+    "trends",
+]
 TARGET_SECONDS = 180.0
 FULL_MOVIES, FULL_USERS, FULL_RATINGS_PER_USER = 62_423, 162_541, 154
 FULL_SCALE_ASSETS = Path("/tmp/tv5-full/data/assets")
@@ -70,7 +77,9 @@ def link_inputs(inputs: Path, assets_dir: Path) -> None:
     for key in ("movies", "ratings"):
         source = stored(inputs, key)
         if source is None:
-            raise SystemExit(f"{inputs} has no stored `{key}` ({key}.parquet or {key}/); materialize the movielens group first")
+            raise SystemExit(
+                f"{inputs} has no stored `{key}` ({key}.parquet or {key}/); materialize the movielens group first"
+            )
         for old in (assets_dir / f"{key}.parquet", assets_dir / key):
             if old.is_symlink() or old.is_file():
                 old.unlink()
@@ -82,7 +91,6 @@ def _group_with_checks_in_child(env: dict[str, str], queue) -> None:
     import dagster as dg
 
     from tv5_assets.definitions import defs as load_defs
-
 
     defs = load_defs()
 
@@ -115,7 +123,9 @@ def bench_group_with_checks(env: dict[str, str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs-dir", help="folder with stored movies and ratings (Parquet, as the IO manager writes)")
+    parser.add_argument(
+        "--inputs-dir", help="folder with stored movies and ratings (Parquet, as the IO manager writes)"
+    )
     parser.add_argument("--data-dir", default="/tmp/tv5-synthetic/bench/data", help="TV5_DATA_DIR for the outputs")
     parser.add_argument("--skip-checks", action="store_true", help="only the per-asset timings")
     args = parser.parse_args(argv)

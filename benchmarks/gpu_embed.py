@@ -32,8 +32,27 @@ WORDS = (
     "coming of age world war ii nazis superhero aliens zombies vampires high school music dancing cult film "
     "quirky surreal philosophy psychology artificial intelligence cinematography dialogue noir"
 ).split()
-GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-          "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+GENRES = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 
 
 def synthetic_texts(n: int, seed: int = 0) -> list[str]:
@@ -63,15 +82,19 @@ def export_fp16(target: Path) -> None:
             (target / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target / path.relative_to(source))
     weights = load_file(source / "model.safetensors")
-    save_file({k: v.to(torch.float16).contiguous() for k, v in weights.items()}, target / "model.safetensors",
-              metadata={"format": "pt"})
+    save_file(
+        {k: v.to(torch.float16).contiguous() for k, v in weights.items()},
+        target / "model.safetensors",
+        metadata={"format": "pt"},
+    )
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     print(f"float16 model written to {target} ({size / 1e6:.1f} MB)")
 
 
 def export_texts(target: Path, assets: Path) -> None:
-    from tv5_assets.defs.embeddings.text import build_media_text
     import polars as pl
+
+    from tv5_assets.defs.embeddings.text import build_media_text
 
     frame = build_media_text(
         pl.scan_parquet(assets / "movies.parquet"),
@@ -95,7 +118,7 @@ def run(model_dir: Path, texts: list[str], batch_size: int, compare: int) -> Non
     load_s = time.perf_counter() - started
     order = np.argsort(np.fromiter((len(t) for t in texts), np.int64, len(texts)), kind="stable")
     ordered = [texts[i] for i in order]
-    model.encode(ordered[:batch_size * 2], batch_size=batch_size, show_progress_bar=False)  # warm-up
+    model.encode(ordered[: batch_size * 2], batch_size=batch_size, show_progress_bar=False)  # warm-up
     torch.cuda.synchronize()
     started = time.perf_counter()
     vectors = model.encode(ordered, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
@@ -116,8 +139,11 @@ def run(model_dir: Path, texts: list[str], batch_size: int, compare: int) -> Non
         model.half()
         half = model.encode(subset, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
         cosine = np.einsum("ij,ij->i", full.astype(np.float32), half.astype(np.float32))
-        print(f"cosine float16 vs float32 (weights stored in float16) on {len(subset)} texts: min {cosine.min():.5f}, "
-              f"mean {cosine.mean():.5f}", flush=True)
+        print(
+            f"cosine float16 vs float32 (weights stored in float16) on {len(subset)} texts: min {cosine.min():.5f}, "
+            f"mean {cosine.mean():.5f}",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ def _materialize_in_child(selection: str, env: dict[str, str], queue, include_ch
 
     from tv5_assets.definitions import defs as load_defs
 
-
     defs = load_defs()
 
     started = time.perf_counter()
@@ -47,7 +46,9 @@ def _materialize_in_child(selection: str, env: dict[str, str], queue, include_ch
     figures = {"wall_s": wall, "rows": rows, "peak_rss_gb": peak_kb / 1024 / 1024}
     if include_checks:
         evaluations = result.get_asset_check_evaluations()
-        figures["checks_failed"] = sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed)
+        figures["checks_failed"] = sorted(
+            f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed
+        )
         figures["checks_run"] = len(evaluations)
     queue.put(figures)
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The test command (CI runs exactly this): install, start a private local stack on test ports,
+# The test command (CI runs exactly this): install, lint (ruff), start a private local stack on test ports,
 # materialize the whole graph on a generated sample with `dagster asset materialize` (as the
 # user's CI does), then run the pytest suite against the same real engines.
 # Extra arguments go to pytest (for example `scripts/test.sh -k movielens`).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TV5_ROOT"
+# Lint and format first: seconds, and a failure here needs no servers to explain it.
+echo "test: ruff check . && ruff format --check ."
+ruff check .
+ruff format --check .
 . scripts/env.sh
 export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data/test")}"
 # Test ports, so a developer's own `tv5 services up` on the default ports is left alone.

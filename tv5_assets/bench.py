@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -200,7 +200,9 @@ def run_and_sample(command: Sequence[str], log_path: Path, interval_s: float = 0
     """Run `command` with its output in `log_path` while sampling its process tree's memory."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_environment(), cwd=REPO_ROOT)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=child_environment(), cwd=REPO_ROOT
+        )
         try:
             with TreeSampler(process.pid, interval_s) as sampler:
                 code = process.wait()
@@ -511,8 +513,11 @@ def _step_seconds(report: RunReport, key: str) -> float:
 # part -> (our asset, what its rate means); the naive part does the same kind of work row by row.
 COMPARED = {
     "parse": ("ratings", "ratings asset: rows / step wall s (read, parse, validate, write Parquet)"),
-    "neo4j": ("neo4j_movies", "neo4j_movies asset: movies / load seconds from its metadata (genres and edges written too); "
-              "when neo4j_bulk_import built the graph: its nodes and relationships / (stop + import + start) seconds"),
+    "neo4j": (
+        "neo4j_movies",
+        "neo4j_movies asset: movies / load seconds from its metadata (genres and edges written too); "
+        "when neo4j_bulk_import built the graph: its nodes and relationships / (stop + import + start) seconds",
+    ),
     "postgres": ("agentdb_episodes", "agentdb_episodes asset: rows / step wall s (build, COPY, index, swap)"),
 }
 
@@ -523,7 +528,10 @@ def our_rate(part: str, report: RunReport) -> float | None:
     if asset is None:
         return None
     if part == "neo4j":
-        bulk = next((a for a in report.assets if a.asset == "neo4j_bulk_import" and a.metadata.get("nodes_and_relationships")), None)
+        bulk = next(
+            (a for a in report.assets if a.asset == "neo4j_bulk_import" and a.metadata.get("nodes_and_relationships")),
+            None,
+        )
         if bulk is not None:  # the online asset skipped: the offline path did the writing
             m = bulk.metadata
             seconds = sum(m.get(k) or 0.0 for k in ("stop_seconds", "import_seconds", "start_seconds"))
@@ -585,7 +593,12 @@ def process_peaks(report: RunReport | None, memory: MemoryPeaks) -> list[dict[st
     """Every process the sampler saw, largest first, with the step it ran when known."""
     steps = {pid: s.key for s in (report.steps if report else []) for pid in s.pids}
     rows = [
-        {"pid": pid, "step": steps.get(pid), "peak_rss_mb": _mb(kb), "peak_subtree_rss_mb": _mb(memory.peak_subtree_kb.get(pid))}
+        {
+            "pid": pid,
+            "step": steps.get(pid),
+            "peak_rss_mb": _mb(kb),
+            "peak_subtree_rss_mb": _mb(memory.peak_subtree_kb.get(pid)),
+        }
         for pid, kb in memory.peak_rss_kb.items()
     ]
     return sorted(rows, key=lambda r: -r["peak_rss_mb"])
@@ -599,7 +612,9 @@ def write_json(path: Path, payload: Mapping[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def _materialize(options: BenchOptions, movielens: Path, stamp: str) -> tuple[dict[str, object], RunReport | None, MemoryPeaks]:
+def _materialize(
+    options: BenchOptions, movielens: Path, stamp: str
+) -> tuple[dict[str, object], RunReport | None, MemoryPeaks]:
     """Launch the run, sample it, read it back and print the table; returns the JSON part about it."""
     bench_dir = settings.data_dir() / "bench"
     log = bench_dir / f"bench-{options.scale:g}-{stamp}.log"
@@ -629,9 +644,14 @@ def measure_engine_limits(report: RunReport, data: Path) -> list:
     probes = [
         ("media_embeddings", lambda: encoder_alone(data / "assets" / "media_text.parquet")),
         ("agentdb_episodes", lambda: copy_alone(postgres_resource_from_env().process_config_and_initialize())),
-        ("milvus_user_collection", lambda: milvus_insert_alone(milvus_resource_from_env().process_config_and_initialize())),
+        (
+            "milvus_user_collection",
+            lambda: milvus_insert_alone(milvus_resource_from_env().process_config_and_initialize()),
+        ),
     ]
-    figures = measure(probes, {a.asset: a.metadata for a in report.assets}, log=lambda m: print(f"bench: {m}", flush=True))
+    figures = measure(
+        probes, {a.asset: a.metadata for a in report.assets}, log=lambda m: print(f"bench: {m}", flush=True)
+    )
     print(format_limits(figures), flush=True)
     return figures
 
@@ -641,11 +661,13 @@ def run_bench(options: BenchOptions) -> int:
     from .services import run_action
 
     data = settings.data_dir()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     if run_action("up") != 0:
         print("bench: the local stack did not come up (see above)", file=sys.stderr)
         return 1
-    movielens = options.movielens_dir or ensure_sample(sample_folder(options.scale, options.seed), options.scale, options.seed)
+    movielens = options.movielens_dir or ensure_sample(
+        sample_folder(options.scale, options.seed), options.scale, options.seed
+    )
     os.environ["TV5_MOVIELENS_DIR"] = str(Path(movielens).absolute())
     home = prepare_dagster_home(data)
     facts, report, memory = _materialize(options, Path(movielens), stamp)

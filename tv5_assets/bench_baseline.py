@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +59,7 @@ def _rows(csv: Path, deadline: float) -> Iterator[tuple[int, pd.Series]]:
 
 def _time_of_day(timestamp: int) -> str:
     """The plan's per-row `classify_time`."""
-    hour = datetime.fromtimestamp(int(timestamp), tz=timezone.utc).hour
+    hour = datetime.fromtimestamp(int(timestamp), tz=UTC).hour
     return "morning" if 5 <= hour < 12 else "afternoon" if hour < 17 else "evening" if hour < 22 else "night"
 
 

@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     services = sub.add_parser("services", help="Start, stop or report the local stores.")
     services.add_argument("action", choices=["up", "down", "status"])
     services.add_argument(
-        "--only", action="append", default=None, help="Restrict to one service (repeatable): postgres, redis, milvus, neo4j."
+        "--only",
+        action="append",
+        default=None,
+        help="Restrict to one service (repeatable): postgres, redis, milvus, neo4j.",
     )
 
     checks = sub.add_parser("checks", help="Print the asset-check results of the latest (or a given) run.")
@@ -43,9 +46,18 @@ def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--scale", type=float, required=True, help="Scale of the generated data (1.0: ml-25m's sizes).")
     bench.add_argument("--seed", type=int, default=42)
-    bench.add_argument("--movielens-dir", type=Path, default=None, help="Use this GroupLens folder instead of generating.")
-    bench.add_argument("--out", type=Path, default=None, help="JSON report (default $TV5_DATA_DIR/bench/bench-<scale>-<UTC time>.json).")
-    bench.add_argument("--baseline-scale", type=float, default=0.01, help="Scale of the naive baseline's data (default 0.01).")
+    bench.add_argument(
+        "--movielens-dir", type=Path, default=None, help="Use this GroupLens folder instead of generating."
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON report (default $TV5_DATA_DIR/bench/bench-<scale>-<UTC time>.json).",
+    )
+    bench.add_argument(
+        "--baseline-scale", type=float, default=0.01, help="Scale of the naive baseline's data (default 0.01)."
+    )
     bench.add_argument("--no-baseline", action="store_true", help="Skip the naive row-by-row baseline.")
     bench.add_argument(
         "--no-engine-limits", action="store_true", help="Skip timing each heavy stage's engine alone after the run."

@@ -26,7 +26,11 @@ def defs_modules() -> list[str]:
     """Every module of the defs folder: the forkserver imports them once, before it forks steps."""
     root = Path(__file__).parent
     files = sorted((root / "defs").rglob("*.py"))
-    return [".".join((root.name, *path.relative_to(root).with_suffix("").parts)) for path in files if path.name != "__init__.py"]
+    return [
+        ".".join((root.name, *path.relative_to(root).with_suffix("").parts))
+        for path in files
+        if path.name != "__init__.py"
+    ]
 
 
 executor = dg.multiprocess_executor.configured(

@@ -135,11 +135,23 @@ POSTGRES = Endpoint("postgres", "PostgreSQL", "TV5_POSTGRES_URL", "postgresql://
 REDIS = Endpoint("redis", "Redis", "TV5_REDIS_URL", "redis://{host}:{port}/0", 56379, 6379)
 # No default port: 19530 over http, 443 for a Zilliz https URI; the client decides.
 MILVUS = Endpoint(
-    "milvus", "Milvus", "TV5_MILVUS_URI", "http://{host}:{port}", 59530, None, show_scheme=True,
-    extra_vars=(("TV5_MILVUS_TOKEN", None),)
+    "milvus",
+    "Milvus",
+    "TV5_MILVUS_URI",
+    "http://{host}:{port}",
+    59530,
+    None,
+    show_scheme=True,
+    extra_vars=(("TV5_MILVUS_TOKEN", None),),
 )
 NEO4J = Endpoint(
-    "neo4j", "Neo4j", "TV5_NEO4J_URI", "bolt://{host}:{port}", 57687, 7687, show_scheme=True,
-    extra_vars=(("TV5_NEO4J_USER", "neo4j"), ("TV5_NEO4J_PASSWORD", ""), ("TV5_NEO4J_DATABASE", "neo4j"))
+    "neo4j",
+    "Neo4j",
+    "TV5_NEO4J_URI",
+    "bolt://{host}:{port}",
+    57687,
+    7687,
+    show_scheme=True,
+    extra_vars=(("TV5_NEO4J_USER", "neo4j"), ("TV5_NEO4J_PASSWORD", ""), ("TV5_NEO4J_DATABASE", "neo4j")),
 )
 ENDPOINTS = {endpoint.store: endpoint for endpoint in (POSTGRES, REDIS, MILVUS, NEO4J)}

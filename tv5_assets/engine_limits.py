@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +61,12 @@ def encoder_alone(media_text: Path, count: int = 2_000) -> EngineFigure:
     texts = spread_sample(pl.read_parquet(media_text, columns=["text"])["text"].to_list(), count)
     loaded = load_model()
     _, stats = encode_texts(loaded, texts, default_batch_size(loaded))
-    return EngineFigure("media_embeddings", f"{loaded.source.name} {loaded.device} {loaded.precision}, {loaded.threads} threads, texts/s", stats.texts, stats.seconds)
+    return EngineFigure(
+        "media_embeddings",
+        f"{loaded.source.name} {loaded.device} {loaded.precision}, {loaded.threads} threads, texts/s",
+        stats.texts,
+        stats.seconds,
+    )
 
 
 def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> EngineFigure:
@@ -81,7 +86,9 @@ def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> Engi
         seconds = time.perf_counter() - started
         copied = conn.execute("SELECT count(*) FROM tv5_engine_probe").fetchone()[0]
         conn.rollback()  # the temporary table goes with the transaction
-    return EngineFigure("agentdb_episodes", f"COPY of {table}'s own rows (binary, JSONB parsed), rows/s", int(copied), seconds)
+    return EngineFigure(
+        "agentdb_episodes", f"COPY of {table}'s own rows (binary, JSONB parsed), rows/s", int(copied), seconds
+    )
 
 
 def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) -> EngineFigure:
@@ -89,12 +96,14 @@ def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) ->
     from .defs.milvus_vectors.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
     from .defs.milvus_vectors.wire import insert_request, send_insert
 
-    spec = CollectionSpec("engine_probe", "tv5 bench probe", ScalarField("id", "INT64", pl.Int64, "id"), (), IndexSpec("FLAT", {}, {}))
+    spec = CollectionSpec(
+        "engine_probe", "tv5 bench probe", ScalarField("id", "INT64", pl.Int64, "id"), (), IndexSpec("FLAT", {}, {})
+    )
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((rows, spec.dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     frame = pl.DataFrame({"id": np.arange(rows, dtype=np.int64), VECTOR_FIELD: vectors}, schema=spec.polars_schema())
-    name = milvus.collection_name(f"tv5_engine_probe_{datetime.now(timezone.utc):%Y%m%d%H%M%S}")
+    name = milvus.collection_name(f"tv5_engine_probe_{datetime.now(UTC):%Y%m%d%H%M%S}")
     with milvus.get_client() as client:
         client.create_collection(name, schema=spec.milvus_schema())
         try:
@@ -115,7 +124,9 @@ OURS = {
 }
 
 
-def measure(probes: list[tuple[str, Callable[[], EngineFigure]]], ours: dict[str, dict[str, float]], log=print) -> list[EngineFigure]:
+def measure(
+    probes: list[tuple[str, Callable[[], EngineFigure]]], ours: dict[str, dict[str, float]], log=print
+) -> list[EngineFigure]:
     """Run every probe (a failing probe is recorded, not fatal) and attach our rate from the run."""
     figures = []
     for stage, probe in probes:
@@ -130,8 +141,10 @@ def measure(probes: list[tuple[str, Callable[[], EngineFigure]]], ours: dict[str
 
 
 def format_limits(figures: list[EngineFigure]) -> str:
-    lines = ["each heavy stage against its engine alone (same stack, right after the run):",
-             f"  {'stage':<24} {'ours /s':>11} {'engine /s':>11} {'engine/ours':>12}  engine"]  # fmt: skip
+    lines = [
+        "each heavy stage against its engine alone (same stack, right after the run):",
+        f"  {'stage':<24} {'ours /s':>11} {'engine /s':>11} {'engine/ours':>12}  engine",
+    ]
     for f in figures:
         if f.error:
             lines.append(f"  {f.stage:<24} probe failed: {f.error}")

@@ -141,4 +141,3 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
-

@@ -30,7 +30,9 @@ def check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult
         evaluation = record.dagster_event.event_specific_data
         severity = evaluation.severity.value if evaluation.severity else "ERROR"
         state = "passed" if evaluation.passed else ("FAILED" if severity == "ERROR" else "warn")
-        results.append(CheckResult(evaluation.asset_key.to_user_string(), evaluation.check_name, state, record.step_key))
+        results.append(
+            CheckResult(evaluation.asset_key.to_user_string(), evaluation.check_name, state, record.step_key)
+        )
     return results
 
 

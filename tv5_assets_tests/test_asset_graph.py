@@ -31,9 +31,7 @@ def graph_structure() -> dict:
         assets[key.to_user_string()] = {
             "group": node.group_name,
             "deps": sorted(p.to_user_string() for p in node.parent_keys),
-            "checks": sorted(
-                f"{c.name}{' (blocking)' if graph.get(c).blocking else ''}" for c in node.check_keys
-            ),
+            "checks": sorted(f"{c.name}{' (blocking)' if graph.get(c).blocking else ''}" for c in node.check_keys),
             "kinds": sorted(node.kinds),
             "pools": sorted(node.pools or []),
             "owners": sorted(node.owners),
@@ -63,7 +61,8 @@ def test_every_asset_is_described_owned_and_grouped() -> None:
 def test_every_asset_has_a_check() -> None:
     graph = defs.get_repository_def().asset_graph
     unchecked = [
-        k.to_user_string() for k in graph.get_all_asset_keys()
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
         if graph.get(k).is_materializable and not graph.get(k).check_keys
     ]
     assert not unchecked, f"assets without checks: {unchecked}"

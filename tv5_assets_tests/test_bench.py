@@ -49,7 +49,9 @@ def test_critical_path_breaks_ties_the_same_way_every_time() -> None:
 
 
 # ----------------------------------------------------------------------------------- the table
-def _asset(name: str, start: float | None, seconds: float | None, rows: int | None, step: str | None = None) -> AssetFigures:
+def _asset(
+    name: str, start: float | None, seconds: float | None, rows: int | None, step: str | None = None
+) -> AssetFigures:
     rate = rows / seconds if rows is not None and seconds else None
     return AssetFigures(name, step or name, "materialized", start, seconds, rows, rate, 120.5, 4242)
 
@@ -144,7 +146,9 @@ def test_report_of_a_multiprocess_run(dagster_home: Path) -> None:
     assert assets["tiny_sink"].pid == sink.pids[0]
 
     assert report.checks.steps == 1 and report.checks.evaluations == 1
-    assert [(f.asset, f.check, f.state) for f in report.checks.failed] == [("tiny_source", "tiny_source_is_big", "warn")]
+    assert [(f.asset, f.check, f.state) for f in report.checks.failed] == [
+        ("tiny_source", "tiny_source_is_big", "warn")
+    ]
     assert report.critical_path == ["tiny_source", "tiny_sink"]
     assert report.critical_path_s == pytest.approx(source.seconds + sink.seconds, abs=0.01)
     assert report.wall_s >= report.critical_path_s

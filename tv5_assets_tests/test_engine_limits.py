@@ -19,7 +19,10 @@ def test_probes_are_compared_with_the_run_and_a_failing_probe_is_reported() -> N
         raise RuntimeError("server went away")
 
     figures = measure(
-        [("media_embeddings", lambda: EngineFigure("media_embeddings", "encoder alone", 600, 2.0)), ("agentdb_episodes", broken)],
+        [
+            ("media_embeddings", lambda: EngineFigure("media_embeddings", "encoder alone", 600, 2.0)),
+            ("agentdb_episodes", broken),
+        ],
         ours={"media_embeddings": {"texts_per_second": 150.0}},
         log=lambda _: None,
     )

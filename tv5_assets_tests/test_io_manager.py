@@ -18,7 +18,8 @@ def _run(assets, base: Path, **kwargs):
 
 def _metadata(result, key: str) -> dict:
     (event,) = [
-        e for e in result.get_asset_materialization_events()
+        e
+        for e in result.get_asset_materialization_events()
         if e.event_specific_data.materialization.asset_key == dg.AssetKey.from_user_string(key)
     ]
     return event.event_specific_data.materialization.metadata
@@ -29,7 +30,9 @@ def test_frames_and_arrays_round_trip_with_their_types(tmp_path: Path) -> None:
 
     @dg.asset(key_prefix=["nested"])
     def frame() -> pl.DataFrame:
-        return pl.DataFrame({"id": [1, 2, 3], "tags": [["a"], [], ["b", "c"]]}, schema={"id": pl.Int32, "tags": pl.List(pl.String)})
+        return pl.DataFrame(
+            {"id": [1, 2, 3], "tags": [["a"], [], ["b", "c"]]}, schema={"id": pl.Int32, "tags": pl.List(pl.String)}
+        )
 
     @dg.asset
     def lazy() -> pl.LazyFrame:
@@ -106,7 +109,7 @@ def test_a_failed_write_keeps_the_previous_version_and_leaves_no_staging_files(t
 
     assert _run([table], tmp_path).success
     fail["now"] = True
-    with pytest.raises(Exception):
+    with pytest.raises(pl.exceptions.InvalidOperationError, match="str"):
         _run([table], tmp_path)
     assert read_frame("table", lazy=False, base_dir=tmp_path)["a"].to_list() == [1, 2, 3]
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name], "staging files left behind"

@@ -107,6 +107,8 @@ def test_an_external_server_is_left_alone(service: FakeService, monkeypatch: pyt
 
 def test_a_server_that_exits_while_starting_is_reported_with_its_log(service: FakeService) -> None:
     service.start = lambda: service.spawn([sys.executable, "-c", "print('no luck'); raise SystemExit(3)"])
-    with pytest.raises(ServiceUnavailableError, match=r"(?s)Fake exited while starting on 127\.0\.0\.1:\d+/db.*no luck"):
+    with pytest.raises(
+        ServiceUnavailableError, match=r"(?s)Fake exited while starting on 127\.0\.0\.1:\d+/db.*no luck"
+    ):
         service.up()
     assert not service.pid_file.exists()

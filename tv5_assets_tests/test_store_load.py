@@ -102,7 +102,9 @@ def test_refused_credentials_fail_once_without_the_secret() -> None:
             raise neo4j.exceptions.AuthError("The client is unauthorized due to authentication failure.")
     message = caught.value.description
     assert caught.value.allow_retries is False and isinstance(caught.value.__cause__, Neo4jCredentialsError)
-    assert message.startswith("Loading users in Neo4j at bolt://127.0.0.1:7687 failed") and "TV5_NEO4J_PASSWORD" in message
+    assert (
+        message.startswith("Loading users in Neo4j at bolt://127.0.0.1:7687 failed") and "TV5_NEO4J_PASSWORD" in message
+    )
     assert SECRET not in message
 
 
@@ -115,7 +117,10 @@ def test_a_failure_already_decided_is_kept() -> None:
 
 @pytest.mark.parametrize(
     ("error", "attempts", "success"),
-    [(psycopg.OperationalError("server closed the connection unexpectedly"), 2, True), (ZeroDivisionError("bug"), 1, False)],
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), 2, True),
+        (ZeroDivisionError("bug"), 1, False),
+    ],
 )
 def test_dagster_retries_what_store_errors_lets_through(error, attempts, success) -> None:
     calls = []

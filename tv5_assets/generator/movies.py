@@ -25,17 +25,56 @@ _PRIMARY_W = np.array(
     dtype=np.float64,
 )
 _AFFINITY = {
-    "Action": {"Adventure": 2, "Crime": 1.5, "Thriller": 2, "Sci-Fi": 1.5, "War": 1.3, "Western": 1.2, "IMAX": 4, "Drama": 0.6, "Comedy": 0.8},
+    "Action": {
+        "Adventure": 2,
+        "Crime": 1.5,
+        "Thriller": 2,
+        "Sci-Fi": 1.5,
+        "War": 1.3,
+        "Western": 1.2,
+        "IMAX": 4,
+        "Drama": 0.6,
+        "Comedy": 0.8,
+    },
     "Adventure": {"Action": 2, "Fantasy": 2, "Children": 2, "Animation": 1.5, "IMAX": 4, "Comedy": 1.2},
     "Animation": {"Children": 6, "Comedy": 1.5, "Fantasy": 2.5, "Adventure": 2.5, "Drama": 0.3, "IMAX": 3},
-    "Children": {"Animation": 5, "Comedy": 2, "Fantasy": 2.5, "Adventure": 2.5, "Musical": 2.5, "Drama": 0.4, "Horror": 0.05, "Crime": 0.1, "Thriller": 0.05, "War": 0.1, "Film-Noir": 0.0},
+    "Children": {
+        "Animation": 5,
+        "Comedy": 2,
+        "Fantasy": 2.5,
+        "Adventure": 2.5,
+        "Musical": 2.5,
+        "Drama": 0.4,
+        "Horror": 0.05,
+        "Crime": 0.1,
+        "Thriller": 0.05,
+        "War": 0.1,
+        "Film-Noir": 0.0,
+    },
     "Comedy": {"Romance": 2.5, "Drama": 1.0, "Crime": 0.8, "Children": 1.2, "Film-Noir": 0.1},
     "Crime": {"Thriller": 2.5, "Drama": 1.5, "Film-Noir": 5, "Mystery": 2, "Action": 1.5, "Children": 0.1},
     "Documentary": {"Musical": 2, "War": 1.5, "IMAX": 3, "Comedy": 0.4, "Drama": 0.3, "Film-Noir": 0.0},
     "Drama": {"Romance": 2, "Crime": 1.2, "Thriller": 1, "War": 1.5, "Children": 0.5},
     "Fantasy": {"Adventure": 2.5, "Children": 2, "Animation": 2, "Action": 1.2},
-    "Film-Noir": {"Crime": 6, "Mystery": 4, "Thriller": 4, "Drama": 1.5, "Romance": 1, "Children": 0.0, "Animation": 0.0, "IMAX": 0.0},
-    "Horror": {"Thriller": 3, "Mystery": 1.5, "Sci-Fi": 1.5, "Comedy": 0.7, "Drama": 0.3, "Romance": 0.2, "Children": 0.02},
+    "Film-Noir": {
+        "Crime": 6,
+        "Mystery": 4,
+        "Thriller": 4,
+        "Drama": 1.5,
+        "Romance": 1,
+        "Children": 0.0,
+        "Animation": 0.0,
+        "IMAX": 0.0,
+    },
+    "Horror": {
+        "Thriller": 3,
+        "Mystery": 1.5,
+        "Sci-Fi": 1.5,
+        "Comedy": 0.7,
+        "Drama": 0.3,
+        "Romance": 0.2,
+        "Children": 0.02,
+    },
     "IMAX": {},
     "Musical": {"Romance": 2, "Comedy": 2, "Drama": 1},
     "Mystery": {"Thriller": 3, "Crime": 2, "Horror": 1.5},
@@ -60,7 +99,9 @@ def _year_pmf() -> tuple[np.ndarray, np.ndarray]:
 def year_start_ts(years: np.ndarray) -> np.ndarray:
     """Unix seconds of Jan 1 (UTC) of each year (vectorised)."""
     epoch = dt.date(1970, 1, 1).toordinal()
-    table = np.array([(dt.date(y, 1, 1).toordinal() - epoch) * 86400 for y in range(YEAR_MIN, YEAR_MAX + 1)], dtype=np.int64)
+    table = np.array(
+        [(dt.date(y, 1, 1).toordinal() - epoch) * 86400 for y in range(YEAR_MIN, YEAR_MAX + 1)], dtype=np.int64
+    )
     return table[np.asarray(years, dtype=np.int64) - YEAR_MIN]
 
 

@@ -120,7 +120,9 @@ class _TagDraw:
         return mv, tag
 
 
-def _redraw_repeats(local: np.ndarray, movie: np.ndarray, tag: np.ndarray, protected: np.ndarray, draw: _TagDraw) -> None:
+def _redraw_repeats(
+    local: np.ndarray, movie: np.ndarray, tag: np.ndarray, protected: np.ndarray, draw: _TagDraw
+) -> None:
     """No repeated (user, movie, tag): keep the planted row of a group, redraw the others (in place)."""
     n_vocab = len(draw.vocab.strings)
     for _ in range(1000):
@@ -135,7 +137,9 @@ def _redraw_repeats(local: np.ndarray, movie: np.ndarray, tag: np.ndarray, prote
     raise RuntimeError("could not draw unique tag applications")  # pragma: no cover
 
 
-def _timestamps(movies: Movies, movie: np.ndarray, local: np.ndarray, c: Counts, rng: np.random.Generator) -> np.ndarray:
+def _timestamps(
+    movies: Movies, movie: np.ndarray, local: np.ndarray, c: Counts, rng: np.random.Generator
+) -> np.ndarray:
     """Each tagger's window after tagging began, never before the movie's year."""
     start = rng.integers(T_TAG_MIN, T_MAX - 3600, c.taggers)
     dur = np.minimum(np.exp(rng.normal(np.log(30 * 86400.0), 2.0, c.taggers)), T_MAX - start).astype(np.int64)

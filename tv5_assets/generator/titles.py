@@ -78,7 +78,9 @@ TRAIT_TITLES: list[tuple[str, dict]] = [
     ),
     (
         "Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)",
-        _e("Good, the Bad and the Ugly, The", "The Good, the Bad and the Ugly", "Il Buono, il brutto, il cattivo", 1966),
+        _e(
+            "Good, the Bad and the Ugly, The", "The Good, the Bad and the Ugly", "Il Buono, il brutto, il cattivo", 1966
+        ),
     ),
     ("Few Good Men, A (1992)", _e("Few Good Men, A", "A Few Good Men", year=1992)),
     ("American in Paris, An (1951)", _e("American in Paris, An", "An American in Paris", year=1951)),
@@ -87,7 +89,10 @@ TRAIT_TITLES: list[tuple[str, dict]] = [
     ("Blechtrommel, Die (1979)", _e("Blechtrommel, Die", "Die Blechtrommel", year=1979)),
     ("Untergang, Der (Downfall) (2004)", _e("Untergang, Der", "Der Untergang", "Downfall", 2004)),
     ("Avventura, L' (1960)", _e("Avventura, L'", "L'Avventura", year=1960)),
-    ("Laberinto del fauno, El (Pan's Labyrinth) (2006)", _e("Laberinto del fauno, El", "El Laberinto del fauno", "Pan's Labyrinth", 2006)),
+    (
+        "Laberinto del fauno, El (Pan's Labyrinth) (2006)",
+        _e("Laberinto del fauno, El", "El Laberinto del fauno", "Pan's Labyrinth", 2006),
+    ),
     # year ranges with an en dash
     ("Death Note: Desu nôto (2006–2007)", _e("Death Note: Desu nôto", year=2006)),
     ("Lights Out, The (Luces apagadas) (2011–2013)", _e("Lights Out, The", "The Lights Out", "Luces apagadas", 2011)),
@@ -162,7 +167,11 @@ TRAIT_TITLE_KINDS: dict[str, list[str]] = {
     "pipe": ["Love|Hate (2019)", "Frost | Nixon Tapes (2008)"],
     "duplicate_title": list(DUPLICATE_TITLES),
     "cyrillic": ["Брат (1997)", "Ночной дозор (Night Watch) (2004)"],
-    "cjk": ["大话西游 (A Chinese Odyssey) (1995)", "千と千尋の神隠し (2001)", "살인의 추억 (Memories of Murder) (2003)"],
+    "cjk": [
+        "大话西游 (A Chinese Odyssey) (1995)",
+        "千と千尋の神隠し (2001)",
+        "살인의 추억 (Memories of Murder) (2003)",
+    ],
     "accented_latin": [
         "Smultronstället (Wild Strawberries) (1957)",
         "Człowiek z marmuru (1977)",

@@ -105,117 +105,404 @@ SUBTITLES = (
 # Foreign title pieces: (article or "", core phrase). Articles get moved to the end ("Haine, La").
 FOREIGN_PHRASES: dict[str, list[tuple[str, str]]] = {
     "fr": [
-        ("La", "Nuit américaine"), ("Le", "Dernier métro"), ("Les", "Enfants du paradis"), ("La", "Cité des anges"),
-        ("L'", "Été meurtrier"), ("Le", "Cœur en hiver"), ("La", "Vie rêvée"), ("Les", "Parapluies de Cherbourg"),
-        ("Le", "Mépris"), ("La", "Femme d'à côté"), ("L'", "Étranger"), ("Les", "Quatre cents coups"),
-        ("", "À bout de souffle"), ("", "Jeux interdits"), ("La", "Règle du jeu"), ("Le", "Salaire de la peur"),
-        ("La", "Grande illusion"), ("Les", "Amants du Pont-Neuf"), ("", "Trois couleurs: Bleu"), ("Le", "Château de ma mère"),
-        ("La", "Bête humaine"), ("L'", "Argent de poche"), ("Le", "Goût des autres"), ("Les", "Diaboliques"),
+        ("La", "Nuit américaine"),
+        ("Le", "Dernier métro"),
+        ("Les", "Enfants du paradis"),
+        ("La", "Cité des anges"),
+        ("L'", "Été meurtrier"),
+        ("Le", "Cœur en hiver"),
+        ("La", "Vie rêvée"),
+        ("Les", "Parapluies de Cherbourg"),
+        ("Le", "Mépris"),
+        ("La", "Femme d'à côté"),
+        ("L'", "Étranger"),
+        ("Les", "Quatre cents coups"),
+        ("", "À bout de souffle"),
+        ("", "Jeux interdits"),
+        ("La", "Règle du jeu"),
+        ("Le", "Salaire de la peur"),
+        ("La", "Grande illusion"),
+        ("Les", "Amants du Pont-Neuf"),
+        ("", "Trois couleurs: Bleu"),
+        ("Le", "Château de ma mère"),
+        ("La", "Bête humaine"),
+        ("L'", "Argent de poche"),
+        ("Le", "Goût des autres"),
+        ("Les", "Diaboliques"),
     ],
     "es": [
-        ("El", "Laberinto del fauno"), ("La", "Lengua de las mariposas"), ("Los", "Olvidados"), ("El", "Espíritu de la colmena"),
-        ("", "Mujeres al borde de un ataque de nervios"), ("Las", "Horas del verano"), ("El", "Secreto de sus ojos"),
-        ("", "Amores perros"), ("", "Y tu mamá también"), ("La", "Niña santa"), ("El", "Orfanato"), ("Los", "Santos inocentes"),
-        ("El", "Ángel exterminador"), ("", "Volver"), ("La", "Ciénaga"), ("El", "Niño pez"),
+        ("El", "Laberinto del fauno"),
+        ("La", "Lengua de las mariposas"),
+        ("Los", "Olvidados"),
+        ("El", "Espíritu de la colmena"),
+        ("", "Mujeres al borde de un ataque de nervios"),
+        ("Las", "Horas del verano"),
+        ("El", "Secreto de sus ojos"),
+        ("", "Amores perros"),
+        ("", "Y tu mamá también"),
+        ("La", "Niña santa"),
+        ("El", "Orfanato"),
+        ("Los", "Santos inocentes"),
+        ("El", "Ángel exterminador"),
+        ("", "Volver"),
+        ("La", "Ciénaga"),
+        ("El", "Niño pez"),
     ],
     "it": [
-        ("La", "Dolce vita"), ("Il", "Postino"), ("La", "Strada"), ("Il", "Sorpasso"), ("", "Ladri di biciclette"),
-        ("La", "Grande bellezza"), ("Il", "Conformista"), ("L'", "Avventura"), ("La", "Vita è bella"), ("Il", "Gattopardo"),
-        ("", "Nuovo cinema Paradiso"), ("La", "Meglio gioventù"), ("Il", "Divo"), ("", "Mediterraneo"),
+        ("La", "Dolce vita"),
+        ("Il", "Postino"),
+        ("La", "Strada"),
+        ("Il", "Sorpasso"),
+        ("", "Ladri di biciclette"),
+        ("La", "Grande bellezza"),
+        ("Il", "Conformista"),
+        ("L'", "Avventura"),
+        ("La", "Vita è bella"),
+        ("Il", "Gattopardo"),
+        ("", "Nuovo cinema Paradiso"),
+        ("La", "Meglio gioventù"),
+        ("Il", "Divo"),
+        ("", "Mediterraneo"),
     ],
     "de": [
-        ("Das", "Boot"), ("Der", "Himmel über Berlin"), ("Die", "Blechtrommel"), ("Das", "Leben der Anderen"),
-        ("Der", "Untergang"), ("Die", "Fälscher"), ("", "Lola rennt"), ("Das", "weiße Band"), ("Die", "Welle"),
-        ("Der", "Baader Meinhof Komplex"), ("", "Good Bye Lenin!"), ("Die", "Ehe der Maria Braun"), ("Der", "Schuh des Manitu"),
+        ("Das", "Boot"),
+        ("Der", "Himmel über Berlin"),
+        ("Die", "Blechtrommel"),
+        ("Das", "Leben der Anderen"),
+        ("Der", "Untergang"),
+        ("Die", "Fälscher"),
+        ("", "Lola rennt"),
+        ("Das", "weiße Band"),
+        ("Die", "Welle"),
+        ("Der", "Baader Meinhof Komplex"),
+        ("", "Good Bye Lenin!"),
+        ("Die", "Ehe der Maria Braun"),
+        ("Der", "Schuh des Manitu"),
     ],
     "sv": [
-        ("Det", "sjunde inseglet"), ("", "Smultronstället"), ("Den", "goda viljan"), ("", "Fanny och Alexander"),
-        ("", "Låt den rätte komma in"), ("", "Sånger från andra våningen"), ("Det", "regnar på vår kärlek"),
+        ("Det", "sjunde inseglet"),
+        ("", "Smultronstället"),
+        ("Den", "goda viljan"),
+        ("", "Fanny och Alexander"),
+        ("", "Låt den rätte komma in"),
+        ("", "Sånger från andra våningen"),
+        ("Det", "regnar på vår kärlek"),
     ],
     "pt": [
-        ("", "Cidade de Deus"), ("", "Central do Brasil"), ("O", "Pagador de promessas"), ("", "Aquarius"),
-        ("", "Tropa de elite"), ("O", "Som ao redor"), ("", "Terra em transe"),
+        ("", "Cidade de Deus"),
+        ("", "Central do Brasil"),
+        ("O", "Pagador de promessas"),
+        ("", "Aquarius"),
+        ("", "Tropa de elite"),
+        ("O", "Som ao redor"),
+        ("", "Terra em transe"),
     ],
     "pl": [
-        ("", "Popiół i diament"), ("", "Człowiek z marmuru"), ("", "Nóż w wodzie"), ("", "Ziemia obiecana"),
-        ("", "Dekalog, jeden"), ("", "Podwójne życie Weroniki"),
+        ("", "Popiół i diament"),
+        ("", "Człowiek z marmuru"),
+        ("", "Nóż w wodzie"),
+        ("", "Ziemia obiecana"),
+        ("", "Dekalog, jeden"),
+        ("", "Podwójne życie Weroniki"),
     ],
     "ja": [
-        ("", "Sen to Chihiro no kamikakushi"), ("", "Shichinin no samurai"), ("", "Tôkyô monogatari"), ("", "Kumonosu-jô"),
-        ("", "Hauru no ugoku shiro"), ("", "Ikiru"), ("", "Tonari no Totoro"), ("", "Shin Gojira"), ("", "Kimi no na wa."),
+        ("", "Sen to Chihiro no kamikakushi"),
+        ("", "Shichinin no samurai"),
+        ("", "Tôkyô monogatari"),
+        ("", "Kumonosu-jô"),
+        ("", "Hauru no ugoku shiro"),
+        ("", "Ikiru"),
+        ("", "Tonari no Totoro"),
+        ("", "Shin Gojira"),
+        ("", "Kimi no na wa."),
     ],
     "zh": [
-        ("", "Wo hu cang long"), ("", "Ba wang bie ji"), ("", "Hua yang nian hua"), ("", "Da hong deng long gao gao gua"),
-        ("", "Chung Hing sam lam"), ("", "Huo zhe"), ("", "Yi yi"),
+        ("", "Wo hu cang long"),
+        ("", "Ba wang bie ji"),
+        ("", "Hua yang nian hua"),
+        ("", "Da hong deng long gao gao gua"),
+        ("", "Chung Hing sam lam"),
+        ("", "Huo zhe"),
+        ("", "Yi yi"),
     ],
     "ru": [
-        ("", "Brat"), ("", "Nochnoy dozor"), ("", "Utomlyonnye solntsem"), ("", "Ivanovo detstvo"),
-        ("", "Letyat zhuravli"), ("", "Andrey Rublyov"), ("", "Moskva slezam ne verit"),
+        ("", "Brat"),
+        ("", "Nochnoy dozor"),
+        ("", "Utomlyonnye solntsem"),
+        ("", "Ivanovo detstvo"),
+        ("", "Letyat zhuravli"),
+        ("", "Andrey Rublyov"),
+        ("", "Moskva slezam ne verit"),
     ],
 }
 # Composable foreign titles: (article, noun) pairs and modifiers, per language ("Nuit perdue, La").
 FOREIGN_PARTS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
     "fr": (
-        [("La", "Nuit"), ("Le", "Cœur"), ("L'", "Été"), ("Les", "Enfants"), ("La", "Femme"), ("Le", "Secret"),
-         ("La", "Vie"), ("Le", "Château"), ("L'", "Étranger"), ("La", "Mer"), ("Les", "Amants"), ("Le", "Salaire"),
-         ("La", "Règle"), ("Le", "Goût"), ("La", "Bête"), ("L'", "Homme"), ("La", "Maison"), ("Le", "Voyage"),
-         ("La", "Chambre"), ("Les", "Années"), ("Le", "Dernier été"), ("La", "Fille")],
-        ["du paradis", "américaine", "en hiver", "de la peur", "d'à côté", "de Cherbourg", "des autres", "du Pont-Neuf",
-         "de ma mère", "sans nom", "du silence", "à Paris", "de minuit", "des anges", "du désir", "de l'aube",
-         "à Marseille", "du dimanche", "de verre", "au bord de la mer", "des songes", "du Nord"],
+        [
+            ("La", "Nuit"),
+            ("Le", "Cœur"),
+            ("L'", "Été"),
+            ("Les", "Enfants"),
+            ("La", "Femme"),
+            ("Le", "Secret"),
+            ("La", "Vie"),
+            ("Le", "Château"),
+            ("L'", "Étranger"),
+            ("La", "Mer"),
+            ("Les", "Amants"),
+            ("Le", "Salaire"),
+            ("La", "Règle"),
+            ("Le", "Goût"),
+            ("La", "Bête"),
+            ("L'", "Homme"),
+            ("La", "Maison"),
+            ("Le", "Voyage"),
+            ("La", "Chambre"),
+            ("Les", "Années"),
+            ("Le", "Dernier été"),
+            ("La", "Fille"),
+        ],
+        [
+            "du paradis",
+            "américaine",
+            "en hiver",
+            "de la peur",
+            "d'à côté",
+            "de Cherbourg",
+            "des autres",
+            "du Pont-Neuf",
+            "de ma mère",
+            "sans nom",
+            "du silence",
+            "à Paris",
+            "de minuit",
+            "des anges",
+            "du désir",
+            "de l'aube",
+            "à Marseille",
+            "du dimanche",
+            "de verre",
+            "au bord de la mer",
+            "des songes",
+            "du Nord",
+        ],
     ),
     "es": (
-        [("El", "Laberinto"), ("La", "Lengua"), ("Los", "Olvidados"), ("El", "Espíritu"), ("Las", "Horas"),
-         ("El", "Secreto"), ("La", "Niña"), ("El", "Orfanato"), ("Los", "Santos"), ("El", "Ángel"), ("La", "Casa"),
-         ("El", "Camino"), ("La", "Noche"), ("Los", "Años"), ("El", "Silencio"), ("La", "Canción")],
-        ["del fauno", "de las mariposas", "de la colmena", "del verano", "de sus ojos", "inocentes", "exterminador",
-         "de papel", "de los lápices", "sin fin", "de la memoria", "de mi madre", "del desierto", "en la ciudad",
-         "del olvido", "de Buenos Aires", "de otoño"],
+        [
+            ("El", "Laberinto"),
+            ("La", "Lengua"),
+            ("Los", "Olvidados"),
+            ("El", "Espíritu"),
+            ("Las", "Horas"),
+            ("El", "Secreto"),
+            ("La", "Niña"),
+            ("El", "Orfanato"),
+            ("Los", "Santos"),
+            ("El", "Ángel"),
+            ("La", "Casa"),
+            ("El", "Camino"),
+            ("La", "Noche"),
+            ("Los", "Años"),
+            ("El", "Silencio"),
+            ("La", "Canción"),
+        ],
+        [
+            "del fauno",
+            "de las mariposas",
+            "de la colmena",
+            "del verano",
+            "de sus ojos",
+            "inocentes",
+            "exterminador",
+            "de papel",
+            "de los lápices",
+            "sin fin",
+            "de la memoria",
+            "de mi madre",
+            "del desierto",
+            "en la ciudad",
+            "del olvido",
+            "de Buenos Aires",
+            "de otoño",
+        ],
     ),
     "it": (
-        [("La", "Dolce vita"), ("Il", "Postino"), ("La", "Strada"), ("Il", "Sorpasso"), ("La", "Grande bellezza"),
-         ("Il", "Conformista"), ("L'", "Avventura"), ("La", "Vita"), ("Il", "Gattopardo"), ("La", "Notte"),
-         ("Il", "Deserto"), ("Il", "Giardino"), ("La", "Ragazza"), ("L'", "Eclisse")],
-        ["è bella", "dei Finzi-Contini", "rosso", "di Roma", "d'estate", "del mare", "di Cabiria", "senza fine",
-         "dei sogni", "di notte", "perduta", "di Milano", "d'inverno"],
+        [
+            ("La", "Dolce vita"),
+            ("Il", "Postino"),
+            ("La", "Strada"),
+            ("Il", "Sorpasso"),
+            ("La", "Grande bellezza"),
+            ("Il", "Conformista"),
+            ("L'", "Avventura"),
+            ("La", "Vita"),
+            ("Il", "Gattopardo"),
+            ("La", "Notte"),
+            ("Il", "Deserto"),
+            ("Il", "Giardino"),
+            ("La", "Ragazza"),
+            ("L'", "Eclisse"),
+        ],
+        [
+            "è bella",
+            "dei Finzi-Contini",
+            "rosso",
+            "di Roma",
+            "d'estate",
+            "del mare",
+            "di Cabiria",
+            "senza fine",
+            "dei sogni",
+            "di notte",
+            "perduta",
+            "di Milano",
+            "d'inverno",
+        ],
     ),
     "de": (
-        [("Das", "Boot"), ("Der", "Himmel"), ("Die", "Blechtrommel"), ("Das", "Leben"), ("Der", "Untergang"),
-         ("Die", "Fälscher"), ("Das", "Band"), ("Die", "Welle"), ("Der", "Schuh"), ("Die", "Ehe"), ("Das", "Haus"),
-         ("Der", "Wald"), ("Die", "Reise"), ("Das", "Mädchen"), ("Der", "Fremde"), ("Die", "Stadt")],
-        ["über Berlin", "der Anderen", "des Manitu", "der Maria Braun", "am See", "im Schnee", "ohne Namen",
-         "aus Glas", "der Träume", "im Winter", "über München", "der Erinnerung", "am Rhein", "der Nacht"],
+        [
+            ("Das", "Boot"),
+            ("Der", "Himmel"),
+            ("Die", "Blechtrommel"),
+            ("Das", "Leben"),
+            ("Der", "Untergang"),
+            ("Die", "Fälscher"),
+            ("Das", "Band"),
+            ("Die", "Welle"),
+            ("Der", "Schuh"),
+            ("Die", "Ehe"),
+            ("Das", "Haus"),
+            ("Der", "Wald"),
+            ("Die", "Reise"),
+            ("Das", "Mädchen"),
+            ("Der", "Fremde"),
+            ("Die", "Stadt"),
+        ],
+        [
+            "über Berlin",
+            "der Anderen",
+            "des Manitu",
+            "der Maria Braun",
+            "am See",
+            "im Schnee",
+            "ohne Namen",
+            "aus Glas",
+            "der Träume",
+            "im Winter",
+            "über München",
+            "der Erinnerung",
+            "am Rhein",
+            "der Nacht",
+        ],
     ),
     "sv": (
-        [("Det", "sjunde inseglet"), ("Den", "goda viljan"), ("", "Smultronstället"), ("", "Fanny och Alexander"),
-         ("Det", "tysta huset"), ("Den", "sista sommaren"), ("", "Jägarna"), ("", "Sånger"), ("", "Tystnaden")],
+        [
+            ("Det", "sjunde inseglet"),
+            ("Den", "goda viljan"),
+            ("", "Smultronstället"),
+            ("", "Fanny och Alexander"),
+            ("Det", "tysta huset"),
+            ("Den", "sista sommaren"),
+            ("", "Jägarna"),
+            ("", "Sånger"),
+            ("", "Tystnaden"),
+        ],
         ["från andra våningen", "på ön", "i Stockholm", "i skogen", "om kärlek", "för länge sedan", "på Österlen"],
     ),
     "pt": (
-        [("", "Cidade"), ("", "Central"), ("O", "Pagador"), ("O", "Som"), ("", "Terra"), ("O", "Céu"),
-         ("", "Tropa"), ("O", "Invasor"), ("", "Noites")],
-        ["de Deus", "do Brasil", "de promessas", "ao redor", "em transe", "de elite", "de São Paulo", "sem fim",
-         "de verão", "da Bahia"],
+        [
+            ("", "Cidade"),
+            ("", "Central"),
+            ("O", "Pagador"),
+            ("O", "Som"),
+            ("", "Terra"),
+            ("O", "Céu"),
+            ("", "Tropa"),
+            ("O", "Invasor"),
+            ("", "Noites"),
+        ],
+        [
+            "de Deus",
+            "do Brasil",
+            "de promessas",
+            "ao redor",
+            "em transe",
+            "de elite",
+            "de São Paulo",
+            "sem fim",
+            "de verão",
+            "da Bahia",
+        ],
     ),
     "pl": (
-        [("", "Popiół"), ("", "Człowiek"), ("", "Nóż"), ("", "Ziemia"), ("", "Życie"), ("", "Miłość"), ("", "Noc"),
-         ("", "Dom"), ("", "Pociąg"), ("", "Rejs")],
-        ["i diament", "z marmuru", "w wodzie", "obiecana", "na wsi", "pod gwiazdami", "z żelaza", "w Krakowie",
-         "bez końca", "nad morzem"],
+        [
+            ("", "Popiół"),
+            ("", "Człowiek"),
+            ("", "Nóż"),
+            ("", "Ziemia"),
+            ("", "Życie"),
+            ("", "Miłość"),
+            ("", "Noc"),
+            ("", "Dom"),
+            ("", "Pociąg"),
+            ("", "Rejs"),
+        ],
+        [
+            "i diament",
+            "z marmuru",
+            "w wodzie",
+            "obiecana",
+            "na wsi",
+            "pod gwiazdami",
+            "z żelaza",
+            "w Krakowie",
+            "bez końca",
+            "nad morzem",
+        ],
     ),
     "ja": (
-        [("", "Kaze"), ("", "Yume"), ("", "Hana"), ("", "Tsuki"), ("", "Umi"), ("", "Sora"), ("", "Yoru"),
-         ("", "Kokoro"), ("", "Shiro"), ("", "Ame"), ("", "Yuki"), ("", "Tôkyô")],
-        ["no monogatari", "no uta", "no tani", "no naka", "to kaze", "no owari", "no hi", "no kioku", "no ugoku shiro",
-         "no samurai"],
+        [
+            ("", "Kaze"),
+            ("", "Yume"),
+            ("", "Hana"),
+            ("", "Tsuki"),
+            ("", "Umi"),
+            ("", "Sora"),
+            ("", "Yoru"),
+            ("", "Kokoro"),
+            ("", "Shiro"),
+            ("", "Ame"),
+            ("", "Yuki"),
+            ("", "Tôkyô"),
+        ],
+        [
+            "no monogatari",
+            "no uta",
+            "no tani",
+            "no naka",
+            "to kaze",
+            "no owari",
+            "no hi",
+            "no kioku",
+            "no ugoku shiro",
+            "no samurai",
+        ],
     ),
     "zh": (
         [("", "Hong"), ("", "Long"), ("", "Yue"), ("", "Hua"), ("", "Shan"), ("", "Xue"), ("", "Feng"), ("", "Tian")],
         ["de gu shi", "zhi ge", "wu yan", "xiao shi", "da xia", "meng", "yang nian hua", "bie ji"],
     ),
     "ru": (
-        [("", "Nochnoy"), ("", "Belyy"), ("", "Tikhiy"), ("", "Zimniy"), ("", "Posledniy"), ("", "Dolgiy"),
-         ("", "Chuzhoy"), ("", "Krasnyy")],
+        [
+            ("", "Nochnoy"),
+            ("", "Belyy"),
+            ("", "Tikhiy"),
+            ("", "Zimniy"),
+            ("", "Posledniy"),
+            ("", "Dolgiy"),
+            ("", "Chuzhoy"),
+            ("", "Krasnyy"),
+        ],
         ["dozor", "veter", "poezd", "gorod", "dom", "bereg", "sad", "put"],
     ),
 }
@@ -233,16 +520,54 @@ def foreign_title(lang: str, i: int, j: int, whole: bool) -> tuple[str, str]:
 
 # Titles written in their own script (no Latin transliteration).
 NATIVE_TITLES: list[str] = [
-    "Брат", "Ночной дозор", "Сталкер", "Летят журавли", "Зеркало", "Москва слезам не верит", "Иваново детство",
-    "Кин-дза-дза!", "Левиафан", "Возвращение",
-    "千と千尋の神隠し", "七人の侍", "東京物語", "となりのトトロ", "君の名は。", "羅生門",
-    "卧虎藏龙", "霸王别姬", "花样年华", "活着", "大话西游", "无间道",
-    "살인의 추억", "올드보이", "기생충", "괴물",
-    "Ζορμπάς", "Η Αιωνιότητα και μια Μέρα",
+    "Брат",
+    "Ночной дозор",
+    "Сталкер",
+    "Летят журавли",
+    "Зеркало",
+    "Москва слезам не верит",
+    "Иваново детство",
+    "Кин-дза-дза!",
+    "Левиафан",
+    "Возвращение",
+    "千と千尋の神隠し",
+    "七人の侍",
+    "東京物語",
+    "となりのトトロ",
+    "君の名は。",
+    "羅生門",
+    "卧虎藏龙",
+    "霸王别姬",
+    "花样年华",
+    "活着",
+    "大话西游",
+    "无间道",
+    "살인의 추억",
+    "올드보이",
+    "기생충",
+    "괴물",
+    "Ζορμπάς",
+    "Η Αιωνιότητα και μια Μέρα",
 ]
 
 MOVED_ARTICLES: tuple[str, ...] = (
-    "The", "A", "An", "Les", "La", "Le", "L'", "Der", "Die", "Das", "El", "Il", "Los", "Las", "Det", "Den", "O",
+    "The",
+    "A",
+    "An",
+    "Les",
+    "La",
+    "Le",
+    "L'",
+    "Der",
+    "Die",
+    "Das",
+    "El",
+    "Il",
+    "Los",
+    "Las",
+    "Det",
+    "Den",
+    "O",
 )
 """Articles that MovieLens moves to the end of a title ("Haine, La"). "L'" is restored without a space."""
 
@@ -345,49 +670,115 @@ _GENOME_HEADS: dict[str, str] = {
 }
 
 _TOPIC_ADJS: dict[str, list[str]] = {
-    "Action": "explosive|relentless|brutal|epic|stylish|over-the-top|kinetic|gritty|high-octane|loud|nonstop|bloody".split("|"),
-    "Adventure": "exotic|daring|sweeping|perilous|grand|wild|thrilling|old-fashioned|rousing|remote|uncharted|classic".split("|"),
-    "Animation": "animated|colorful|charming|hand-drawn|whimsical|cute|gorgeous|stylized|playful|vivid|fluid|painterly".split("|"),
-    "Children": "family-friendly|cute|sweet|innocent|gentle|heartwarming|magical|silly|cheerful|educational|wholesome|cozy".split("|"),
+    "Action": "explosive|relentless|brutal|epic|stylish|over-the-top|kinetic|gritty|high-octane|loud|nonstop|bloody".split(
+        "|"
+    ),
+    "Adventure": "exotic|daring|sweeping|perilous|grand|wild|thrilling|old-fashioned|rousing|remote|uncharted|classic".split(
+        "|"
+    ),
+    "Animation": "animated|colorful|charming|hand-drawn|whimsical|cute|gorgeous|stylized|playful|vivid|fluid|painterly".split(
+        "|"
+    ),
+    "Children": "family-friendly|cute|sweet|innocent|gentle|heartwarming|magical|silly|cheerful|educational|wholesome|cozy".split(
+        "|"
+    ),
     "Comedy": "funny|hilarious|witty|absurd|goofy|deadpan|quirky|silly|slapstick|sarcastic|cheesy|awkward".split("|"),
-    "Crime": "criminal|corrupt|gritty|violent|cold-blooded|ruthless|urban|underworld|dirty|crooked|masterful|violent".split("|"),
-    "Documentary": "factual|historical|political|investigative|archival|real|honest|eye-opening|informative|social|personal|candid".split("|"),
+    "Crime": "criminal|corrupt|gritty|violent|cold-blooded|ruthless|urban|underworld|dirty|crooked|masterful|violent".split(
+        "|"
+    ),
+    "Documentary": "factual|historical|political|investigative|archival|real|honest|eye-opening|informative|social|personal|candid".split(
+        "|"
+    ),
     "Drama": "emotional|moving|sad|touching|intimate|bleak|powerful|quiet|tender|heartbreaking|raw|subtle".split("|"),
-    "Fantasy": "magical|mythical|enchanted|epic|otherworldly|mystical|legendary|dreamy|whimsical|ancient|dark|fabled".split("|"),
-    "Film-Noir": "noir|shadowy|hard-boiled|fatalistic|smoky|cynical|rain-soaked|doomed|treacherous|black-and-white|moody|seedy".split("|"),
-    "Horror": "creepy|gory|eerie|disturbing|grim|chilling|bloody|macabre|terrifying|nightmarish|grisly|unsettling".split("|"),
-    "IMAX": "huge|immersive|stunning|spectacular|gigantic|breathtaking|panoramic|3d|large-format|vast|dazzling|monumental".split("|"),
-    "Musical": "musical|catchy|toe-tapping|melodic|jazzy|rocking|operatic|singing|choreographed|rhythmic|lyrical|brassy".split("|"),
-    "Mystery": "mysterious|puzzling|twisty|cryptic|enigmatic|baffling|clever|intricate|ambiguous|secretive|layered|nonlinear".split("|"),
-    "Romance": "romantic|passionate|tender|sweet|steamy|star-crossed|forbidden|bittersweet|sentimental|sappy|flirty|swoony".split("|"),
-    "Sci-Fi": "futuristic|dystopian|alien|robotic|cosmic|cyberpunk|interstellar|post-apocalyptic|cerebral|high-tech|retro-futuristic|orbital".split("|"),
-    "Thriller": "tense|suspenseful|paranoid|gripping|claustrophobic|nail-biting|twisted|menacing|taut|edgy|dangerous|frantic".split("|"),
+    "Fantasy": "magical|mythical|enchanted|epic|otherworldly|mystical|legendary|dreamy|whimsical|ancient|dark|fabled".split(
+        "|"
+    ),
+    "Film-Noir": "noir|shadowy|hard-boiled|fatalistic|smoky|cynical|rain-soaked|doomed|treacherous|black-and-white|moody|seedy".split(
+        "|"
+    ),
+    "Horror": "creepy|gory|eerie|disturbing|grim|chilling|bloody|macabre|terrifying|nightmarish|grisly|unsettling".split(
+        "|"
+    ),
+    "IMAX": "huge|immersive|stunning|spectacular|gigantic|breathtaking|panoramic|3d|large-format|vast|dazzling|monumental".split(
+        "|"
+    ),
+    "Musical": "musical|catchy|toe-tapping|melodic|jazzy|rocking|operatic|singing|choreographed|rhythmic|lyrical|brassy".split(
+        "|"
+    ),
+    "Mystery": "mysterious|puzzling|twisty|cryptic|enigmatic|baffling|clever|intricate|ambiguous|secretive|layered|nonlinear".split(
+        "|"
+    ),
+    "Romance": "romantic|passionate|tender|sweet|steamy|star-crossed|forbidden|bittersweet|sentimental|sappy|flirty|swoony".split(
+        "|"
+    ),
+    "Sci-Fi": "futuristic|dystopian|alien|robotic|cosmic|cyberpunk|interstellar|post-apocalyptic|cerebral|high-tech|retro-futuristic|orbital".split(
+        "|"
+    ),
+    "Thriller": "tense|suspenseful|paranoid|gripping|claustrophobic|nail-biting|twisted|menacing|taut|edgy|dangerous|frantic".split(
+        "|"
+    ),
     "War": "wartime|military|brutal|heroic|anti-war|tragic|patriotic|bloody|frontline|naval|aerial|wartorn".split("|"),
-    "Western": "western|dusty|frontier|lawless|rugged|sun-baked|spaghetti|revisionist|lonesome|wild|cowboy|desert".split("|"),
+    "Western": "western|dusty|frontier|lawless|rugged|sun-baked|spaghetti|revisionist|lonesome|wild|cowboy|desert".split(
+        "|"
+    ),
     "": "great|good|bad|beautiful|clever|slow|strong|memorable|stylish|weak|amazing|brilliant|boring|overlong|"
     "confusing|smart|dumb|fun|dull|perfect|terrible|awesome|underrated|overrated|original|weird|classic|dark|"
-    "interesting|excellent|mediocre|solid|fantastic|amazing|poor|incredible|gorgeous|lovely|annoying|haunting".split("|"),
+    "interesting|excellent|mediocre|solid|fantastic|amazing|poor|incredible|gorgeous|lovely|annoying|haunting".split(
+        "|"
+    ),
 }
 _TOPIC_NOUNS: dict[str, list[str]] = {
-    "Action": "fights|chases|stunts|explosions|shootouts|hero|villain|showdown|car chases|gunplay|henchmen|mayhem".split("|"),
-    "Adventure": "journey|quest|expedition|jungle|treasure|voyage|landscapes|explorers|maps|ruins|sea voyage|caves".split("|"),
-    "Animation": "animation|characters|cartoon|artwork|visual style|creatures|drawings|puppets|colors|world-building|sidekick|mascot".split("|"),
-    "Children": "kids movie|family film|puppies|toys|friendship|fairy tale|adventure|animals|storybook|playground|lesson|holiday".split("|"),
-    "Comedy": "humor|jokes|gags|comedy|banter|one-liners|satire|parody|comedic timing|punchlines|pranks|sitcom feel".split("|"),
-    "Crime": "crime|heist|gangsters|cops|mob|underworld|hitmen|criminals|robbery|investigation|detectives|drug deal".split("|"),
-    "Documentary": "documentary|history|footage|interviews|politics|portrait|account|reporting|archive|testimony|biography|exposé".split("|"),
-    "Drama": "drama|story|family|grief|loss|relationships|performances|characters|tragedy|redemption|struggle|tears".split("|"),
+    "Action": "fights|chases|stunts|explosions|shootouts|hero|villain|showdown|car chases|gunplay|henchmen|mayhem".split(
+        "|"
+    ),
+    "Adventure": "journey|quest|expedition|jungle|treasure|voyage|landscapes|explorers|maps|ruins|sea voyage|caves".split(
+        "|"
+    ),
+    "Animation": "animation|characters|cartoon|artwork|visual style|creatures|drawings|puppets|colors|world-building|sidekick|mascot".split(
+        "|"
+    ),
+    "Children": "kids movie|family film|puppies|toys|friendship|fairy tale|adventure|animals|storybook|playground|lesson|holiday".split(
+        "|"
+    ),
+    "Comedy": "humor|jokes|gags|comedy|banter|one-liners|satire|parody|comedic timing|punchlines|pranks|sitcom feel".split(
+        "|"
+    ),
+    "Crime": "crime|heist|gangsters|cops|mob|underworld|hitmen|criminals|robbery|investigation|detectives|drug deal".split(
+        "|"
+    ),
+    "Documentary": "documentary|history|footage|interviews|politics|portrait|account|reporting|archive|testimony|biography|exposé".split(
+        "|"
+    ),
+    "Drama": "drama|story|family|grief|loss|relationships|performances|characters|tragedy|redemption|struggle|tears".split(
+        "|"
+    ),
     "Fantasy": "magic|kingdom|dragons|wizards|quest|creatures|world|legend|spells|swords|prophecy|realm".split("|"),
-    "Film-Noir": "noir|femme fatale|detective|crime|shadows|double-cross|voiceover|streets|alleys|gumshoe|nightclub|fall guy".split("|"),
+    "Film-Noir": "noir|femme fatale|detective|crime|shadows|double-cross|voiceover|streets|alleys|gumshoe|nightclub|fall guy".split(
+        "|"
+    ),
     "Horror": "horror|atmosphere|villain|ending|monster|killer|house|ritual|forest|creatures|deaths|kills".split("|"),
-    "IMAX": "visuals|spectacle|effects|photography|scenery|footage|landscapes|experience|screen|imagery|vistas|cgi".split("|"),
-    "Musical": "songs|music|soundtrack|dance numbers|score|singing|choreography|musical numbers|ballads|melodies|vocals|band".split("|"),
+    "IMAX": "visuals|spectacle|effects|photography|scenery|footage|landscapes|experience|screen|imagery|vistas|cgi".split(
+        "|"
+    ),
+    "Musical": "songs|music|soundtrack|dance numbers|score|singing|choreography|musical numbers|ballads|melodies|vocals|band".split(
+        "|"
+    ),
     "Mystery": "mystery|twist|ending|puzzle|clues|secrets|plot|reveal|whodunit|riddle|suspects|revelation".split("|"),
-    "Romance": "romance|love story|couple|chemistry|kiss|wedding|lovers|relationship|affair|courtship|heartbreak|love scenes".split("|"),
-    "Sci-Fi": "sci-fi|future|aliens|robots|technology|space|spaceships|world-building|concept|ai|time travel|dystopia".split("|"),
-    "Thriller": "thriller|suspense|tension|plot|twists|paranoia|villain|chase|conspiracy|climax|stalker|cat-and-mouse".split("|"),
-    "War": "war|battle scenes|soldiers|combat|military|warfare|army|trenches|navy|history|bombing|resistance".split("|"),
-    "Western": "western|cowboys|gunfights|outlaws|frontier|landscapes|horses|saloon|showdown|sheriff|desert|ranchers".split("|"),
+    "Romance": "romance|love story|couple|chemistry|kiss|wedding|lovers|relationship|affair|courtship|heartbreak|love scenes".split(
+        "|"
+    ),
+    "Sci-Fi": "sci-fi|future|aliens|robots|technology|space|spaceships|world-building|concept|ai|time travel|dystopia".split(
+        "|"
+    ),
+    "Thriller": "thriller|suspense|tension|plot|twists|paranoia|villain|chase|conspiracy|climax|stalker|cat-and-mouse".split(
+        "|"
+    ),
+    "War": "war|battle scenes|soldiers|combat|military|warfare|army|trenches|navy|history|bombing|resistance".split(
+        "|"
+    ),
+    "Western": "western|cowboys|gunfights|outlaws|frontier|landscapes|horses|saloon|showdown|sheriff|desert|ranchers".split(
+        "|"
+    ),
     "": "acting|plot|ending|dialogue|soundtrack|visuals|characters|storyline|script|pacing|score|cast|direction|"
     "photography|twist|performances|atmosphere|premise|finale|cameo|costumes|sets|editing|humor|message|"
     "story|writing|lead|villain|setting|production design|makeup|scenery|directing|concept|movie|film".split("|"),
@@ -502,9 +893,9 @@ def _tail_tags() -> dict[str, int]:
         for a, b, n in itertools.product(adjs, outer, nouns):
             if a != b:
                 tail.setdefault(f"{b} {a} {n}", topic)
-    for f, l in itertools.product(FIRST_NAMES, LAST_NAMES):
-        tail.setdefault(f"{f} {l}", GENERAL_TOPIC)
-        tail.setdefault(f"{f.lower()} {l.lower()}", GENERAL_TOPIC)
+    for first, last in itertools.product(FIRST_NAMES, LAST_NAMES):
+        tail.setdefault(f"{first} {last}", GENERAL_TOPIC)
+        tail.setdefault(f"{first.lower()} {last.lower()}", GENERAL_TOPIC)
     for p in PLACES:
         tail.setdefault(f"set in {p}", GENERAL_TOPIC)
         tail.setdefault(f"filmed in {p.lower()}", GENERAL_TOPIC)

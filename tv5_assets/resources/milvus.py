@@ -100,11 +100,17 @@ def is_transient(error: BaseException) -> bool:
         return True
     if isinstance(error, grpc.RpcError):
         code = error.code() if callable(getattr(error, "code", None)) else None
-        return code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+        return code in {
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        }
     if isinstance(error, MilvusException):
         text = (error.message or "").lower()
-        return bool(getattr(error, "retriable", False)) or error.code == 8 or any(
-            word in text for word in ("unavailable", "connect", "deadline", "rate limit")
+        return (
+            bool(getattr(error, "retriable", False))
+            or error.code == 8
+            or any(word in text for word in ("unavailable", "connect", "deadline", "rate limit"))
         )
     return False
 

@@ -8,8 +8,8 @@ writes names the server by host, port and database only.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import psycopg

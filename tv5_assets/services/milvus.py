@@ -47,12 +47,28 @@ _SERVER_LAUNCHER = (
 DATA_SUBDIR = "data"
 ENGINES = ("server", "lite")
 # Components of a Milvus 2.3 standalone server; each is told to advertise 127.0.0.1.
-_SERVER_COMPONENTS = ("rootCoord", "proxy", "queryCoord", "queryNode", "indexCoord", "indexNode", "dataCoord", "dataNode")
+_SERVER_COMPONENTS = (
+    "rootCoord",
+    "proxy",
+    "queryCoord",
+    "queryNode",
+    "indexCoord",
+    "indexNode",
+    "dataCoord",
+    "dataNode",
+)
 # Internal ports of the server besides the proxy (the one clients use), each given a free port at start.
 _SERVER_INTERNAL_PORTS = (
-    "etcd_port", "root_coord_port", "proxy_internal_port", "query_coord_port", "query_node_port",
-    "index_coord_port", "index_node_port", "data_coord_port", "data_node_port",
-)  # fmt: skip
+    "etcd_port",
+    "root_coord_port",
+    "proxy_internal_port",
+    "query_coord_port",
+    "query_node_port",
+    "index_coord_port",
+    "index_node_port",
+    "data_coord_port",
+    "data_node_port",
+)
 
 
 def _client_answers(uri: str, token: str | None = None, timeout: float = 3.0) -> str | None:
@@ -136,9 +152,17 @@ class MilvusLiteService(_MilvusProcess):
 
     def _launch(self) -> tuple[list[str], dict[str, str], str | None]:
         command = [
-            sys.executable, "-c", _SERVER_LAUNCHER, "server",
-            "--data-dir", str(self.store_dir), "--host", self.host, "--port", str(self.port),
-        ]  # fmt: skip
+            sys.executable,
+            "-c",
+            _SERVER_LAUNCHER,
+            "server",
+            "--data-dir",
+            str(self.store_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
         return command, {**os.environ, "PYTHONUNBUFFERED": "1"}, None
 
     def is_ours(self, cmdline: str) -> bool:

@@ -199,8 +199,11 @@ class Neo4jService(LocalService):
         if lib.exists():
             shutil.rmtree(lib)
         tmp.rename(lib)
-        print(f"neo4j    resolved {sum(1 for _ in lib.glob('*.jar'))} jars into {lib} in "
-              f"{time.monotonic() - started:.0f} s", flush=True)
+        print(
+            f"neo4j    resolved {sum(1 for _ in lib.glob('*.jar'))} jars into {lib} in "
+            f"{time.monotonic() - started:.0f} s",
+            flush=True,
+        )
         return lib
 
     def command(self, java: Path, lib: Path) -> list[str]:
@@ -247,7 +250,9 @@ class Neo4jService(LocalService):
             try:
                 driver.verify_connectivity()
             except neo4j.exceptions.Neo4jError as error:
-                raise ServiceUnavailableError(f"Neo4j on {self.address} started but refused a session: {error}")
+                raise ServiceUnavailableError(
+                    f"Neo4j on {self.address} started but refused a session: {error}"
+                ) from error
 
     def _ready(self) -> dict | None:
         try:

@@ -114,8 +114,19 @@ class PostgresService(LocalService):
         self._check_major_version(bin_dir)
         self._write_config()
         self._run(
-            [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
-             "-t", str(int(self.start_timeout_s)), "-o", f"-p {self.port}", "start"],
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                str(int(self.start_timeout_s)),
+                "-o",
+                f"-p {self.port}",
+                "start",
+            ],
             what="start PostgreSQL",
         )
 
@@ -170,8 +181,17 @@ class PostgresService(LocalService):
 
     def _initdb(self, bin_dir: Path) -> None:
         self._run(
-            [str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
-             "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"],
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ],
             what="initialise the PostgreSQL cluster (initdb)",
         )
 

@@ -26,7 +26,9 @@ INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu)"
 
 
 def find_redis_server() -> Path:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if not found:
         raise ServiceUnavailableError(
             f"`redis-server` was not found on PATH; {INSTALL_HINT}, or point the platform at an existing "

@@ -8,7 +8,7 @@ exist, so the semantic sanity tests have something real to find.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -16,15 +16,33 @@ import polars as pl
 from tv5_assets.defs.movielens.schemas import MOVIE_GENOME, MOVIES, RATINGS, TAGS, media_id_expr
 
 GENRE_WORLDS = {
-    "Horror": (["Haunting", "Crypt", "Nightmare", "Curse", "Blood Moon"], ["gore", "zombies", "haunted house", "scary", "slasher", "vampires", "creepy"]),
-    "Comedy": (["Wedding", "Roommates", "Vacation", "Prank", "Office Party"], ["funny", "hilarious", "slapstick", "parody", "witty", "quirky", "satire"]),
-    "Sci-Fi": (["Starship", "Android", "Galaxy", "Orbit", "Time Machine"], ["space", "aliens", "robots", "time travel", "dystopia", "future", "artificial intelligence"]),
-    "Western": (["Outlaw", "Frontier", "Canyon", "Sheriff", "Saloon"], ["cowboys", "gunfight", "desert", "horses", "bounty hunter", "wild west", "ranch"]),
-    "Romance": (["Love Letter", "First Kiss", "Paris Spring", "Sweetheart", "Honeymoon"], ["romantic", "love story", "relationships", "wedding", "sweet", "heartbreak", "passion"]),
-    "Animation": (["Talking Fox", "Toy Box", "Little Dragon", "Cartoon Island", "Magic Kite"], ["animated", "pixar animation", "kids", "cartoon", "family", "talking animals", "cute"]),
+    "Horror": (
+        ["Haunting", "Crypt", "Nightmare", "Curse", "Blood Moon"],
+        ["gore", "zombies", "haunted house", "scary", "slasher", "vampires", "creepy"],
+    ),
+    "Comedy": (
+        ["Wedding", "Roommates", "Vacation", "Prank", "Office Party"],
+        ["funny", "hilarious", "slapstick", "parody", "witty", "quirky", "satire"],
+    ),
+    "Sci-Fi": (
+        ["Starship", "Android", "Galaxy", "Orbit", "Time Machine"],
+        ["space", "aliens", "robots", "time travel", "dystopia", "future", "artificial intelligence"],
+    ),
+    "Western": (
+        ["Outlaw", "Frontier", "Canyon", "Sheriff", "Saloon"],
+        ["cowboys", "gunfight", "desert", "horses", "bounty hunter", "wild west", "ranch"],
+    ),
+    "Romance": (
+        ["Love Letter", "First Kiss", "Paris Spring", "Sweetheart", "Honeymoon"],
+        ["romantic", "love story", "relationships", "wedding", "sweet", "heartbreak", "passion"],
+    ),
+    "Animation": (
+        ["Talking Fox", "Toy Box", "Little Dragon", "Cartoon Island", "Magic Kite"],
+        ["animated", "pixar animation", "kids", "cartoon", "family", "talking animals", "cute"],
+    ),
 }
 ADJECTIVES = ["Dark", "Last", "Silent", "Golden", "Lost", "Wild", "Secret", "Broken"]
-TIMESTAMP = datetime(2015, 3, 1, 20, 0, tzinfo=timezone.utc)
+TIMESTAMP = datetime(2015, 3, 1, 20, 0, tzinfo=UTC)
 
 
 def movies_frame(n_per_genre: int = 14, seed: int = 3) -> pl.DataFrame:
@@ -61,15 +79,19 @@ def movies_frame(n_per_genre: int = 14, seed: int = 3) -> pl.DataFrame:
         },
         schema_overrides={"movie_id": pl.Int32, "year": pl.Int16, "alt_title": pl.String},
     )
-    return frame.with_columns(
-        media_id=media_id_expr("movie_id"),
-        internal_id=pl.format("media_{}", pl.col("movie_id").cast(pl.String).str.zfill(8)),
-        imdb_id=pl.lit(None, pl.String),
-        tmdb_id=pl.lit(None, pl.Int64),
-        language=pl.lit("en"),
-        country=pl.lit("US"),
-        raw_title=pl.format("{} ({})", pl.col("title"), pl.col("year")),
-    ).cast(dict(MOVIES)).select(list(MOVIES))
+    return (
+        frame.with_columns(
+            media_id=media_id_expr("movie_id"),
+            internal_id=pl.format("media_{}", pl.col("movie_id").cast(pl.String).str.zfill(8)),
+            imdb_id=pl.lit(None, pl.String),
+            tmdb_id=pl.lit(None, pl.Int64),
+            language=pl.lit("en"),
+            country=pl.lit("US"),
+            raw_title=pl.format("{} ({})", pl.col("title"), pl.col("year")),
+        )
+        .cast(dict(MOVIES))
+        .select(list(MOVIES))
+    )
 
 
 def movie_genome_frame(movies: pl.DataFrame, seed: int = 4, share: float = 0.6) -> pl.DataFrame:
@@ -104,15 +126,19 @@ def tags_frame(movies: pl.DataFrame, seed: int = 5) -> pl.DataFrame:
         for user in range(1, 4):
             tag = vocab[int(rng.integers(0, len(vocab)))]
             rows.append((user, movie_id, tag.upper() + " ", tag))
-    return pl.DataFrame(
-        {
-            "user_id": [r[0] for r in rows],
-            "movie_id": [r[1] for r in rows],
-            "tag": [r[2] for r in rows],
-            "tag_normalized": [r[3] for r in rows],
-            "timestamp": [TIMESTAMP] * len(rows),
-        }
-    ).cast(dict(TAGS)).select(list(TAGS))
+    return (
+        pl.DataFrame(
+            {
+                "user_id": [r[0] for r in rows],
+                "movie_id": [r[1] for r in rows],
+                "tag": [r[2] for r in rows],
+                "tag_normalized": [r[3] for r in rows],
+                "timestamp": [TIMESTAMP] * len(rows),
+            }
+        )
+        .cast(dict(TAGS))
+        .select(list(TAGS))
+    )
 
 
 def ratings_frame(movies: pl.DataFrame, n_users: int = 40, seed: int = 6) -> pl.DataFrame:
@@ -127,12 +153,16 @@ def ratings_frame(movies: pl.DataFrame, n_users: int = 40, seed: int = 6) -> pl.
     rows += [(1001, int(m), 1.0) for m in ids[:4]]
     rows += [(1002, int(m), 3.5) for m in ids[5:9]]
     rows += [(1003, int(ids[10]), 4.0)]
-    return pl.DataFrame(
-        {
-            "user_id": [r[0] for r in rows],
-            "movie_id": [r[1] for r in rows],
-            "rating": [r[2] for r in rows],
-            "timestamp": [TIMESTAMP] * len(rows),
-            "time_of_day": ["evening"] * len(rows),
-        }
-    ).cast(dict(RATINGS)).select(list(RATINGS))
+    return (
+        pl.DataFrame(
+            {
+                "user_id": [r[0] for r in rows],
+                "movie_id": [r[1] for r in rows],
+                "rating": [r[2] for r in rows],
+                "timestamp": [TIMESTAMP] * len(rows),
+                "time_of_day": ["evening"] * len(rows),
+            }
+        )
+        .cast(dict(RATINGS))
+        .select(list(RATINGS))
+    )

@@ -105,7 +105,9 @@ def test_exports_exist_and_align_with_the_assets(tiny_run) -> None:
 
 def test_model_and_run_figures_are_recorded(tiny_run) -> None:
     _, result = tiny_run
-    events = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
     media = events["media_embeddings"]
     assert media["model_name"].value == "all-MiniLM-L6-v2"
     assert len(media["weights_sha256"].value) == 64
@@ -136,7 +138,9 @@ def test_gpu_assets_carry_the_executor_tags_and_pool() -> None:
             config = json.loads(raw) if isinstance(raw, str) else raw
             assert config == GPU_K8S_CONFIG
             assert config["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == 1
-            assert config["pod_spec_config"]["node_selector"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-a100"}
+            assert config["pod_spec_config"]["node_selector"] == {
+                "cloud.google.com/gke-accelerator": "nvidia-tesla-a100"
+            }
             assert node.pools == {"gpu"}
         else:
             assert "tv5/executor" not in specs[key].tags

@@ -44,7 +44,11 @@ def test_id_alignment_problems_find_missing_extra_duplicate_and_unsorted() -> No
 
 
 def _pairs(rows: list[tuple[int, int, float, int]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"movie_id": pl.Int32, "similar_movie_id": pl.Int32, "score": pl.Float32, "rank": pl.Int16}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={"movie_id": pl.Int32, "similar_movie_id": pl.Int32, "score": pl.Float32, "rank": pl.Int16},
+        orient="row",
+    )
 
 
 def test_similar_pairs_problems() -> None:
@@ -63,13 +67,17 @@ def catalogue(default_model: LoadedModel) -> tuple[np.ndarray, pl.DataFrame]:
     genome = movie_genome_frame(movies)
     texts = build_media_text(movies, genome, tags_frame(movies))
     vectors, _ = encode_texts(default_model, texts["text"].to_list(), batch_size=64)
-    rows = movies.sort("movie_id").join(top_genome_tags(genome, 10).collect(), on="movie_id", how="left", maintain_order="left")
+    rows = movies.sort("movie_id").join(
+        top_genome_tags(genome, 10).collect(), on="movie_id", how="left", maintain_order="left"
+    )
     return vectors, rows
 
 
 def _sanity(vectors: np.ndarray, rows: pl.DataFrame, **kwargs):
     empty = pl.lit([], dtype=pl.List(pl.String))
-    return semantic_sanity(vectors, rows["genres"], rows["genome_tag_list"].fill_null(empty), rows["display_title"], **kwargs)
+    return semantic_sanity(
+        vectors, rows["genres"], rows["genome_tag_list"].fill_null(empty), rows["display_title"], **kwargs
+    )
 
 
 def test_semantic_sanity_passes_on_real_vectors(catalogue) -> None:
@@ -100,8 +108,22 @@ def test_semantic_sanity_is_undecided_not_passed_on_too_little_data(catalogue) -
 
 
 def test_franchise_pairs_from_titles() -> None:
-    titles = pl.Series(["Toy Story", "Toy Story 2", "The Godfather", "The Godfather: Part II", "Rocky", "Rocky III",
-                        "Heat", "Heat Wave", "Alien", "Aliens", "Mission: Impossible", "Mission: Impossible II"])
+    titles = pl.Series(
+        [
+            "Toy Story",
+            "Toy Story 2",
+            "The Godfather",
+            "The Godfather: Part II",
+            "Rocky",
+            "Rocky III",
+            "Heat",
+            "Heat Wave",
+            "Alien",
+            "Aliens",
+            "Mission: Impossible",
+            "Mission: Impossible II",
+        ]
+    )
     pairs = {tuple(p) for p in franchise_pairs(titles).tolist()}
     assert pairs == {(0, 1), (2, 3), (4, 5), (10, 11)}
 

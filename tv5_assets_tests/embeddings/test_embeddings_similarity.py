@@ -35,7 +35,9 @@ def as_lists(found, n: int) -> list[list[tuple[int, float]]]:
     return out
 
 
-@pytest.mark.parametrize(("k", "threshold", "block_rows"), [(5, 0.8, 37), (20, 0.8, 64), (3, -1.0, 50), (500, 0.5, 1000)])
+@pytest.mark.parametrize(
+    ("k", "threshold", "block_rows"), [(5, 0.8, 37), (20, 0.8, 64), (3, -1.0, 50), (500, 0.5, 1000)]
+)
 def test_blockwise_equals_brute_force(k: int, threshold: float, block_rows: int) -> None:
     vectors = clustered_unit_vectors(n=300, d=32, clusters=12, spread=0.35, seed=k)
     found = as_lists(top_k_neighbours(vectors, k, threshold, block_rows=block_rows, device="cpu"), len(vectors))

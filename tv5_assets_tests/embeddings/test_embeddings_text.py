@@ -34,10 +34,23 @@ def test_default_template_reads_title_year_genres_and_top_genome_tags_by_relevan
 
 def test_movies_without_genome_use_the_most_widely_used_user_tags() -> None:
     movies = _one_movie(display_title="Outlaw", year=1960, genres=["Western"])
-    rows = [(1, "gunfight"), (2, "gunfight"), (3, "gunfight"), (1, "desert"), (2, "desert"), (4, "zz top"), (4, "zz top")]
+    rows = [
+        (1, "gunfight"),
+        (2, "gunfight"),
+        (3, "gunfight"),
+        (1, "desert"),
+        (2, "desert"),
+        (4, "zz top"),
+        (4, "zz top"),
+    ]
     tags = pl.DataFrame(
-        {"user_id": [u for u, _ in rows], "movie_id": [1] * len(rows), "tag": [t for _, t in rows], "tag_normalized": [t for _, t in rows],
-         "timestamp": [None] * len(rows)},
+        {
+            "user_id": [u for u, _ in rows],
+            "movie_id": [1] * len(rows),
+            "tag": [t for _, t in rows],
+            "tag_normalized": [t for _, t in rows],
+            "timestamp": [None] * len(rows),
+        },
         schema=TAGS,
     )
     text = build_media_text(movies, movie_genome_frame(movies).clear(), tags, max_user_tags=2)["text"][0]
@@ -58,9 +71,15 @@ def test_empty_sections_vanish_without_leaving_punctuation() -> None:
 
 
 def test_custom_template_with_alt_title_and_genome_tags_field() -> None:
-    movies = _one_movie(display_title="Amelie", alt_title="Le Fabuleux destin d'Amélie Poulain", year=2001, genres=["Comedy"])
-    text = build_media_text(movies, _genome(1, ["quirky"], [0.9]), tags_frame(movies).clear(),
-                            template="{title}[ / {alt_title}] - {genome_tags}")["text"][0]
+    movies = _one_movie(
+        display_title="Amelie", alt_title="Le Fabuleux destin d'Amélie Poulain", year=2001, genres=["Comedy"]
+    )
+    text = build_media_text(
+        movies,
+        _genome(1, ["quirky"], [0.9]),
+        tags_frame(movies).clear(),
+        template="{title}[ / {alt_title}] - {genome_tags}",
+    )["text"][0]
     assert text == "Amelie / Le Fabuleux destin d'Amélie Poulain - quirky"
 
 

@@ -48,7 +48,9 @@ def test_sparse_product_equals_a_naive_loop() -> None:
     rng = np.random.default_rng(0)
     movie_ids = np.array([3, 5, 8, 13, 21, 34], dtype=np.int32)
     vectors = _unit(rng, movie_ids.size, d=8)
-    rows = [(u, int(m), float(rng.integers(1, 11)) / 2) for u in (4, 9, 2) for m in rng.choice(movie_ids, 4, replace=False)]
+    rows = [
+        (u, int(m), float(rng.integers(1, 11)) / 2) for u in (4, 9, 2) for m in rng.choice(movie_ids, 4, replace=False)
+    ]
     rows += [(6, 3, 1.0), (6, 5, 1.0)]  # the 1.0-only user
     rows += [(5, 8, 3.0), (5, 13, 3.0), (5, 21, 3.0)]  # all equal
     rows += [(11, 34, 4.5)]  # a single rating

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from milvus_frames import build_media_embeddings, build_movies, build_user_embeddings, build_user_profiles
 
-from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.defs.milvus_vectors.collections import (
     MEDIA_COLLECTION,
     NO_YEAR,
@@ -19,9 +19,8 @@ from tv5_assets.defs.milvus_vectors.collections import (
     user_rows,
 )
 from tv5_assets.defs.milvus_vectors.loading import index_mismatches, normalise_index_description
+from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.milvus import MilvusResource, is_transient, milvus_resource_from_env
-
-from milvus_frames import build_media_embeddings, build_movies, build_user_embeddings, build_user_profiles
 
 
 def test_media_rows_join_catalogue_fields_in_schema_order() -> None:
@@ -32,7 +31,9 @@ def test_media_rows_join_catalogue_fields_in_schema_order() -> None:
     assert rows["movie_id"].to_list() == sorted(movies["movie_id"].to_list())
     assert rows["year"].null_count() == 0  # a movie without a year is stored with NO_YEAR
     assert (rows["year"] == NO_YEAR).sum() == movies["year"].null_count() > 0
-    joined = rows.join(movies.select("movie_id", pl.col("genres").alias("expected")).cast({"movie_id": pl.Int64}), on="movie_id")
+    joined = rows.join(
+        movies.select("movie_id", pl.col("genres").alias("expected")).cast({"movie_id": pl.Int64}), on="movie_id"
+    )
     assert (joined["genres"] == joined["expected"]).all()
     assert np.allclose(rows["embedding"].to_numpy(), embeddings.sort("movie_id")["embedding"].to_numpy())
 
@@ -54,7 +55,10 @@ def test_user_rows_carry_profile_fields_and_plan_ids() -> None:
 
 def test_too_long_title_is_refused_before_the_store_is_touched() -> None:
     movies = build_movies(5).with_columns(
-        pl.when(pl.col("movie_id") == 21).then(pl.lit("x" * 3000)).otherwise(pl.col("display_title")).alias("display_title")
+        pl.when(pl.col("movie_id") == 21)
+        .then(pl.lit("x" * 3000))
+        .otherwise(pl.col("display_title"))
+        .alias("display_title")
     )
     with pytest.raises(CollectionInputError, match=r"display_title is longer .* movie_id \[21\]"):
         media_rows(build_media_embeddings(movies).lazy(), movies.lazy())
@@ -75,7 +79,12 @@ def test_batches_stay_under_the_byte_limit() -> None:
     "description",
     [
         # Milvus Lite: nested ints
-        {"index_type": "HNSW", "metric_type": "COSINE", "params": {"M": 16, "efConstruction": 200}, "state": "Finished"},
+        {
+            "index_type": "HNSW",
+            "metric_type": "COSINE",
+            "params": {"M": 16, "efConstruction": 200},
+            "state": "Finished",
+        },
         # Milvus server: flattened strings (and sometimes a JSON params string)
         {"index_type": "HNSW", "metric_type": "COSINE", "M": "16", "efConstruction": "200"},
         {"index_type": "HNSW", "metric_type": "COSINE", "params": '{"M": 16, "efConstruction": 200}'},
@@ -90,14 +99,25 @@ def test_index_read_back_accepts_both_engine_shapes(description: dict) -> None:
 def test_index_read_back_flags_dropped_parameters() -> None:
     media = MEDIA_COLLECTION.index
     kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE"}, media)  # params dropped
-    assert index_mismatches(kept, media) == ["M: asked 16, engine kept None", "efConstruction: asked 200, engine kept None"]
-    kept = normalise_index_description({"index_type": "HNSW", "metric_type": "L2", "params": {"M": 48, "efConstruction": 200}}, media)
+    assert index_mismatches(kept, media) == [
+        "M: asked 16, engine kept None",
+        "efConstruction: asked 200, engine kept None",
+    ]
+    kept = normalise_index_description(
+        {"index_type": "HNSW", "metric_type": "L2", "params": {"M": 48, "efConstruction": 200}}, media
+    )
     assert [p.split(":")[0] for p in index_mismatches(kept, media)] == ["metric_type", "M"]
     users = USER_COLLECTION.index  # a server's flattened string values, and the wrong index type
     kept = normalise_index_description({"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": "1024"}, users)
-    assert kept == {"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": 1024} and index_mismatches(kept, users) == []
+    assert (
+        kept == {"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": 1024}
+        and index_mismatches(kept, users) == []
+    )
     kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE", "M": "16"}, users)
-    assert index_mismatches(kept, users) == ["index_type: asked 'IVF_FLAT', engine kept 'HNSW'", "nlist: asked 1024, engine kept None"]
+    assert index_mismatches(kept, users) == [
+        "index_type: asked 'IVF_FLAT', engine kept 'HNSW'",
+        "nlist: asked 1024, engine kept None",
+    ]
 
 
 def test_only_store_outages_are_retried() -> None:

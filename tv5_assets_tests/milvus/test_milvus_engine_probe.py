@@ -14,4 +14,6 @@ def test_milvus_probe_inserts_every_row_and_drops_its_collection(milvus_resource
     figure = milvus_insert_alone(milvus_resource, rows=2000, batch_rows=500)
     assert figure.units == 2000 and figure.engine_per_s > 0
     with milvus_resource.get_client() as client:
-        assert not [c for c in client.list_collections() if c.startswith(milvus_resource.collection_name("tv5_engine_probe_"))]
+        assert not [
+            c for c in client.list_collections() if c.startswith(milvus_resource.collection_name("tv5_engine_probe_"))
+        ]

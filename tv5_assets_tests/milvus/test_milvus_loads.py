@@ -54,7 +54,12 @@ def test_load_stores_every_row_and_all_checks_pass(loaded, milvus_resource, milv
 
     metadata = {m.asset_key.to_user_string(): m.metadata for m in loaded.asset_materializations_for_node(MEDIA)}[MEDIA]
     assert metadata["rows"].value == milvus_inputs.movies.height
-    assert metadata["index_params"].value == {"index_type": "HNSW", "metric_type": "COSINE", "M": 16, "efConstruction": 200}
+    assert metadata["index_params"].value == {
+        "index_type": "HNSW",
+        "metric_type": "COSINE",
+        "M": 16,
+        "efConstruction": 200,
+    }
     assert metadata["insert_rows_per_second"].value > 0
     assert metadata["collection_version"].value.startswith(milvus_resource.collection_name("media_embeddings__v"))
 
@@ -77,10 +82,15 @@ def test_filtered_search_by_year_and_genre(loaded, milvus_resource, milvus_input
     assert hits[0]["entity"]["movie_id"] == wanted["movie_id"][0]
 
     no_year = milvus_client.query(alias, filter=f"year == {NO_YEAR}", output_fields=["movie_id"], limit=1000)
-    assert sorted(r["movie_id"] for r in no_year) == movies.filter(pl.col("year").is_null())["movie_id"].sort().to_list()
+    assert (
+        sorted(r["movie_id"] for r in no_year) == movies.filter(pl.col("year").is_null())["movie_id"].sort().to_list()
+    )
 
     users = milvus_client.query(
-        milvus_resource.collection_name("user_embeddings"), filter='archetype == "family"', output_fields=["user_id"], limit=1000
+        milvus_resource.collection_name("user_embeddings"),
+        filter='archetype == "family"',
+        output_fields=["user_id"],
+        limit=1000,
     )
     family = milvus_inputs.user_profiles.filter(pl.col("archetype") == "family")["user_key"]
     assert 0 < len(users) == family.len()

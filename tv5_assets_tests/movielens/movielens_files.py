@@ -23,7 +23,16 @@ HANDMADE = {
         "6,Big Bang Theory (2007\u20132019),Comedy",
         "7,Winter Passage\u00a0(2009) ,Children",
     ],
-    "links.csv": ["movieId,imdbId,tmdbId", "1,0114709,862", "2,0112682,902", "3,0173714,", "4,0105946,", "5,01234567,5", "6,0898266,1418", "7,0000001,7"],
+    "links.csv": [
+        "movieId,imdbId,tmdbId",
+        "1,0114709,862",
+        "2,0112682,902",
+        "3,0173714,",
+        "4,0105946,",
+        "5,01234567,5",
+        "6,0898266,1418",
+        "7,0000001,7",
+    ],
     "ratings.csv": [
         "userId,movieId,rating,timestamp",
         "1,1,4.0,1147880044",

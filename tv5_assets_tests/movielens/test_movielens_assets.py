@@ -21,9 +21,9 @@ from movielens_files import (
     write_release,
 )
 
-from tv5_assets.generator import DUPLICATE_TITLES, TRAIT_TAGS, TRAIT_TITLES
 from tv5_assets.defs.movielens import schemas
 from tv5_assets.defs.movielens.checks import CONTRACTS
+from tv5_assets.generator import DUPLICATE_TITLES, TRAIT_TAGS, TRAIT_TITLES
 
 INGESTION = ["links", "movies", "ratings", "tags", "genome_tags", "genome_scores"]
 FILES = {
@@ -61,7 +61,11 @@ def test_every_check_passes_on_generated_data(sample_run) -> None:
         assert (asset, "schema_matches_contract") in checks
     for asset in INGESTION:
         assert (asset, "no_rejected_rows") in checks
-    assert {("ratings", "on_half_star_grid"), ("genome_scores", "genome_complete"), ("tags", "movies_known")} <= checks.keys()
+    assert {
+        ("ratings", "on_half_star_grid"),
+        ("genome_scores", "genome_complete"),
+        ("tags", "movies_known"),
+    } <= checks.keys()
 
 
 def test_tables_have_contract_schemas_and_every_row(sample_run, sample_dir: Path) -> None:
@@ -99,7 +103,9 @@ def test_tags_keep_planted_raw_text(sample_run) -> None:
     tags = read_table(data, "tags")
     present = set(tags["tag"].unique().to_list())
     assert set(TRAIT_TAGS) <= present
-    variants = tags.filter(pl.col("tag").is_in(["sci-fi", "Sci-Fi", "SCI-FI", "Sci-fi"]))["tag_normalized"].unique().to_list()
+    variants = (
+        tags.filter(pl.col("tag").is_in(["sci-fi", "Sci-Fi", "SCI-FI", "Sci-fi"]))["tag_normalized"].unique().to_list()
+    )
     assert variants == ["sci-fi"]
 
 
@@ -107,12 +113,17 @@ def test_ratings_time_of_day_matches_the_utc_hour(sample_run) -> None:
     _, data = sample_run
     ratings = read_table(data, "ratings")
     hour = ratings["timestamp"].dt.hour()
-    expected = (
-        pl.select(
-            pl.when(hour < 5).then(pl.lit("late_night")).when(hour < 12).then(pl.lit("morning"))
-            .when(hour < 17).then(pl.lit("afternoon")).when(hour < 21).then(pl.lit("evening")).otherwise(pl.lit("night"))
-        ).to_series()
-    )  # fmt: skip
+    expected = pl.select(
+        pl.when(hour < 5)
+        .then(pl.lit("late_night"))
+        .when(hour < 12)
+        .then(pl.lit("morning"))
+        .when(hour < 17)
+        .then(pl.lit("afternoon"))
+        .when(hour < 21)
+        .then(pl.lit("evening"))
+        .otherwise(pl.lit("night"))
+    ).to_series()
     assert (ratings["time_of_day"].cast(pl.String) == expected).all()
 
 
@@ -153,7 +164,11 @@ def test_bad_rows_fail_their_asset_with_file_line_and_rule(corrupted_release: Pa
     result = materialize("group:movielens", raise_on_error=False)
     failures = step_failures(result)
     assert {"ratings", "tags", "genome_scores"} <= failures.keys()
-    for step, file, first_line in [("ratings", "ratings.csv", 7), ("tags", "tags.csv", 12), ("genome_scores", "genome-scores.csv", 30)]:
+    for step, file, first_line in [
+        ("ratings", "ratings.csv", 7),
+        ("tags", "tags.csv", 12),
+        ("genome_scores", "genome-scores.csv", 30),
+    ]:
         text = failures[step]
         assert "BadInputError" in text
         assert f"{corrupted_release / file}, line {first_line}: {PLANTED[(file, first_line)][1]}" in text
@@ -182,7 +197,10 @@ def test_quarantine_moves_bad_rows_to_rejects_and_warns(corrupted_release: Path,
         assert check.metadata["rejected_rows"].value == len(planted)
     # a genome movie lost a score: the blocking completeness check fails and stops movie_genome
     assert not check_results(result)[("genome_scores", "genome_complete")].passed
-    materialized = {e.event_specific_data.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    materialized = {
+        e.event_specific_data.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
     assert "movie_genome" not in materialized
     assert check_results(result)[("ratings", "unique_key")].passed
 
@@ -228,7 +246,9 @@ def test_release_without_genome_gives_empty_genome_tables(tmp_path: Path, privat
 
 def test_handmade_release_and_genome_threshold_config(tmp_path: Path, private_env) -> None:
     data = private_env(write_release(tmp_path / "ml"))
-    result = materialize("group:movielens", run_config={"ops": {"movie_genome": {"config": {"relevance_threshold": 0.7}}}})
+    result = materialize(
+        "group:movielens", run_config={"ops": {"movie_genome": {"config": {"relevance_threshold": 0.7}}}}
+    )
     assert all(e.passed for e in result.get_asset_check_evaluations())
     genome = read_table(data, "movie_genome").sort("movie_id")
     assert genome["tag_ids"].to_list() == [[2, 3], []]

@@ -26,7 +26,9 @@ RATINGS = pl.DataFrame(
 )
 MOVIES = pl.LazyFrame({"movie_id": [1, 2, 3]}, schema={"movie_id": pl.Int32})
 GENOME_TAGS = pl.LazyFrame({"tag_id": [1, 2], "tag": ["a", "b"]}, schema=schemas.GENOME_TAGS)
-SCORES = pl.DataFrame({"movie_id": [1, 1, 2, 2], "tag_id": [1, 2, 1, 2], "relevance": [0.0, 1.0, 0.5, 0.25]}, schema=schemas.GENOME_SCORES)
+SCORES = pl.DataFrame(
+    {"movie_id": [1, 1, 2, 2], "tag_id": [1, 2, 1, 2], "relevance": [0.0, 1.0, 0.5, 0.25]}, schema=schemas.GENOME_SCORES
+)
 
 
 def meta(result: dg.AssetCheckResult, key: str):
@@ -36,7 +38,9 @@ def meta(result: dg.AssetCheckResult, key: str):
 
 def test_schema_check() -> None:
     assert checks.schema_result(RATINGS.lazy(), schemas.RATINGS).passed
-    wrong = RATINGS.with_columns(pl.col("rating").cast(pl.Float64), pl.col("time_of_day").cast(pl.String)).drop("user_id")
+    wrong = RATINGS.with_columns(pl.col("rating").cast(pl.Float64), pl.col("time_of_day").cast(pl.String)).drop(
+        "user_id"
+    )
     result = checks.schema_result(wrong.with_columns(extra=pl.lit(1)).lazy(), schemas.RATINGS)
     assert not result.passed
     assert meta(result, "missing_columns") == "user_id"
@@ -66,7 +70,9 @@ def test_half_star_check() -> None:
 def test_timestamp_check_warns_outside_1995_to_now() -> None:
     assert checks.timestamps_result(RATINGS.lazy()).passed
     bad = RATINGS.with_columns(
-        timestamp=pl.Series([datetime(1990, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)] * 2, dtype=schemas.UTC_TIMESTAMP)
+        timestamp=pl.Series(
+            [datetime(1990, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)] * 2, dtype=schemas.UTC_TIMESTAMP
+        )
     )
     result = checks.timestamps_result(bad.lazy())
     assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN and meta(result, "rows_outside") == 4
@@ -97,7 +103,10 @@ def test_genome_completeness_check() -> None:
 
 
 def test_movie_years_and_genome_lists_checks() -> None:
-    years = pl.LazyFrame({"movie_id": [1, 2, 3], "raw_title": ["a", "b", "c"], "year": [1995, None, 0]}, schema_overrides={"year": pl.Int16})
+    years = pl.LazyFrame(
+        {"movie_id": [1, 2, 3], "raw_title": ["a", "b", "c"], "year": [1995, None, 0]},
+        schema_overrides={"year": pl.Int16},
+    )
     result = checks.movie_years_result(years)
     assert not result.passed and meta(result, "zero_years") == 1 and meta(result, "without_year") == 1
     assert checks.movie_years_result(years.filter(pl.col("year") != 0)).passed
@@ -132,9 +141,23 @@ def test_stored_checks_fail_on_planted_bad_tables(tmp_path: Path, private_env) -
         frame.write_parquet(assets / f"{key}.parquet")
 
     ratings = read_table(data, "ratings")
-    plant("ratings", pl.concat([ratings, ratings.head(1).with_columns(rating=pl.lit(4.2, pl.Float32)), ratings.tail(1).with_columns(movie_id=pl.lit(99, pl.Int32))]))
+    plant(
+        "ratings",
+        pl.concat(
+            [
+                ratings,
+                ratings.head(1).with_columns(rating=pl.lit(4.2, pl.Float32)),
+                ratings.tail(1).with_columns(movie_id=pl.lit(99, pl.Int32)),
+            ]
+        ),
+    )
     scores = read_table(data, "genome_scores")
-    plant("genome_scores", scores.head(-1).with_columns(pl.when(pl.col("tag_id") == 1).then(pl.lit(1.5, pl.Float32)).otherwise("relevance").alias("relevance")))
+    plant(
+        "genome_scores",
+        scores.head(-1).with_columns(
+            pl.when(pl.col("tag_id") == 1).then(pl.lit(1.5, pl.Float32)).otherwise("relevance").alias("relevance")
+        ),
+    )
     tags = read_table(data, "tags")
     plant("tags", tags.with_columns(pl.col("user_id").cast(pl.Int64)))
 
@@ -154,19 +177,26 @@ def test_stored_checks_fail_on_planted_bad_tables(tmp_path: Path, private_env) -
 
     # a fake year 0 fails movies' blocking check, which stops every check that reads movies
     movies = read_table(data, "movies")
-    plant("movies", movies.with_columns(year=pl.when(pl.col("movie_id") == 4).then(pl.lit(0, pl.Int16)).otherwise("year")))
+    plant(
+        "movies", movies.with_columns(year=pl.when(pl.col("movie_id") == 4).then(pl.lit(0, pl.Int16)).otherwise("year"))
+    )
     result = materialize(dg.AssetSelection.checks(*CHECKS), raise_on_error=False)
     outcome = {key: e.passed for key, e in check_results(result).items()}
     assert outcome[("movies", "years_plausible")] is False
     assert ("ratings", "movies_known") not in outcome  # blocked downstream of movies
 
 
-def test_a_single_asset_can_be_materialized_alone(tmp_path: Path, private_env, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_single_asset_can_be_materialized_alone(
+    tmp_path: Path, private_env, caplog: pytest.LogCaptureFixture
+) -> None:
     data = private_env(write_release(tmp_path / "ml"))
     materialize("group:movielens")
     shutil.rmtree(data / "assets" / "ratings.parquet", ignore_errors=True)
     (data / "assets" / "ratings.parquet").unlink(missing_ok=True)
     result = materialize("ratings")  # without ratings_rejects: the step is subset
-    keys = {e.event_specific_data.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    keys = {
+        e.event_specific_data.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
     assert keys == {"ratings"}
     assert read_table(data, "ratings").height == 6

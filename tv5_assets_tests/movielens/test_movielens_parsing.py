@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from movielens_files import HANDMADE, write_lines
 
-from tv5_assets.errors import BadInputError
 from tv5_assets.defs.movielens import parsing
+from tv5_assets.errors import BadInputError
 
 MOVIE_IDS = {"movies.csv": pl.Series([1, 2, 3, 4, 5, 6, 7], dtype=pl.Int32)}
 GENOME_REFS = {**MOVIE_IDS, "genome-tags.csv": pl.Series([1, 2, 3], dtype=pl.Int32)}
@@ -74,7 +74,7 @@ def test_lf_only_no_final_newline_and_bom_are_read(tmp_path: Path) -> None:
 def test_tags_keep_raw_text_exactly(tmp_path: Path, force_diagnosis: bool) -> None:
     path = write_lines(tmp_path / "tags.csv", HANDMADE["tags.csv"])
     tags = read(path, parsing.TAGS_FILE, MOVIE_IDS, force_diagnosis).frame["tag"].to_list()
-    assert tags == ["dark, gritty", "quote: \"I'll be back\"", "funny ", "007", "Sci-Fi", "SCI-FI", "AmÃ©lie"]
+    assert tags == ["dark, gritty", 'quote: "I\'ll be back"', "funny ", "007", "Sci-Fi", "SCI-FI", "AmÃ©lie"]
 
 
 def test_quoted_field_spanning_lines_keeps_later_line_numbers_exact(tmp_path: Path) -> None:
@@ -93,7 +93,9 @@ def test_quoted_field_spanning_lines_keeps_later_line_numbers_exact(tmp_path: Pa
 
 @BOTH_READERS
 def test_links_keep_imdb_zero_padding_and_blank_tmdb_is_null(tmp_path: Path, force_diagnosis: bool) -> None:
-    parsed = read(write_lines(tmp_path / "links.csv", HANDMADE["links.csv"]), parsing.LINKS_FILE, force_diagnosis=force_diagnosis)
+    parsed = read(
+        write_lines(tmp_path / "links.csv", HANDMADE["links.csv"]), parsing.LINKS_FILE, force_diagnosis=force_diagnosis
+    )
     links = parsing.build_links(parsed.frame)
     assert links["imdb_id"].to_list()[:3] == ["0114709", "0112682", "0173714"]
     assert links["imdb_id"].to_list()[4] == "01234567"  # 8 digits kept as written
@@ -102,7 +104,11 @@ def test_links_keep_imdb_zero_padding_and_blank_tmdb_is_null(tmp_path: Path, for
 
 
 def test_genome_relevance_float_noise_becomes_float32(tmp_path: Path) -> None:
-    parsed = read(write_lines(tmp_path / "genome-scores.csv", HANDMADE["genome-scores.csv"]), parsing.GENOME_SCORES_FILE, GENOME_REFS)
+    parsed = read(
+        write_lines(tmp_path / "genome-scores.csv", HANDMADE["genome-scores.csv"]),
+        parsing.GENOME_SCORES_FILE,
+        GENOME_REFS,
+    )
     scores = parsing.build_genome_scores(parsed.frame)
     assert scores.schema["relevance"] == pl.Float32
     assert scores["relevance"][0] == pytest.approx(0.02875, abs=1e-7)
@@ -113,10 +119,17 @@ def test_movie_genome_threshold_order_and_empty_lists() -> None:
         {"movie_id": [1, 1, 1, 2, 2, 2], "tag_id": [1, 2, 3, 1, 2, 3], "relevance": [0.1, 0.9, 0.75, 0.5, 0.4, 0.2]},
         schema={"movie_id": pl.Int32, "tag_id": pl.Int32, "relevance": pl.Float32},
     )
-    tags = pl.LazyFrame({"tag_id": [1, 2, 3], "tag": ["007", "dark", "funny"]}, schema={"tag_id": pl.Int32, "tag": pl.String})
+    tags = pl.LazyFrame(
+        {"tag_id": [1, 2, 3], "tag": ["007", "dark", "funny"]}, schema={"tag_id": pl.Int32, "tag": pl.String}
+    )
     genome = parsing.build_movie_genome(scores, tags, threshold=0.5)
     assert genome.to_dicts() == [
-        {"movie_id": 1, "tag_ids": [2, 3], "tags": ["dark", "funny"], "relevances": [pytest.approx(0.9), pytest.approx(0.75)]},
+        {
+            "movie_id": 1,
+            "tag_ids": [2, 3],
+            "tags": ["dark", "funny"],
+            "relevances": [pytest.approx(0.9), pytest.approx(0.75)],
+        },
         {"movie_id": 2, "tag_ids": [], "tags": [], "relevances": []},  # 0.5 is not above 0.5
     ]
     assert dict(genome.schema) == dict(parsing.schemas.MOVIE_GENOME)
@@ -147,12 +160,18 @@ RATINGS_PREFIX = [RATINGS_HEADER, '1,"1",4.0,1000', "1,2,3.5,1000", '"1",5,1.0,1
         ("2,1,4.0,-5", "timestamp is not Unix seconds between 1970 and 2100", "-5"),
         ("2,,4.0,1000", "movieId is empty", ""),
         ("", "empty line", ""),
-        ('2,1,"4.0,1000', "malformed quoting (a field must be wholly quoted, with inner quotes doubled)", '2,1,"4.0,1000'),
+        (
+            '2,1,"4.0,1000',
+            "malformed quoting (a field must be wholly quoted, with inner quotes doubled)",
+            '2,1,"4.0,1000',
+        ),
         ("1,2,4.0,2000", "duplicate (userId, movieId): first on line 3", "1,2"),
     ],
 )
 @BOTH_READERS
-def test_bad_rating_row_is_named_by_line_and_rule(tmp_path: Path, bad_line: str, rule: str, value: str, force_diagnosis: bool) -> None:
+def test_bad_rating_row_is_named_by_line_and_rule(
+    tmp_path: Path, bad_line: str, rule: str, value: str, force_diagnosis: bool
+) -> None:
     lines = [*RATINGS_PREFIX, bad_line, "3,6,2.0,1262304000"]  # the bad row is line 5
     path = write_lines(tmp_path / "ratings.csv", lines)
     parsed = read(path, parsing.RATINGS_FILE, MOVIE_IDS, force_diagnosis)
@@ -212,7 +231,9 @@ def test_bad_tag_rows_after_quoted_commas(tmp_path: Path, force_diagnosis: bool)
 @BOTH_READERS
 def test_bad_genome_rows(tmp_path: Path, force_diagnosis: bool) -> None:
     lines = [*HANDMADE["genome-scores.csv"], "3,1,1.5", "3,2,-0.1", "3,7,0.5", "9,1,0.5", "1,1,0.3"]
-    parsed = read(write_lines(tmp_path / "genome-scores.csv", lines), parsing.GENOME_SCORES_FILE, GENOME_REFS, force_diagnosis)
+    parsed = read(
+        write_lines(tmp_path / "genome-scores.csv", lines), parsing.GENOME_SCORES_FILE, GENOME_REFS, force_diagnosis
+    )
     assert parsed.rejects.select("line", "rule").rows() == [
         (8, "relevance is not a number in [0, 1]"),
         (9, "relevance is not a number in [0, 1]"),
@@ -224,9 +245,14 @@ def test_bad_genome_rows(tmp_path: Path, force_diagnosis: bool) -> None:
 
 @BOTH_READERS
 def test_bad_movie_and_link_rows(tmp_path: Path, force_diagnosis: bool) -> None:
-    movies = write_lines(tmp_path / "movies.csv", [*HANDMADE["movies.csv"], "8,,Drama", "1,Toy Story again (1995),Comedy"])
+    movies = write_lines(
+        tmp_path / "movies.csv", [*HANDMADE["movies.csv"], "8,,Drama", "1,Toy Story again (1995),Comedy"]
+    )
     parsed = read(movies, parsing.MOVIES_FILE, force_diagnosis=force_diagnosis)
-    assert parsed.rejects.select("line", "rule").rows() == [(9, "title is empty"), (10, "duplicate (movieId): first on line 2")]
+    assert parsed.rejects.select("line", "rule").rows() == [
+        (9, "title is empty"),
+        (10, "duplicate (movieId): first on line 2"),
+    ]
     links = write_lines(tmp_path / "links.csv", [*HANDMADE["links.csv"], "8,tt0114709,5", "9,0114709", "10,0114709,x"])
     parsed = read(links, parsing.LINKS_FILE, force_diagnosis=force_diagnosis)
     assert parsed.rejects.select("line", "rule").rows() == [

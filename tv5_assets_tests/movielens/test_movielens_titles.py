@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tv5_assets.generator import TRAIT_TITLES, expected_parse
 from tv5_assets.defs.movielens import parsing
+from tv5_assets.generator import TRAIT_TITLES, expected_parse
 
 FIELDS = ("title", "display_title", "alt_title", "year")
 
@@ -28,7 +28,9 @@ def test_generator_trait_titles(raw: str, expected: dict) -> None:
 
 
 def test_every_generated_title_parses_as_the_generator_intends(sample_dir: Path) -> None:
-    raw = pl.read_csv(sample_dir / "movies.csv", schema={"movieId": pl.Int32, "title": pl.String, "genres": pl.String})["title"]
+    raw = pl.read_csv(sample_dir / "movies.csv", schema={"movieId": pl.Int32, "title": pl.String, "genres": pl.String})[
+        "title"
+    ]
     got = parse(*raw.to_list())
     mismatches = [(r, g, expected_parse(r)) for r, g in zip(raw.to_list(), got) if g != expected_parse(r)]
     assert not mismatches, mismatches[:5]
@@ -43,7 +45,13 @@ def test_every_generated_title_parses_as_the_generator_intends(sample_dir: Path)
         ("Show (2006–)", "Show", "Show", None, 2006),
         ("Show (2006 — 2008)", "Show", "Show", None, 2006),
         ("Show (1999-2001)", "Show", "Show", None, 1999),
-        ("Nineteen Eighty-Four (1984) (1984)", "Nineteen Eighty-Four (1984)", "Nineteen Eighty-Four (1984)", None, 1984),
+        (
+            "Nineteen Eighty-Four (1984) (1984)",
+            "Nineteen Eighty-Four (1984)",
+            "Nineteen Eighty-Four (1984)",
+            None,
+            1984,
+        ),
         ("Lost Tape (0000)", "Lost Tape (0000)", "Lost Tape (0000)", None, None),
         ("Babylon 5", "Babylon 5", "Babylon 5", None, None),
         ("(500) Days of Summer (2009)", "(500) Days of Summer", "(500) Days of Summer", None, 2009),
@@ -59,11 +67,23 @@ def test_every_generated_title_parses_as_the_generator_intends(sample_dir: Path)
         ("Olvidados, Los (1950)", "Olvidados, Los", "Los Olvidados", None, 1950),
         ("Avventura, L' (1960)", "Avventura, L'", "L'Avventura", None, 1960),
         ("Goodbye, Uma (2001)", "Goodbye, Uma", "Goodbye, Uma", None, 2001),  # a name, not an article
-        ("Good, the Bad and the Ugly, The (1966)", "Good, the Bad and the Ugly, The", "The Good, the Bad and the Ugly", None, 1966),
+        (
+            "Good, the Bad and the Ugly, The (1966)",
+            "Good, the Bad and the Ugly, The",
+            "The Good, the Bad and the Ugly",
+            None,
+            1966,
+        ),
         # alternate titles: a.k.a. prefix, article restored, two groups, qualifiers are not alternates
         ("Thief (a.k.a. Violent Streets) (1981)", "Thief", "Thief", "Violent Streets", 1981),
         ("Untergang, Der (Downfall) (2004)", "Untergang, Der", "Der Untergang", "Downfall", 2004),
-        ("Wings of Desire (Himmel über Berlin, Der) (1987)", "Wings of Desire", "Wings of Desire", "Der Himmel über Berlin", 1987),
+        (
+            "Wings of Desire (Himmel über Berlin, Der) (1987)",
+            "Wings of Desire",
+            "Wings of Desire",
+            "Der Himmel über Berlin",
+            1987,
+        ),
         (
             "Zatoichi and the Chest of Gold (Zatôichi senryô-kubi) (Zatôichi 6) (1964)",
             "Zatoichi and the Chest of Gold",
@@ -74,7 +94,13 @@ def test_every_generated_title_parses_as_the_generator_intends(sample_dir: Path)
         ("Pokémon (Part 2) (2001)", "Pokémon (Part 2)", "Pokémon (Part 2)", None, 2001),
         ("Dracula (TV) (1973)", "Dracula (TV)", "Dracula (TV)", None, 1973),
         ("Rocky (II) (1979)", "Rocky (II)", "Rocky (II)", None, 1979),
-        ("Harvest Moon (Récolte) (1999) (Director's Cut)", "Harvest Moon (Director's Cut)", "Harvest Moon (Director's Cut)", "Récolte", 1999),
+        (
+            "Harvest Moon (Récolte) (1999) (Director's Cut)",
+            "Harvest Moon (Director's Cut)",
+            "Harvest Moon (Director's Cut)",
+            "Récolte",
+            1999,
+        ),
         # parentheses: nested two levels, unbalanced, a title that is only a group
         ("Foo (Bar (Baz (Q))) (1999)", "Foo", "Foo", "Bar (Baz (Q))", 1999),
         ("Party Monster (Part 1 (2003)", "Party Monster (Part 1", "Party Monster (Part 1", None, 2003),

@@ -20,6 +20,7 @@ from neo4j_frames import MARKER, upstream_frames, wipe
 from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
 from tv5_assets_tests.conftest import require_service
 
+
 @pytest.fixture(scope="session")
 def graph_resource() -> Neo4jResource:
     """The platform's resource with the values resolved from the environment now."""

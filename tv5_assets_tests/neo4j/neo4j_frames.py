@@ -18,7 +18,9 @@ GENRES = ["Action", "Comedy", "Drama", "Sci-Fi", "Film-Noir", "Children"]
 PLATFORMS = {"tv5monde": ("TV5MONDE", "free"), "netflix": ("Netflix", "subscription"), "mubi": ("MUBI", "subscription")}
 
 
-def upstream_frames(movies: int = 30, users: int = 20, ratings_per_user: int = 15, seed: int = 3) -> dict[str, pl.DataFrame]:
+def upstream_frames(
+    movies: int = 30, users: int = 20, ratings_per_user: int = 15, seed: int = 3
+) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     movie_ids = np.arange(1, movies + 1, dtype=np.int32) * 3  # sparse ids, as in MovieLens
     genres = [sorted(rng.choice(GENRES, size=int(rng.integers(0, 3)), replace=False).tolist()) for _ in movie_ids]
@@ -66,8 +68,17 @@ def upstream_frames(movies: int = 30, users: int = 20, ratings_per_user: int = 1
             "display_name": [f"User {u}" for u in user_ids],
             "city": ["Paris"] * users,
             "cultural_context": [["francophone"]] * users,
-            **{c: [0.5] * users for c in ["viewing_weekday_evening", "viewing_weekend_afternoon", "viewing_late_night",
-                                           "device_tv", "device_mobile", "device_laptop"]},
+            **{
+                c: [0.5] * users
+                for c in [
+                    "viewing_weekday_evening",
+                    "viewing_weekend_afternoon",
+                    "viewing_late_night",
+                    "device_tv",
+                    "device_mobile",
+                    "device_laptop",
+                ]
+            },
         },
         schema=USER_PROFILES,
     )
@@ -85,7 +96,18 @@ def upstream_frames(movies: int = 30, users: int = 20, ratings_per_user: int = 1
     availability = []
     for i, m in enumerate(movie_ids):
         for p in list(PLATFORMS)[: i % 3]:
-            availability.append((int(m), f"ml_{m}", p, PLATFORMS[p][0], PLATFORMS[p][1], "FR", ["HD"] if i % 2 else ["HD", "4K"], ["fr", "en"]))
+            availability.append(
+                (
+                    int(m),
+                    f"ml_{m}",
+                    p,
+                    PLATFORMS[p][0],
+                    PLATFORMS[p][1],
+                    "FR",
+                    ["HD"] if i % 2 else ["HD", "4K"],
+                    ["fr", "en"],
+                )
+            )
     platform_availability = pl.DataFrame(availability, schema=PLATFORM_AVAILABILITY, orient="row")
     return {
         "movies": movie_frame,

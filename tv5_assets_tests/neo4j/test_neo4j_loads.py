@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from neo4j_frames import wipe
 
-from tv5_assets.errors import ServiceUnavailableError
-from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.defs.neo4j_graph import bulk_import, loader, model
 from tv5_assets.defs.neo4j_graph.assets import ASSETS
 from tv5_assets.defs.neo4j_graph.checks import CHECKS
+from tv5_assets.errors import ServiceUnavailableError
+from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets_tests.conftest import require_service
 
@@ -70,8 +70,9 @@ def test_load_builds_the_graph_the_upstream_tables_imply(empty_graph, frames):
         edge = s.run(
             "MATCH (u:User {user_id: $u})-[r:RATED]->(m:Movie {media_id: $m}) RETURN r.score AS score, "
             "r.timestamp AS ts, m.title AS title, m.genres AS genres, m.year AS year",
-            u=f"user_{rating['user_id']:08d}", m=f"ml_{rating['movie_id']}",
-        ).single(strict=True)  # fmt: skip
+            u=f"user_{rating['user_id']:08d}",
+            m=f"ml_{rating['movie_id']}",
+        ).single(strict=True)
         assert edge["score"] == pytest.approx(rating["rating"])
         assert edge["ts"] == int(rating["timestamp"].timestamp())
         assert (edge["title"], edge["genres"], edge["year"]) == (movie["title"], movie["genres"], movie["year"])
@@ -101,12 +102,17 @@ def test_second_load_leaves_exactly_the_same_graph_and_follows_upstream_changes(
     changed = dict(frames)
     changed["ratings"] = (
         ratings.slice(1)
-        .with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(0.5)).otherwise(pl.col("rating")).alias("rating"))
+        .with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(0.5)).otherwise(pl.col("rating")).alias("rating")
+        )
         .filter(pl.col("user_id") != 20)
     )
     changed["user_profiles"] = frames["user_profiles"].filter(pl.col("user_id") != 20)
     changed["movies"] = frames["movies"].with_columns(
-        pl.when(pl.col("movie_id") == 3).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(pl.col("genres")).alias("genres")
+        pl.when(pl.col("movie_id") == 3)
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("genres"))
+        .alias("genres")
     )
     loader.load_graph(empty_graph, DB, changed, batch_size=64)
     over_old = fingerprint(empty_graph)
@@ -157,8 +163,18 @@ def test_failure_half_way_never_splits_a_user_and_a_rerun_converges(empty_graph,
 
 
 def _materialize(selection, resource: Neo4jResource, assets_dir, raise_on_error: bool = True, run_config=None):
-    upstream = [dg.AssetSpec(name) for name in
-                ("movies", "genome_tags", "movie_genome", "user_profiles", "ratings", "similar_movies", "platform_availability")]  # fmt: skip
+    upstream = [
+        dg.AssetSpec(name)
+        for name in (
+            "movies",
+            "genome_tags",
+            "movie_genome",
+            "user_profiles",
+            "ratings",
+            "similar_movies",
+            "platform_availability",
+        )
+    ]
     return dg.materialize(
         [*upstream, *ASSETS, *CHECKS],
         selection=selection,
@@ -188,7 +204,9 @@ def test_assets_load_the_graph_and_checks_catch_an_emptied_server(empty_graph, g
         s.run("MATCH (n) DETACH DELETE n").consume()
     checks_only = _materialize(
         dg.AssetSelection.checks_for_assets(*[a for a in ASSETS if a.key != dg.AssetKey("neo4j_import_files")]),
-        graph_resource, stored_frames, raise_on_error=False
+        graph_resource,
+        stored_frames,
+        raise_on_error=False,
     )
     failed = {e.check_name: e for e in checks_only.get_asset_check_evaluations() if not e.passed}
     assert {"movie_graph_matches_movies", "rated_edges_match_ratings", "user_traversal_returns_rows"} <= set(failed)
@@ -223,7 +241,14 @@ NEVER_IMPORT = {"ops": {"neo4j_bulk_import": {"config": {"mode": "never"}}}}
 # The data folder of the stack the tests run on, read before any fixture points TV5_DATA_DIR at a
 # private folder: the bulk import may only stop a server started from it.
 STACK_DATA_DIR = os.environ.get("TV5_DATA_DIR")
-ONLINE_ASSETS = ("neo4j_movies", "neo4j_movie_tags", "neo4j_users", "neo4j_ratings", "neo4j_similarity", "neo4j_platforms")
+ONLINE_ASSETS = (
+    "neo4j_movies",
+    "neo4j_movie_tags",
+    "neo4j_users",
+    "neo4j_ratings",
+    "neo4j_similarity",
+    "neo4j_platforms",
+)
 
 
 def _metadata(result, asset: str) -> dict:
@@ -243,7 +268,9 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
     everything = dg.AssetSelection.groups("neo4j")
     online = _materialize(everything, graph_resource, stored_frames, run_config=NEVER_IMPORT)
     assert online.success and _metadata(online, "neo4j_bulk_import") == {
-        "imported": False, "reason": "mode: never", "neo4j_address": graph_resource.address
+        "imported": False,
+        "reason": "mode: never",
+        "neo4j_address": graph_resource.address,
     }
     reference = fingerprint(empty_graph)
     try:
@@ -261,7 +288,10 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
 
             again = _materialize(everything, graph_resource, stored_frames)  # the graph now holds data
             assert again.success
-            assert _metadata(again, "neo4j_bulk_import")["reason"] == "the database holds data (the import would replace it)"
+            assert (
+                _metadata(again, "neo4j_bulk_import")["reason"]
+                == "the database holds data (the import would replace it)"
+            )
             assert "written_by" not in _metadata(again, "neo4j_ratings")
             assert fingerprint(restarted) == reference
     finally:
@@ -270,7 +300,9 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
 
 
 def _raise_not_managed() -> None:
-    raise RuntimeError(f"the Neo4j at {STACK_DATA_DIR or 'the default data folder'} was not started by `tv5 services up`")
+    raise RuntimeError(
+        f"the Neo4j at {STACK_DATA_DIR or 'the default data folder'} was not started by `tv5 services up`"
+    )
 
 
 def _drop_dead_connections(driver: neo4j.Driver, attempts: int = 5) -> None:

@@ -34,10 +34,15 @@ def test_batch_bounds_grow_a_batch_to_hold_an_oversized_source():
 def test_rated_rels_use_platform_keys_epoch_seconds_and_keep_one_edge_per_pair():
     ts = [datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC), datetime(2019, 5, 5, tzinfo=UTC)]
     ratings = pl.DataFrame(
-        {"user_id": [7, 7, 2], "movie_id": [10, 10, 3], "rating": [3.0, 4.5, 1.0], "timestamp": ts,
-         "time_of_day": ["night", "night", "morning"]},
+        {
+            "user_id": [7, 7, 2],
+            "movie_id": [10, 10, 3],
+            "rating": [3.0, 4.5, 1.0],
+            "timestamp": ts,
+            "time_of_day": ["night", "night", "morning"],
+        },
         schema=RATINGS,
-    )  # fmt: skip
+    )
     rels = model.rated_rels(ratings)
     assert rels.to_dicts() == [
         {"user_id": "user_00000002", "media_id": "ml_3", "score": 1.0, "timestamp": 1557014400},
@@ -80,7 +85,9 @@ def test_import_files_have_typed_headers_id_spaces_and_the_command(frames, tmp_p
     assert row["genres:string[]"] == ";".join(with_two["genres"])
     assert written.files["rated.csv"]["rows"] == frames["ratings"].height
     assert pl.read_csv(folder / "rated.csv").height == frames["ratings"].height
-    assert written.relationships == sum(v["rows"] for k, v in written.files.items() if k not in import_files.NODE_FILES.values())
+    assert written.relationships == sum(
+        v["rows"] for k, v in written.files.items() if k not in import_files.NODE_FILES.values()
+    )
     script = (folder / "import.sh").read_text()
     assert "neo4j-admin database import full neo4j" in script
     assert f"--relationships=RATED={folder / 'rated.csv'}" in script

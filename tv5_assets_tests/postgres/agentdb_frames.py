@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -50,11 +50,23 @@ def build_ratings(users: int = 30, movies: int = 40, seed: int = 5) -> pl.DataFr
     frame = pl.DataFrame({"user_id": user_ids, "movie_id": movie_ids, "rating": stars, "timestamp": timestamps})
     hour = frame["timestamp"].dt.hour()
     part = (
-        pl.when(hour < 5).then(pl.lit("late_night")).when(hour < 12).then(pl.lit("morning"))
-        .when(hour < 17).then(pl.lit("afternoon")).when(hour < 21).then(pl.lit("evening")).otherwise(pl.lit("night"))
+        pl.when(hour < 5)
+        .then(pl.lit("late_night"))
+        .when(hour < 12)
+        .then(pl.lit("morning"))
+        .when(hour < 17)
+        .then(pl.lit("afternoon"))
+        .when(hour < 21)
+        .then(pl.lit("evening"))
+        .otherwise(pl.lit("night"))
     )
     frame = frame.with_columns(time_of_day=pl.select(part).to_series().cast(pl.Enum(TIME_OF_DAY)))
-    return frame.unique(["user_id", "movie_id"], keep="first").sort("user_id", "movie_id").select(list(RATINGS)).cast(RATINGS)
+    return (
+        frame.unique(["user_id", "movie_id"], keep="first")
+        .sort("user_id", "movie_id")
+        .select(list(RATINGS))
+        .cast(RATINGS)
+    )
 
 
 def build_user_profiles(ratings: pl.DataFrame) -> pl.DataFrame:
@@ -84,4 +96,4 @@ def build_user_profiles(ratings: pl.DataFrame) -> pl.DataFrame:
 
 
 def utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 import psycopg
 import pytest
 
-from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.defs.postgres_agentdb import loader
 from tv5_assets.defs.postgres_agentdb import schema as model
 from tv5_assets.defs.postgres_agentdb.assets import _load_errors
 from tv5_assets.defs.postgres_agentdb.binary_copy import HEADER, TRAILER, encode_tuples
 from tv5_assets.defs.postgres_agentdb.transitions import build_episodes, build_policies, movie_genre_masks
+from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets_tests.conftest import materialize
 
@@ -137,16 +137,24 @@ def test_episodes_table_is_range_partitioned_with_the_models_keys(loaded, postgr
 
 
 def test_rematerializing_gives_the_same_contents_whatever_the_batching(loaded, agentdb_inputs, postgres_resource):
-    before = (_fingerprint(postgres_resource, "episodes", "episode_id"), _fingerprint(postgres_resource, "policies", "user_id"))
+    before = (
+        _fingerprint(postgres_resource, "episodes", "episode_id"),
+        _fingerprint(postgres_resource, "policies", "user_id"),
+    )
     _materialize(agentdb_inputs, postgres_resource, batch_ratings=97, workers=3, policy_batch=1000)
-    after = (_fingerprint(postgres_resource, "episodes", "episode_id"), _fingerprint(postgres_resource, "policies", "user_id"))
+    after = (
+        _fingerprint(postgres_resource, "episodes", "episode_id"),
+        _fingerprint(postgres_resource, "policies", "user_id"),
+    )
     assert after == before
     assert before[0][0] == agentdb_inputs.ratings.height
     assert _relations(postgres_resource) == ["episodes", "episodes_p0", "episodes_p1", "episodes_p2", "policies"]
 
 
 @pytest.mark.parametrize(("table", "key"), [("episodes", "episode_id"), ("policies", "user_id")])
-def test_a_load_failing_half_way_keeps_the_previous_version(loaded, agentdb_inputs, postgres_resource, monkeypatch, table, key):
+def test_a_load_failing_half_way_keeps_the_previous_version(
+    loaded, agentdb_inputs, postgres_resource, monkeypatch, table, key
+):
     before = _fingerprint(postgres_resource, table, key)
     seen_during_load = []
 
@@ -178,23 +186,41 @@ def test_staging_tables_of_a_crashed_load_are_swept(loaded, agentdb_inputs, post
 def test_binary_copy_round_trips_every_supported_type(postgres_resource):
     frame = pl.DataFrame(
         {
-            "i2": [1, None, -32768], "i4": [2_000_000_000, -5, None], "i8": [2**62, None, -1],
-            "f4": [1.5, None, -0.0], "f8": [1e300, 2.5, None], "b": [True, None, False],
-            "ts": [datetime(1900, 1, 1, tzinfo=timezone.utc), None, datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)],
-            "t": ["é漢字\\\t\"", "", None], "j": ['{"a": [1, "x\\n"], "b": null}', None, "[]"],
+            "i2": [1, None, -32768],
+            "i4": [2_000_000_000, -5, None],
+            "i8": [2**62, None, -1],
+            "f4": [1.5, None, -0.0],
+            "f8": [1e300, 2.5, None],
+            "b": [True, None, False],
+            "ts": [datetime(1900, 1, 1, tzinfo=UTC), None, datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)],
+            "t": ['é漢字\\\t"', "", None],
+            "j": ['{"a": [1, "x\\n"], "b": null}', None, "[]"],
         },
         schema_overrides={"i2": pl.Int16, "i4": pl.Int32, "f4": pl.Float32, "ts": pl.Datetime("us", "UTC")},
     )
-    types = {"i2": "int2", "i4": "int4", "i8": "int8", "f4": "float4", "f8": "float8", "b": "bool", "ts": "timestamptz", "t": "text", "j": "jsonb"}
+    types = {
+        "i2": "int2",
+        "i4": "int4",
+        "i8": "int8",
+        "f4": "float4",
+        "f8": "float8",
+        "b": "bool",
+        "ts": "timestamptz",
+        "t": "text",
+        "j": "jsonb",
+    }
     with postgres_resource.connection() as conn:
-        conn.execute("CREATE TEMP TABLE rt (i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, b bool, ts timestamptz, t text, j jsonb)")
+        conn.execute(
+            "CREATE TEMP TABLE rt (i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, b bool, ts timestamptz, t text, j jsonb)"
+        )
         with conn.cursor().copy("COPY rt FROM STDIN (FORMAT binary)") as copy:
             copy.write(HEADER)
             copy.write(encode_tuples(frame, types))
             copy.write(TRAILER)
         rows = conn.execute("SELECT * FROM rt").fetchall()
     expected = [
-        tuple(json.loads(v) if (c == "j" and v is not None) else v for c, v in zip(frame.columns, row)) for row in frame.iter_rows()
+        tuple(json.loads(v) if (c == "j" and v is not None) else v for c, v in zip(frame.columns, row))
+        for row in frame.iter_rows()
     ]
     assert rows == expected
 

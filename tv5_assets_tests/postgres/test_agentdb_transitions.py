@@ -9,8 +9,8 @@ import pytest
 from agentdb_frames import build_movies, build_ratings, build_user_profiles, utc
 
 from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
-from tv5_assets.defs.postgres_agentdb.loader import PartitionSpec, _validate_partitions, pg_types, split_contiguous
 from tv5_assets.defs.postgres_agentdb import schema as model
+from tv5_assets.defs.postgres_agentdb.loader import PartitionSpec, _validate_partitions, pg_types, split_contiguous
 from tv5_assets.defs.postgres_agentdb.transitions import (
     ACTION_SPACE,
     ARCHETYPE_PRIORS,
@@ -101,7 +101,9 @@ def test_chunked_build_equals_whole_build():
     chunks = user_chunks(ratings, target_rows=150)
     assert chunks.height > 3
     parts = [
-        build_episodes(ratings.filter(pl.col("user_id").is_between(c["first_user"], c["last_user"])), masks, c["first_episode_id"]).collect()
+        build_episodes(
+            ratings.filter(pl.col("user_id").is_between(c["first_user"], c["last_user"])), masks, c["first_episode_id"]
+        ).collect()
         for c in chunks.iter_rows(named=True)
     ]
     assert pl.concat(parts).equals(whole)

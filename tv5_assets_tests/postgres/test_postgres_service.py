@@ -49,14 +49,19 @@ def test_up_status_down_cycle_keeps_the_data(service):
 
     with psycopg.connect(service.url, autocommit=True) as conn:
         assert conn.execute("SELECT current_user, current_database()").fetchone() == ("tv5", "tv5")
-        settings = dict(conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('synchronous_commit', 'wal_level', 'listen_addresses', 'fsync', 'maintenance_work_mem')"
-        ).fetchall())
+        settings = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('synchronous_commit', 'wal_level', 'listen_addresses', 'fsync', 'maintenance_work_mem')"
+            ).fetchall()
+        )
         conn.execute("CREATE TABLE kept (x int)")
         conn.execute("INSERT INTO kept VALUES (42)")
     assert settings == {
-        "synchronous_commit": "off", "wal_level": "minimal", "listen_addresses": "127.0.0.1", "fsync": "on",
+        "synchronous_commit": "off",
+        "wal_level": "minimal",
+        "listen_addresses": "127.0.0.1",
+        "fsync": "on",
         "maintenance_work_mem": str(512 * 1024),
     }
 

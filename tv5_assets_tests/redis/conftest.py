@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from redis_frames import build_platform_availability, build_trends
 
+from tv5_assets.defs.redis_cache.cache import glob_escape
 from tv5_assets.endpoints import REDIS
 from tv5_assets.io_managers import Tv5IOManager
-from tv5_assets.defs.redis_cache.cache import glob_escape
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets_tests.conftest import require_service
 

@@ -10,7 +10,11 @@ import polars as pl
 from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
 
 PLATFORM_NAMES = {
-    "tv5monde": "TV5MONDE", "netflix": "Netflix", "amazon": "Amazon Prime", "mubi": "MUBI", "criterion": "Criterion Channel",
+    "tv5monde": "TV5MONDE",
+    "netflix": "Netflix",
+    "amazon": "Amazon Prime",
+    "mubi": "MUBI",
+    "criterion": "Criterion Channel",
 }
 
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 import redis
 
-from tv5_assets.errors import ServiceUnavailableError
-from tv5_assets.defs.redis_cache.cache import get_platforms, get_trend, top_trending
 from tv5_assets.defs.redis_cache import protocol
 from tv5_assets.defs.redis_cache.cache import (
     PLATFORM_TTL_S,
     TRENDS_TTL_S,
+    get_platforms,
+    get_trend,
     glob_escape,
     refresh_family,
     staging_prefix,
+    top_trending,
 )
 from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
+from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets_tests.conftest import materialize
 
@@ -151,7 +152,9 @@ def test_a_refresh_failing_half_way_keeps_the_previous_cache(cache_inputs, redis
     _materialize(cache_inputs, redis_resource)
     before = _snapshot(redis_client, ns)
     changed = cache_inputs.platform_availability.with_columns(pl.lit("Global").alias("region"))
-    cache_inputs.store(platform_availability=changed, trends=cache_inputs.trends.with_columns(pl.col("search_volume") + 1))
+    cache_inputs.store(
+        platform_availability=changed, trends=cache_inputs.trends.with_columns(pl.col("search_volume") + 1)
+    )
     seen_during_refresh = []
 
     def fail_on_second_chunk(label: str, chunk_index: int, commands_so_far: int) -> None:
@@ -174,10 +177,17 @@ def test_the_switch_refuses_a_staged_set_with_a_missing_key(redis_resource, redi
     ns = redis_resource.namespace
     redis_client.set(f"{ns}:platform:ml_1", "old")
     staged = staging_prefix(ns, "x")
-    commands = pl.DataFrame({"k": [staged + "platform:ml_1"]}).select(resp_command("SET", pl.col("k"), "new")).to_series()
+    commands = (
+        pl.DataFrame({"k": [staged + "platform:ml_1"]}).select(resp_command("SET", pl.col("k"), "new")).to_series()
+    )
     with pytest.raises(redis.ResponseError, match="staged key missing"):
         refresh_family(
-            redis_client, ns, "platform", "x", commands, ["platform:ml_1", "platform:ml_2"],
+            redis_client,
+            ns,
+            "platform",
+            "x",
+            commands,
+            ["platform:ml_1", "platform:ml_2"],
             live_patterns=[f"{ns}:platform:*"],
         )
     assert redis_client.get(f"{ns}:platform:ml_1") == b"old"
@@ -188,7 +198,7 @@ def test_resp_encoding_is_exact_for_multibyte_values():
     frame = pl.DataFrame({"k": ["a:é"], "v": ['["漢"]']})
     encoded = frame.select(resp_command("SET", pl.col("k"), pl.col("v"), "EX", "60")).item()
     assert encoded.encode() == (
-        b"*5\r\n$3\r\nSET\r\n$4\r\na:\xc3\xa9\r\n$7\r\n[\"\xe6\xbc\xa2\"]\r\n$2\r\nEX\r\n$2\r\n60\r\n"
+        b'*5\r\n$3\r\nSET\r\n$4\r\na:\xc3\xa9\r\n$7\r\n["\xe6\xbc\xa2"]\r\n$2\r\nEX\r\n$2\r\n60\r\n'
     )
 
 

@@ -6,7 +6,7 @@ ingested full-scale release is available. Vectorized, deterministic for a seed.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -15,17 +15,40 @@ from tv5_assets.defs.movielens.schemas import MOVIES, RATINGS, TIME_OF_DAY
 
 # Rough ml-25m genre frequencies (share of movies listing the genre).
 GENRE_SHARE = {
-    "Drama": 0.40, "Comedy": 0.27, "Thriller": 0.14, "Romance": 0.12, "Action": 0.12, "Horror": 0.09,
-    "Documentary": 0.09, "Crime": 0.09, "Adventure": 0.07, "Sci-Fi": 0.06, "Children": 0.04,
-    "Animation": 0.04, "Mystery": 0.04, "Fantasy": 0.04, "War": 0.03, "Western": 0.02, "Musical": 0.02,
-    "Film-Noir": 0.006, "IMAX": 0.003,
-}  # fmt: skip
+    "Drama": 0.40,
+    "Comedy": 0.27,
+    "Thriller": 0.14,
+    "Romance": 0.12,
+    "Action": 0.12,
+    "Horror": 0.09,
+    "Documentary": 0.09,
+    "Crime": 0.09,
+    "Adventure": 0.07,
+    "Sci-Fi": 0.06,
+    "Children": 0.04,
+    "Animation": 0.04,
+    "Mystery": 0.04,
+    "Fantasy": 0.04,
+    "War": 0.03,
+    "Western": 0.02,
+    "Musical": 0.02,
+    "Film-Noir": 0.006,
+    "IMAX": 0.003,
+}
 ENGLISH_WORDS = ["Night", "River", "Story", "Love", "City", "Last", "Dark", "Game", "House", "Road", "Star", "King"]
-ALT_TITLES = ["La Cité des enfants perdus", "Le Fabuleux Destin", "Les Amants du Pont-Neuf", "El laberinto del fauno",
-              "La vita è bella", "Das Leben der Anderen", "Jeux d'enfants", "Au revoir les enfants"]  # fmt: skip
+ALT_TITLES = [
+    "La Cité des enfants perdus",
+    "Le Fabuleux Destin",
+    "Les Amants du Pont-Neuf",
+    "El laberinto del fauno",
+    "La vita è bella",
+    "Das Leben der Anderen",
+    "Jeux d'enfants",
+    "Au revoir les enfants",
+]
 NON_ASCII_TITLES = ["Сталкер", "千と千尋の神隠し", "Amélie", "Solaris (Солярис)"]
-START = int(datetime(1995, 1, 9, tzinfo=timezone.utc).timestamp())
-END = int(datetime(2019, 11, 21, tzinfo=timezone.utc).timestamp())
+START = int(datetime(1995, 1, 9, tzinfo=UTC).timestamp())
+END = int(datetime(2019, 11, 21, tzinfo=UTC).timestamp())
 
 
 def build_movies(n_movies: int, seed: int = 0) -> pl.DataFrame:
@@ -38,9 +61,13 @@ def build_movies(n_movies: int, seed: int = 0) -> pl.DataFrame:
     year = np.clip(np.round(2019 - rng.gamma(1.6, 11.0, n_movies)), 1890, 2019).astype(np.int16)
     kind = rng.random(n_movies)
     words = np.array(ENGLISH_WORDS)
-    title = np.char.add(np.char.add(words[rng.integers(0, words.size, n_movies)], " "), words[rng.integers(0, words.size, n_movies)])
+    title = np.char.add(
+        np.char.add(words[rng.integers(0, words.size, n_movies)], " "), words[rng.integers(0, words.size, n_movies)]
+    )
     title = np.where(kind < 0.03, np.array(NON_ASCII_TITLES)[rng.integers(0, len(NON_ASCII_TITLES), n_movies)], title)
-    alt = np.where((kind >= 0.03) & (kind < 0.15), np.array(ALT_TITLES)[rng.integers(0, len(ALT_TITLES), n_movies)], None)
+    alt = np.where(
+        (kind >= 0.03) & (kind < 0.15), np.array(ALT_TITLES)[rng.integers(0, len(ALT_TITLES), n_movies)], None
+    )
     frame = pl.DataFrame(
         {
             "movie_id": ids,
@@ -63,8 +90,9 @@ def build_movies(n_movies: int, seed: int = 0) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t) for c, t in MOVIES.items()])
 
 
-def build_ratings(movies: pl.DataFrame, n_users: int, mean_per_user: float = 150.0, seed: int = 0,
-                  first_user_id: int = 1) -> pl.DataFrame:  # fmt: skip
+def build_ratings(
+    movies: pl.DataFrame, n_users: int, mean_per_user: float = 150.0, seed: int = 0, first_user_id: int = 1
+) -> pl.DataFrame:
     """Heavy-tailed user activity (>= 20 each), Zipf-like movie popularity, evening-heavy hours."""
     rng = np.random.default_rng(seed + 1)
     counts = 20 + np.floor(rng.lognormal(np.log(max(mean_per_user - 20, 1)) - 0.5, 1.0, n_users)).astype(np.int64)
@@ -90,8 +118,15 @@ def build_ratings(movies: pl.DataFrame, n_users: int, mean_per_user: float = 150
     )
     hour = pl.col("timestamp").dt.hour()
     part = (
-        pl.when(hour < 5).then(pl.lit("late_night")).when(hour < 12).then(pl.lit("morning"))
-        .when(hour < 17).then(pl.lit("afternoon")).when(hour < 21).then(pl.lit("evening")).otherwise(pl.lit("night"))
-    )  # fmt: skip
+        pl.when(hour < 5)
+        .then(pl.lit("late_night"))
+        .when(hour < 12)
+        .then(pl.lit("morning"))
+        .when(hour < 17)
+        .then(pl.lit("afternoon"))
+        .when(hour < 21)
+        .then(pl.lit("evening"))
+        .otherwise(pl.lit("night"))
+    )
     frame = frame.with_columns(time_of_day=part.cast(pl.Enum(TIME_OF_DAY)))
     return frame.select([pl.col(c).cast(t) for c, t in RATINGS.items()])

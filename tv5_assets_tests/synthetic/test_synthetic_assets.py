@@ -7,13 +7,18 @@ import polars as pl
 import pytest
 from synthetic_frames import build_movies, build_ratings
 
-from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.defs.synthetic.assets import ASSETS
 from tv5_assets.defs.synthetic.checks import CHECKS
+from tv5_assets.io_managers import Tv5IOManager
 
 SYNTHETIC_KEYS = [
-    "user_profiles", "platform_availability", "viewing_contexts", "subtitle_features", "subtitle_segments", "trends",
-]  # fmt: skip
+    "user_profiles",
+    "platform_availability",
+    "viewing_contexts",
+    "subtitle_features",
+    "subtitle_segments",
+    "trends",
+]
 SMALL_CONTEXTS = {"ops": {"viewing_contexts": {"config": {"count": 20_000}}}}
 
 
@@ -27,9 +32,13 @@ def write_inputs(data_dir: Path) -> Path:
     return assets_dir
 
 
-def materialize_synthetic(assets_dir: Path, run_config: dict | None = None, selection="group:synthetic",
-                          instance: dg.DagsterInstance | None = None,
-                          raise_on_error: bool = True) -> dg.ExecuteInProcessResult:  # fmt: skip
+def materialize_synthetic(
+    assets_dir: Path,
+    run_config: dict | None = None,
+    selection="group:synthetic",
+    instance: dg.DagsterInstance | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ASSETS, *CHECKS, dg.AssetSpec("movies"), dg.AssetSpec("ratings")],
         selection=selection,
@@ -102,7 +111,9 @@ def test_same_inputs_and_seed_give_byte_identical_parquet(first_run, tmp_path: P
 def test_another_seed_gives_another_valid_world(first_run, tmp_path: Path) -> None:
     first_dir, _ = first_run
     assets_dir = write_inputs(tmp_path)
-    config = {"ops": {"viewing_contexts": {"config": {"count": 20_000, "seed": 7}}, "user_profiles": {"config": {"seed": 7}}}}
+    config = {
+        "ops": {"viewing_contexts": {"config": {"count": 20_000, "seed": 7}}, "user_profiles": {"config": {"seed": 7}}}
+    }
     result = materialize_synthetic(assets_dir, config, selection=["viewing_contexts", "user_profiles"])
     assert all(check_outcomes(result).values())
     for key in ("viewing_contexts", "user_profiles"):
@@ -138,7 +149,9 @@ def test_coverage_check_fails_when_a_rater_has_no_profile(tmp_path: Path) -> Non
     extra = ratings.head(25).with_columns(pl.lit(999_999, dtype=pl.Int32).alias("user_id"))
     pl.concat([ratings, extra]).write_parquet(assets_dir / "ratings.parquet")
     result = materialize_synthetic(
-        assets_dir, selection=dg.AssetSelection.checks_for_assets("user_profiles"), instance=instance,
+        assets_dir,
+        selection=dg.AssetSelection.checks_for_assets("user_profiles"),
+        instance=instance,
         raise_on_error=False,
     )
     assert not result.success  # blocking: the run fails, so nothing downstream would run

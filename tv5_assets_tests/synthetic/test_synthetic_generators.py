@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -181,7 +181,9 @@ def test_one_profile_per_rater_with_the_contract_schema(profiles: pl.DataFrame, 
 
 
 def test_profiles_keep_users_whose_movies_are_unknown_and_sparse_ids(movies: pl.DataFrame) -> None:
-    ratings = ratings_frame([7, 7, 900_000, 900_000], [movies["movie_id"][0], 999_999_999, 999_999_998, 5], [0, 1, 2, 3])
+    ratings = ratings_frame(
+        [7, 7, 900_000, 900_000], [movies["movie_id"][0], 999_999_999, 999_999_998, 5], [0, 1, 2, 3]
+    )
     profiles = users.generate_user_profiles(ratings.lazy(), movies, SEED)
     assert profiles["user_id"].to_list() == [7, 900_000]
 
@@ -208,8 +210,8 @@ def test_domain_check_catches_a_broken_profile(profiles: pl.DataFrame) -> None:
 
 
 def test_timezone_table_matches_the_iana_database() -> None:
-    january = datetime(2019, 1, 15, 12, tzinfo=timezone.utc)
-    for country, rows in users.TIMEZONES.items():
+    january = datetime(2019, 1, 15, 12, tzinfo=UTC)
+    for rows in users.TIMEZONES.values():
         for zone, offset, _ in rows:
             assert ZoneInfo(zone).utcoffset(january.replace(tzinfo=None)).total_seconds() / 3600 == offset, zone
 
@@ -320,7 +322,9 @@ def test_platform_choice_follows_the_titles_and_eras() -> None:
 
     def share(platform: str, mask: pl.Expr) -> float:
         rows = on.filter(mask)
-        return rows.filter(pl.col("platform_id") == platform)["movie_id"].n_unique() / max(rows["movie_id"].n_unique(), 1)
+        return rows.filter(pl.col("platform_id") == platform)["movie_id"].n_unique() / max(
+            rows["movie_id"].n_unique(), 1
+        )
 
     assert share("tv5monde", pl.col("french")) > 2 * share("tv5monde", ~pl.col("french"))
     assert share("criterion", pl.col("old_art_house")) > 2 * share("criterion", ~pl.col("old_art_house"))
@@ -458,7 +462,9 @@ def test_trends_window_domain_and_popularity(movies: pl.DataFrame, ratings: pl.D
     assert (frame["view_count_estimate"] >= 0).all() and (frame["search_volume"] >= 0).all()
 
     counts = ratings.group_by("movie_id").len()
-    per_movie = frame.group_by("movie_id").agg(pl.col("popularity_score").mean()).join(counts, on="movie_id", how="left")
+    per_movie = (
+        frame.group_by("movie_id").agg(pl.col("popularity_score").mean()).join(counts, on="movie_id", how="left")
+    )
     per_movie = per_movie.with_columns(pl.col("len").fill_null(0))
     spearman = per_movie.select(pl.corr("popularity_score", "len", method="spearman")).item()
     assert spearman > 0.5

@@ -12,7 +12,6 @@ device is present (CUDA if torch sees one, else CPU).
 media_embeddings and user_embeddings also write the plan's deliverable files (see exports.py).
 """
 
-
 import time
 
 import dagster as dg
@@ -127,9 +126,7 @@ def media_text(
     tags: pl.LazyFrame,
 ) -> pl.DataFrame:
     started = time.perf_counter()
-    frame = build_media_text(
-        movies, movie_genome, tags, config.template, config.max_genome_tags, config.max_user_tags
-    )
+    frame = build_media_text(movies, movie_genome, tags, config.template, config.max_genome_tags, config.max_user_tags)
     lengths = frame["text"].str.len_chars()
     with_genome = movie_genome.filter(pl.col("tags").list.len() > 0)["movie_id"].n_unique()
     context.add_output_metadata(
@@ -186,9 +183,11 @@ def media_embeddings(
     vectors, stats = encode_texts(
         loaded, texts["text"].to_list(), batch_size, context.log.info, config.log_every_batches
     )
-    frame = pl.DataFrame(
-        {"movie_id": texts["movie_id"], "media_id": texts["media_id"], "embedding": vectors}
-    ).cast(dict(MEDIA_EMBEDDINGS)).select(list(MEDIA_EMBEDDINGS))
+    frame = (
+        pl.DataFrame({"movie_id": texts["movie_id"], "media_id": texts["media_id"], "embedding": vectors})
+        .cast(dict(MEDIA_EMBEDDINGS))
+        .select(list(MEDIA_EMBEDDINGS))
+    )
 
     metadata: dict = {
         **loaded.provenance(),
@@ -244,7 +243,10 @@ def user_embeddings(
         f"{result.stats['users']:,} user vectors from {result.stats['ratings_used']:,} ratings in "
         f"{result.stats['total_seconds']} s ({result.stats['users_fallback_all_rated']:,} fallback users)"
     )
-    metadata: dict = {**result.stats, "weighting_rule": "max(rating - user's mean rating, 0); fallback: unweighted mean"}
+    metadata: dict = {
+        **result.stats,
+        "weighting_rule": "max(rating - user's mean rating, 0); fallback: unweighted mean",
+    }
     if config.write_export:
         keys = frame["user_key"].to_list()
         folder = exports.write_user_export(result.vectors, keys)
@@ -285,9 +287,7 @@ def similar_movies(
     device = choose_device(config.device)
     vectors = vectors_of(media_embeddings)
     with torch_threads(config.cpu_threads):
-        found = top_k_neighbours(
-            vectors, config.top_k, config.threshold, config.block_rows, device, context.log.info
-        )
+        found = top_k_neighbours(vectors, config.top_k, config.threshold, config.block_rows, device, context.log.info)
     frame = neighbours_frame(media_embeddings["movie_id"].to_numpy(), found)
     movies_with = frame["movie_id"].n_unique()
     context.add_output_metadata(

@@ -1,6 +1,5 @@
 """Checks of the `embeddings` group. Blocking where bad vectors must not reach Milvus or Neo4j."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -53,7 +52,9 @@ def vector_problems(vectors: np.ndarray, ids: np.ndarray, what: str) -> tuple[li
     return problems, figures
 
 
-def id_alignment_problems(actual: pl.Series, expected: pl.Series, what: str, source: str) -> tuple[list[str], dict[str, Any]]:
+def id_alignment_problems(
+    actual: pl.Series, expected: pl.Series, what: str, source: str
+) -> tuple[list[str], dict[str, Any]]:
     """`actual` must be exactly the sorted distinct `expected` ids, without duplicates."""
     problems: list[str] = []
     expected_ids = expected.unique().sort()
@@ -155,7 +156,9 @@ def media_embeddings_match_their_texts(
             f"model {recorded['model_name']!r} now has weights {loaded.weights_sha256[:12]}…, the vectors were "
             f"made with {str(recorded.get('weights_sha256'))[:12]}…: re-materialize media_embeddings"
         )
-    rows = media_embeddings.select("movie_id", "embedding").join(media_text.select("movie_id", "text"), on="movie_id", how="left")
+    rows = media_embeddings.select("movie_id", "embedding").join(
+        media_text.select("movie_id", "text"), on="movie_id", how="left"
+    )
     sample = rows.sample(n=min(REENCODE_SAMPLE, rows.height), seed=SAMPLE_SEED).sort("movie_id")
     missing_text = sample.filter(pl.col("text").is_null())
     if missing_text.height:
@@ -173,8 +176,12 @@ def media_embeddings_match_their_texts(
             f"(min cosine {report.min_cosine:.4f}; e.g. ids {report.mismatched_ids[:SHOWN]}): vectors are not on "
             "their movie's row, or were made from other texts"
         )
-    figures = {"sampled": report.sampled, "min_cosine": round(report.min_cosine, 5), "device": loaded.device,
-               "precision": loaded.precision}
+    figures = {
+        "sampled": report.sampled,
+        "min_cosine": round(report.min_cosine, 5),
+        "device": loaded.device,
+        "precision": loaded.precision,
+    }
     return _result(problems, figures, f"{report.sampled} sampled movies re-embed to their stored vectors")
 
 
@@ -188,10 +195,10 @@ def media_embeddings_semantic_sanity(
 ) -> dg.AssetCheckResult:
     """Related movies (shared genres and genome tags) closer than average; nearest neighbours share
     a genre far above chance; franchise titles close (see sanity.py for the exact rules)."""
-    rows = media_embeddings.select("movie_id").join(
-        movies.select("movie_id", "genres", "display_title"), on="movie_id", how="left", maintain_order="left"
-    ).join(
-        top_genome_tags(movie_genome, 10).collect(), on="movie_id", how="left", maintain_order="left"
+    rows = (
+        media_embeddings.select("movie_id")
+        .join(movies.select("movie_id", "genres", "display_title"), on="movie_id", how="left", maintain_order="left")
+        .join(top_genome_tags(movie_genome, 10).collect(), on="movie_id", how="left", maintain_order="left")
     )
     report = semantic_sanity(
         vectors_of(media_embeddings),
@@ -201,7 +208,9 @@ def media_embeddings_semantic_sanity(
     )
     return dg.AssetCheckResult(
         passed=report.passed,
-        severity=dg.AssetCheckSeverity.WARN if (report.insufficient and not report.failures) else dg.AssetCheckSeverity.ERROR,
+        severity=dg.AssetCheckSeverity.WARN
+        if (report.insufficient and not report.failures)
+        else dg.AssetCheckSeverity.ERROR,
         description=report.summary(),
         metadata=_plain(report.figures),
     )

@@ -154,7 +154,7 @@ def choose_precision(requested: str, device: str) -> str:
     return wanted
 
 
-def default_batch_size(loaded: "LoadedModel") -> int:
+def default_batch_size(loaded: LoadedModel) -> int:
     """CPU: the measured best. GPU: the largest power of two whose activations fit in a share of free memory."""
     if not loaded.device.startswith("cuda"):
         return DEFAULT_CPU_BATCH_SIZE
@@ -162,7 +162,12 @@ def default_batch_size(loaded: "LoadedModel") -> int:
 
     free_bytes, _total = torch.cuda.mem_get_info(torch.device(loaded.device))
     hidden = int(getattr(loaded.model[0].auto_model.config, "hidden_size", 384))
-    per_text = ACTIVATION_FACTOR * hidden * int(loaded.model.max_seq_length or 256) * (2 if loaded.precision != "float32" else 4)
+    per_text = (
+        ACTIVATION_FACTOR
+        * hidden
+        * int(loaded.model.max_seq_length or 256)
+        * (2 if loaded.precision != "float32" else 4)
+    )
     return gpu_batch_size(free_bytes, per_text)
 
 
@@ -229,7 +234,9 @@ def _sentence_transformer(source: ModelSource, revision: str | None):
             else "it is not in the local Hugging Face cache and the hub is unreachable (or HF_HUB_OFFLINE=1); "
             f"download it once where the hub is reachable, or use {DEFAULT_MODEL!r} (bundled, offline)"
         )
-        raise ModelLoadError(f"could not load embedding model {source.name!r} from {source.location}: {hint} ({error})") from error
+        raise ModelLoadError(
+            f"could not load embedding model {source.name!r} from {source.location}: {hint} ({error})"
+        ) from error
 
 
 def _embedding_dimension(model, source: ModelSource) -> int:

@@ -54,16 +54,17 @@ class SanityReport:
 def _incidence(lists: pl.Series) -> sp.csr_matrix:
     """Binary rows x vocabulary matrix from a list-of-strings column."""
     exploded = (
-        pl.DataFrame({"items": lists}).with_row_index("row").explode("items").drop_nulls("items")
+        pl.DataFrame({"items": lists})
+        .with_row_index("row")
+        .explode("items")
+        .drop_nulls("items")
         .unique(["row", "items"])
     )
     if exploded.height == 0:
         return sp.csr_matrix((len(lists), 1), dtype=np.float32)
     codes = exploded["items"].rank("dense").cast(pl.Int64).to_numpy() - 1
     rows = exploded["row"].cast(pl.Int64).to_numpy()
-    return sp.csr_matrix(
-        (np.ones(rows.size, np.float32), (rows, codes)), shape=(len(lists), int(codes.max()) + 1)
-    )
+    return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, codes)), shape=(len(lists), int(codes.max()) + 1))
 
 
 class _PairStats:
@@ -140,16 +141,22 @@ class _AnchorScan:
 
 def franchise_pairs(titles: pl.Series) -> np.ndarray:
     """(pairs, 2) row indices of titles sharing a franchise base; at least one carries a marker."""
-    frame = pl.DataFrame({"title": titles}).with_row_index("row").with_columns(
-        lower=pl.col("title").fill_null("").str.to_lowercase().str.strip_chars()
+    frame = (
+        pl.DataFrame({"title": titles})
+        .with_row_index("row")
+        .with_columns(lower=pl.col("title").fill_null("").str.to_lowercase().str.strip_chars())
     )
-    frame = frame.with_columns(
-        has_colon=pl.col("lower").str.contains(":"),
-        before_colon=pl.col("lower").str.split(":").list.first().str.strip_chars(),
-    ).with_columns(
-        has_suffix=pl.col("before_colon").str.contains(SEQUEL_SUFFIX),
-        base=pl.col("before_colon").str.replace(SEQUEL_SUFFIX, "").str.strip_chars(),
-    ).with_columns(marked=pl.col("has_colon") | pl.col("has_suffix"))
+    frame = (
+        frame.with_columns(
+            has_colon=pl.col("lower").str.contains(":"),
+            before_colon=pl.col("lower").str.split(":").list.first().str.strip_chars(),
+        )
+        .with_columns(
+            has_suffix=pl.col("before_colon").str.contains(SEQUEL_SUFFIX),
+            base=pl.col("before_colon").str.replace(SEQUEL_SUFFIX, "").str.strip_chars(),
+        )
+        .with_columns(marked=pl.col("has_colon") | pl.col("has_suffix"))
+    )
     frame = frame.filter(pl.col("base").str.len_chars() >= 3)
     # Families bigger than 30 are generic bases (for example "untitled"), not franchises.
     sizes = frame.group_by("base").agg(pl.len().alias("size"), pl.col("marked").any().alias("any_marked"))
@@ -280,8 +287,7 @@ def _test_franchise_pairs(
     )
     if franchise_mean - mean_all < required:
         report.failures.append(
-            f"franchise pairs average cosine {franchise_mean:.3f}, all pairs {mean_all:.3f}: "
-            f"gap below {required:.3f}"
+            f"franchise pairs average cosine {franchise_mean:.3f}, all pairs {mean_all:.3f}: gap below {required:.3f}"
         )
 
 

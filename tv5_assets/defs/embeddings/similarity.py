@@ -128,4 +128,3 @@ def neighbours_frame(movie_ids: np.ndarray, found: Neighbours) -> pl.DataFrame:
         }
     ).cast(dict(SIMILAR_MOVIES))
     return frame.sort("movie_id", "rank").select(list(SIMILAR_MOVIES))
-

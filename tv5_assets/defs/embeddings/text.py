@@ -58,8 +58,10 @@ def parse_template(template: str) -> list[_Section]:
     for index, char in enumerate(template):
         if char == "[":
             if depth_open is not None:
-                raise TemplateError(f"template {template!r}: '[' at position {index} inside another "
-                                    "optional section; sections cannot nest")
+                raise TemplateError(
+                    f"template {template!r}: '[' at position {index} inside another "
+                    "optional section; sections cannot nest"
+                )
             if index > buffer_start:
                 sections.append(_Section(_pieces(template, buffer_start, index), optional=False))
             depth_open, buffer_start = index, index + 1

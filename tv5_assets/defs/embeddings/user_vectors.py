@@ -73,9 +73,7 @@ def preference_weights(ratings: pl.LazyFrame) -> pl.LazyFrame:
     return (
         ratings.with_columns(liked=pl.when(liked > ABOVE_MEAN_TOLERANCE).then(liked).otherwise(0.0))
         .with_columns(has_liked=(pl.col("liked") > 0).any().over("user_id"))
-        .with_columns(
-            weight=pl.when(pl.col("has_liked")).then(pl.col("liked")).otherwise(1.0).cast(pl.Float32)
-        )
+        .with_columns(weight=pl.when(pl.col("has_liked")).then(pl.col("liked")).otherwise(1.0).cast(pl.Float32))
     )
 
 

@@ -18,8 +18,12 @@ from .loading import LoadReport, load_blue_green
 
 
 class MilvusLoadConfig(dg.Config):
-    max_batch_mb: float = Field(default=20.0, gt=0, description="Largest insert request, in MB (rows per batch follow from the row size).")
-    index_timeout_s: float = Field(default=3600.0, gt=0, description="How long to wait for a Milvus server's asynchronous index build.")
+    max_batch_mb: float = Field(
+        default=20.0, gt=0, description="Largest insert request, in MB (rows per batch follow from the row size)."
+    )
+    index_timeout_s: float = Field(
+        default=3600.0, gt=0, description="How long to wait for a Milvus server's asynchronous index build."
+    )
 
 
 def _load(
@@ -107,5 +111,6 @@ def milvus_user_collection(
     user_profiles: pl.LazyFrame,
 ) -> dg.MaterializeResult:
     return _load(context, config, milvus, USER_COLLECTION, lambda: user_rows(user_embeddings, user_profiles))
+
 
 ASSETS = [milvus_media_collection, milvus_user_collection]

@@ -102,16 +102,16 @@ class CollectionSpec:
         return [f.name for f in self.fields] + [VECTOR_FIELD]
 
     def polars_schema(self) -> pl.Schema:
-        return pl.Schema(
-            {f.name: f.polars_type for f in self.fields} | {VECTOR_FIELD: pl.Array(pl.Float32, self.dim)}
-        )
+        return pl.Schema({f.name: f.polars_type for f in self.fields} | {VECTOR_FIELD: pl.Array(pl.Float32, self.dim)})
 
     def milvus_schema(self):
         """A pymilvus CollectionSchema: explicit fields, no dynamic field, primary key not auto-generated."""
         from pymilvus import DataType, MilvusClient
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=self.description)
-        schema.add_field(self.primary_key.name, DataType.INT64, is_primary=True, description=self.primary_key.description)
+        schema.add_field(
+            self.primary_key.name, DataType.INT64, is_primary=True, description=self.primary_key.description
+        )
         for f in self.scalars:
             kwargs: dict[str, Any] = {"description": f.description}
             if f.nullable:
@@ -139,7 +139,9 @@ class CollectionSpec:
                     type=milvus_type,
                     description=f.description,
                     constraints=dg.TableColumnConstraints(
-                        nullable=f.nullable, unique=f is self.primary_key, other=["primary key"] if f is self.primary_key else []
+                        nullable=f.nullable,
+                        unique=f is self.primary_key,
+                        other=["primary key"] if f is self.primary_key else [],
                     ),
                 )
             )
@@ -159,16 +161,28 @@ MEDIA_COLLECTION = CollectionSpec(
     primary_key=ScalarField("movie_id", "INT64", pl.Int64, "MovieLens movieId"),
     scalars=(
         ScalarField("media_id", "VARCHAR", pl.String, "ml_{movieId}: the platform-wide media id", max_length=32),
-        ScalarField("title", "VARCHAR", pl.String, "title without the year, article as written", max_length=TITLE_MAX_BYTES),
-        ScalarField("display_title", "VARCHAR", pl.String, "title with a moved article put back in front", max_length=TITLE_MAX_BYTES),
+        ScalarField(
+            "title", "VARCHAR", pl.String, "title without the year, article as written", max_length=TITLE_MAX_BYTES
+        ),
+        ScalarField(
+            "display_title",
+            "VARCHAR",
+            pl.String,
+            "title with a moved article put back in front",
+            max_length=TITLE_MAX_BYTES,
+        ),
         ScalarField("year", "INT16", pl.Int16, f"first release year; {NO_YEAR} when the title has none"),
         ScalarField(
-            "genres", "ARRAY", pl.List(pl.String), "MovieLens genres; empty when none listed",
-            max_length=MAX_GENRE_BYTES, max_capacity=MAX_GENRES,
+            "genres",
+            "ARRAY",
+            pl.List(pl.String),
+            "MovieLens genres; empty when none listed",
+            max_length=MAX_GENRE_BYTES,
+            max_capacity=MAX_GENRES,
         ),
     ),
     index=MEDIA_INDEX,
-)  # fmt: skip
+)
 
 USER_COLLECTION = CollectionSpec(
     logical_name="user_embeddings",
@@ -178,7 +192,13 @@ USER_COLLECTION = CollectionSpec(
         ScalarField("user_id", "VARCHAR", pl.String, "user_{userId:08d}: the platform-wide user id", max_length=32),
         ScalarField("archetype", "VARCHAR", pl.String, "synthetic viewer archetype", max_length=64),
         ScalarField("country", "VARCHAR", pl.String, "synthetic country code", max_length=8),
-        ScalarField("weighting", "VARCHAR", pl.String, "how the vector was formed (liked / fallback_all_rated ...)", max_length=64),
+        ScalarField(
+            "weighting",
+            "VARCHAR",
+            pl.String,
+            "how the vector was formed (liked / fallback_all_rated ...)",
+            max_length=64,
+        ),
     ),
     index=USER_INDEX,
 )
@@ -244,14 +264,18 @@ def validate_rows(rows: pl.DataFrame, spec: CollectionSpec) -> None:
     """Fail before touching the store when a value would not fit the collection's schema."""
     key = spec.primary_key.name
     if rows.schema != spec.polars_schema():
-        raise CollectionInputError(f"{spec.logical_name}: rows have schema {rows.schema}, expected {spec.polars_schema()}")
+        raise CollectionInputError(
+            f"{spec.logical_name}: rows have schema {rows.schema}, expected {spec.polars_schema()}"
+        )
     duplicated = rows.filter(pl.col(key).is_duplicated())[key].unique().sort()
     if duplicated.len():
         raise CollectionInputError(f"{spec.logical_name}: primary key {key} repeats for {duplicated.head(5).to_list()}")
     for f in spec.fields:
         if not f.nullable and rows[f.name].null_count():
             bad = rows.filter(pl.col(f.name).is_null())[key].head(5).to_list()
-            raise CollectionInputError(f"{spec.logical_name}: {f.name} is null for {key} {bad}; the field is not nullable")
+            raise CollectionInputError(
+                f"{spec.logical_name}: {f.name} is null for {key} {bad}; the field is not nullable"
+            )
         if f.milvus_type == "VARCHAR":
             too_long = rows.filter(pl.col(f.name).str.len_bytes() > f.max_length)
         elif f.milvus_type == "ARRAY":

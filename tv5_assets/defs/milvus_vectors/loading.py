@@ -162,13 +162,19 @@ def normalise_index_description(description: dict[str, Any], index: IndexSpec) -
 def index_mismatches(kept: dict[str, Any], index: IndexSpec) -> list[str]:
     """What differs between the kept index and the requested one (empty when they agree)."""
     wanted = {"index_type": index.index_type, "metric_type": index.metric_type, **index.build_params}
-    return [f"{key}: asked {value!r}, engine kept {kept.get(key)!r}" for key, value in wanted.items() if kept.get(key) != value]
+    return [
+        f"{key}: asked {value!r}, engine kept {kept.get(key)!r}"
+        for key, value in wanted.items()
+        if kept.get(key) != value
+    ]
 
 
 def verify_index_params(client, collection: str, index: IndexSpec) -> dict[str, Any]:
     description = describe_vector_index(client, collection)
     if description is None:
-        raise IndexParamsNotKeptError(f"Milvus collection {collection} has no index on {VECTOR_FIELD} after create_index")
+        raise IndexParamsNotKeptError(
+            f"Milvus collection {collection} has no index on {VECTOR_FIELD} after create_index"
+        )
     kept = normalise_index_description(description, index)
     problems = index_mismatches(kept, index)
     if problems:
@@ -193,7 +199,9 @@ def wait_for_index(client, collection: str, rows: int, timeout_s: float) -> None
         if state.endswith("Failed"):
             raise IndexParamsNotKeptError(f"Milvus failed to build the index of {collection}: {description}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Milvus index of {collection} not built after {timeout_s:.0f} s ({indexed}/{rows} rows)")
+            raise TimeoutError(
+                f"Milvus index of {collection} not built after {timeout_s:.0f} s ({indexed}/{rows} rows)"
+            )
         time.sleep(1.0)
 
 
@@ -231,7 +239,9 @@ def load_blue_green(
     # and Strong makes a Milvus server wait for the next time tick (up to 200 ms) on every search.
     # The load's own read-backs ask for Strong explicitly.
     client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Bounded")
-    log(f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)")
+    log(
+        f"created {name}; inserting {rows.height:,} rows in batches of {batch_rows:,} rows (<= {max_batch_bytes / 2**20:.0f} MiB)"
+    )
     try:
         filled = _fill_version(client, name, spec, rows, batch_rows, index_timeout_s)
     except BaseException:
@@ -285,7 +295,9 @@ def _fill_version(
 
     stored = count_entities(client, name)
     if stored != rows.height:
-        raise LoadVerificationError(f"Milvus collection {name} holds {stored:,} entities after the load, expected {rows.height:,}")
+        raise LoadVerificationError(
+            f"Milvus collection {name} holds {stored:,} entities after the load, expected {rows.height:,}"
+        )
     return {
         "batches": batches,
         "insert_seconds": insert_seconds,

@@ -55,9 +55,7 @@ def _scalar_field(name: str, milvus_type: str, column: pl.Series) -> Any:
         scalars = schema_pb2.ScalarField(string_data=schema_pb2.StringArray(data=values))
     elif milvus_type == "ARRAY":  # of VARCHAR: one StringArray per row
         rows = [schema_pb2.ScalarField(string_data=schema_pb2.StringArray(data=row)) for row in values]
-        scalars = schema_pb2.ScalarField(
-            array_data=schema_pb2.ArrayArray(data=rows, element_type=DataType.VARCHAR)
-        )
+        scalars = schema_pb2.ScalarField(array_data=schema_pb2.ArrayArray(data=rows, element_type=DataType.VARCHAR))
     else:
         raise ValueError(f"field {name}: no wire encoding for Milvus type {milvus_type}")
     return schema_pb2.FieldData(field_name=name, type=getattr(DataType, milvus_type), scalars=scalars)

@@ -206,7 +206,12 @@ def _ingest(
 
 
 def _emit_selected(
-    context: dg.AssetExecutionContext, name: str, spec: FileSpec, frame: pl.DataFrame, rejects: pl.DataFrame, metadata: dict
+    context: dg.AssetExecutionContext,
+    name: str,
+    spec: FileSpec,
+    frame: pl.DataFrame,
+    rejects: pl.DataFrame,
+    metadata: dict,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """The step can be subset (`--select ratings` alone works): emit only what was selected."""
     selected = {key.to_user_string() for key in context.selected_asset_keys}
@@ -348,7 +353,9 @@ def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     ins={"movies": dg.AssetIn("movies"), "genome_tags": dg.AssetIn("genome_tags")},
     op_tags=CPU_HEAVY,
 )
-def genome_scores(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame, genome_tags: pl.LazyFrame):
+def genome_scores(
+    context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame, genome_tags: pl.LazyFrame
+):
     genome_files()
     yield from _ingest(
         context,

@@ -35,7 +35,9 @@ def schema_result(lf: pl.LazyFrame, contract: pl.Schema) -> dg.AssetCheckResult:
     actual = lf.collect_schema()
     missing = [n for n in contract.names() if n not in actual]
     extra = [n for n in actual.names() if n not in contract]
-    wrong = {n: f"{actual[n]} (expected {contract[n]})" for n in contract.names() if n in actual and actual[n] != contract[n]}
+    wrong = {
+        n: f"{actual[n]} (expected {contract[n]})" for n in contract.names() if n in actual and actual[n] != contract[n]
+    }
     in_order = [n for n in actual.names() if n in contract] == [n for n in contract.names() if n in actual]
     passed = not (missing or extra or wrong) and in_order
     return dg.AssetCheckResult(
@@ -61,11 +63,15 @@ def unique_key_result(lf: pl.LazyFrame, key: Sequence[str]) -> dg.AssetCheckResu
 
 
 def half_star_result(lf: pl.LazyFrame) -> dg.AssetCheckResult:
-    off_grid = ~pl.col("rating").is_in(pl.Series(parsing.HALF_STARS, dtype=pl.Float32).implode()) | pl.col("rating").is_null()
+    off_grid = (
+        ~pl.col("rating").is_in(pl.Series(parsing.HALF_STARS, dtype=pl.Float32).implode()) | pl.col("rating").is_null()
+    )
     stats = _collect(lf.select(off_grid=off_grid.sum(), rows=pl.len())).row(0, named=True)
     metadata: dict = {"off_grid_rows": int(stats["off_grid"]), "rows": int(stats["rows"])}
     if stats["off_grid"]:
-        metadata["examples"] = _md(_collect(lf.filter(off_grid).group_by("rating").len().sort("len", descending=True).head(EXAMPLES)))
+        metadata["examples"] = _md(
+            _collect(lf.filter(off_grid).group_by("rating").len().sort("len", descending=True).head(EXAMPLES))
+        )
     return dg.AssetCheckResult(passed=stats["off_grid"] == 0, metadata=metadata)
 
 
@@ -136,8 +142,14 @@ def genome_complete_result(scores: pl.LazyFrame, genome_tags: pl.LazyFrame) -> d
 def movie_years_result(lf: pl.LazyFrame, latest: int | None = None) -> dg.AssetCheckResult:
     high = latest or datetime.now(UTC).year + 5
     bad = pl.col("year").is_not_null() & ~pl.col("year").is_between(1800, high)
-    stats = _collect(lf.select(bad=bad.sum(), zero=(pl.col("year") == 0).sum(), missing=pl.col("year").null_count())).row(0, named=True)
-    metadata: dict = {"implausible_years": int(stats["bad"]), "zero_years": int(stats["zero"]), "without_year": int(stats["missing"])}
+    stats = _collect(
+        lf.select(bad=bad.sum(), zero=(pl.col("year") == 0).sum(), missing=pl.col("year").null_count())
+    ).row(0, named=True)
+    metadata: dict = {
+        "implausible_years": int(stats["bad"]),
+        "zero_years": int(stats["zero"]),
+        "without_year": int(stats["missing"]),
+    }
     if stats["bad"]:
         metadata["examples"] = _md(_collect(lf.filter(bad).select("movie_id", "raw_title", "year").head(EXAMPLES)))
     return dg.AssetCheckResult(passed=stats["bad"] == 0, metadata=metadata)
@@ -171,7 +183,9 @@ def movie_genome_lists_result(lf: pl.LazyFrame) -> dg.AssetCheckResult:
     bad = int(stats["lengths_differ"]) + int(stats["unsorted"])
     metadata: dict = {"misaligned_lists": int(stats["lengths_differ"]), "unsorted_relevances": int(stats["unsorted"])}
     if bad:
-        metadata["examples"] = _md(_collect(lf.filter(lengths_differ | unsorted).select("movie_id", "tag_ids", "relevances").head(EXAMPLES)))
+        metadata["examples"] = _md(
+            _collect(lf.filter(lengths_differ | unsorted).select("movie_id", "tag_ids", "relevances").head(EXAMPLES))
+        )
     return dg.AssetCheckResult(passed=bad == 0, metadata=metadata)
 
 
@@ -185,7 +199,10 @@ CONTRACTS = {
     "genome_tags": schemas.GENOME_TAGS,
     "genome_scores": schemas.GENOME_SCORES,
     "movie_genome": schemas.MOVIE_GENOME,
-    **{f"{name}_rejects": schemas.REJECTS for name in ("links", "movies", "ratings", "tags", "genome_tags", "genome_scores")},
+    **{
+        f"{name}_rejects": schemas.REJECTS
+        for name in ("links", "movies", "ratings", "tags", "genome_tags", "genome_scores")
+    },
 }
 KEYS = {
     "links": ("movie_id",),
@@ -198,7 +215,11 @@ KEYS = {
 
 
 def _table_check(
-    asset: str, name: str, description: str, result: Callable[[pl.LazyFrame], dg.AssetCheckResult], blocking: bool = True
+    asset: str,
+    name: str,
+    description: str,
+    result: Callable[[pl.LazyFrame], dg.AssetCheckResult],
+    blocking: bool = True,
 ) -> dg.AssetChecksDefinition:
     """A check named `name` on `asset` alone: `result(table)`."""
 
@@ -220,7 +241,10 @@ def _schema_check(asset: str, contract: pl.Schema) -> dg.AssetChecksDefinition:
 
 def _unique_check(asset: str, key: Sequence[str]) -> dg.AssetChecksDefinition:
     return _table_check(
-        asset, "unique_key", f"No two rows of {asset} share ({', '.join(key)}).", lambda table: unique_key_result(table, key)
+        asset,
+        "unique_key",
+        f"No two rows of {asset} share ({', '.join(key)}).",
+        lambda table: unique_key_result(table, key),
     )
 
 
@@ -248,12 +272,19 @@ def _timestamps_check(asset: str) -> dg.AssetChecksDefinition:
     )
 
 
-@dg.asset_check(asset="ratings", name="on_half_star_grid", blocking=True, description="Every rating is one of 0.5, 1.0, ..., 5.0.")
+@dg.asset_check(
+    asset="ratings", name="on_half_star_grid", blocking=True, description="Every rating is one of 0.5, 1.0, ..., 5.0."
+)
 def ratings_on_half_star_grid(ratings: pl.LazyFrame) -> dg.AssetCheckResult:
     return half_star_result(ratings)
 
 
-@dg.asset_check(asset="genome_scores", name="relevance_in_unit_interval", blocking=True, description="Every relevance is a number in [0, 1].")
+@dg.asset_check(
+    asset="genome_scores",
+    name="relevance_in_unit_interval",
+    blocking=True,
+    description="Every relevance is a number in [0, 1].",
+)
 def relevance_in_unit_interval(genome_scores: pl.LazyFrame) -> dg.AssetCheckResult:
     return relevance_result(genome_scores)
 
@@ -269,7 +300,12 @@ def genome_complete(genome_scores: pl.LazyFrame, genome_tags: pl.LazyFrame) -> d
     return genome_complete_result(genome_scores, genome_tags)
 
 
-@dg.asset_check(asset="movies", name="years_plausible", blocking=True, description="year is null or a real year (never 0), 1800..now+5.")
+@dg.asset_check(
+    asset="movies",
+    name="years_plausible",
+    blocking=True,
+    description="year is null or a real year (never 0), 1800..now+5.",
+)
 def movie_years_plausible(movies: pl.LazyFrame) -> dg.AssetCheckResult:
     return movie_years_result(movies)
 

@@ -101,13 +101,22 @@ MOVIES_FILE = FileSpec(
 )
 LINKS_FILE = FileSpec(
     "links.csv",
-    (Column("movieId", pl.Int32), Column("imdbId", pl.String, required=False), Column("tmdbId", pl.Int64, required=False)),
+    (
+        Column("movieId", pl.Int32),
+        Column("imdbId", pl.String, required=False),
+        Column("tmdbId", pl.Int64, required=False),
+    ),
     key=("movieId",),
     value_rules=(ValueRule("imdbId is not a string of digits", "imdbId", ~pl.col("imdbId").str.contains(r"^\d+$")),),
 )
 RATINGS_FILE = FileSpec(
     "ratings.csv",
-    (Column("userId", pl.Int32), Column("movieId", pl.Int32), Column("rating", pl.Float64), Column("timestamp", pl.Int64)),
+    (
+        Column("userId", pl.Int32),
+        Column("movieId", pl.Int32),
+        Column("rating", pl.Float64),
+        Column("timestamp", pl.Int64),
+    ),
     key=("userId", "movieId"),
     value_rules=(
         ValueRule("rating is not a half star between 0.5 and 5.0", "rating", _off_half_star_grid("rating")),
@@ -155,7 +164,9 @@ class ParsedFile:
     def raise_if_rejected(self) -> None:
         if self.rejects.height:
             first = self.rejects.row(0, named=True)
-            raise BadInputError(self.path, first["line"], first["rule"], _shorten(first["value"]), self.rejects.height - 1)
+            raise BadInputError(
+                self.path, first["line"], first["rule"], _shorten(first["value"]), self.rejects.height - 1
+            )
 
 
 def _shorten(value: str | None, limit: int = 200) -> str | None:
@@ -342,7 +353,9 @@ def _utf8_error(path: Path) -> BadInputError:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        return BadInputError(path, line, "not valid UTF-8 (re-save the file as UTF-8)", repr(data[error.start : error.start + 8]))
+        return BadInputError(
+            path, line, "not valid UTF-8 (re-save the file as UTF-8)", repr(data[error.start : error.start + 8])
+        )
     return BadInputError(path, 1, "could not be decoded as UTF-8")
 
 
@@ -397,7 +410,9 @@ def _split_fields(records: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
     plain = plain.with_columns(
         pl.col("_parts").list.len().cast(pl.Int32).alias("n_fields"),
         *[
-            pl.when(pl.col("_parts").list.len() == n).then(pl.col("_parts").list.get(i, null_on_oob=True)).alias(f"_text_{name}")
+            pl.when(pl.col("_parts").list.len() == n)
+            .then(pl.col("_parts").list.get(i, null_on_oob=True))
+            .alias(f"_text_{name}")
             for i, name in enumerate(names)
         ],
     ).drop("_parts")
@@ -450,7 +465,9 @@ def _evaluate(records: pl.DataFrame, spec: FileSpec, references: Mapping[str, pl
             value = value.when(empty).then(text)
         if c.dtype != pl.String:
             unparsable = ~empty & pl.col(c.name).is_null()
-            rule = rule.when(unparsable).then(pl.lit(f"{c.name} is not {'an integer' if c.dtype.is_integer() else 'a number'}"))
+            rule = rule.when(unparsable).then(
+                pl.lit(f"{c.name} is not {'an integer' if c.dtype.is_integer() else 'a number'}")
+            )
             value = value.when(unparsable).then(text)
     for value_rule in spec.value_rules:
         bad = value_rule.bad.fill_null(False)
@@ -465,7 +482,9 @@ def _evaluate(records: pl.DataFrame, spec: FileSpec, references: Mapping[str, pl
     )
 
 
-def _diagnose_lines(path: Path, spec: FileSpec, references: Mapping[str, pl.Series]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _diagnose_lines(
+    path: Path, spec: FileSpec, references: Mapping[str, pl.Series]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     names = [c.name for c in spec.columns]
     lines = _join_multiline_records(_physical_lines(path))
     good_parts, bad_parts = [], [REJECTS.to_frame()]
@@ -487,15 +506,34 @@ ARTICLES = (
     # English, French, German, Spanish, Italian, Portuguese, Dutch, Scandinavian, capitalised as
     # MovieLens writes them after the comma ("Cité des enfants perdus, La"). Forms that are also
     # common names or words at the end of a title ("Uma", "Una", "As") are left out on purpose.
-    "The", "A", "An",
-    "Le", "La", "Les", "Un", "Une",
-    "Der", "Die", "Das", "Ein", "Eine",
-    "El", "Los", "Las",
-    "Il", "Lo", "I", "Gli",
-    "O", "Os",
-    "De", "Het", "Een",
-    "Den", "Det",
-)  # fmt: skip
+    "The",
+    "A",
+    "An",
+    "Le",
+    "La",
+    "Les",
+    "Un",
+    "Une",
+    "Der",
+    "Die",
+    "Das",
+    "Ein",
+    "Eine",
+    "El",
+    "Los",
+    "Las",
+    "Il",
+    "Lo",
+    "I",
+    "Gli",
+    "O",
+    "Os",
+    "De",
+    "Het",
+    "Een",
+    "Den",
+    "Det",
+)
 ELIDED_ARTICLES = ("L'", "L’")  # "Avventura, L'" -> "L'Avventura": no space after an apostrophe
 
 _YEAR = r"1[89]\d{2}|20\d{2}"
@@ -517,7 +555,7 @@ def normalize_spaces(expr: pl.Expr) -> pl.Expr:
 
 
 def restore_article(expr: pl.Expr) -> pl.Expr:
-    """"City of Lost Children, The" -> "The City of Lost Children" (only a trailing ", Article")."""
+    """ "City of Lost Children, The" -> "The City of Lost Children" (only a trailing ", Article")."""
     spaced = "|".join(re.escape(a) for a in ARTICLES)
     elided = "|".join(re.escape(a) for a in ELIDED_ARTICLES)
     return expr.str.replace(rf"^(.+), ({elided})$", "${2}${1}").str.replace(rf"^(.+), ({spaced})$", "${2} ${1}")
@@ -547,9 +585,16 @@ def parse_titles(frame: pl.DataFrame | pl.LazyFrame, raw: str = "raw_title") -> 
     # expression tree threefold per peel
     parts = pl.col("_clean").str.extract_groups(_YEAR_SPLIT)
     lf = frame.lazy().with_columns(normalize_spaces(pl.col(raw)).alias("_clean"))
-    lf = lf.with_columns(parts.struct.field("2").alias("_year"), parts.struct.field("3").alias("_tail"), parts.struct.field("1").alias("_head"))
     lf = lf.with_columns(
-        pl.when(pl.col("_year").is_not_null()).then(pl.col("_head").str.strip_chars()).otherwise(pl.col("_clean")).alias("_head"),
+        parts.struct.field("2").alias("_year"),
+        parts.struct.field("3").alias("_tail"),
+        parts.struct.field("1").alias("_head"),
+    )
+    lf = lf.with_columns(
+        pl.when(pl.col("_year").is_not_null())
+        .then(pl.col("_head").str.strip_chars())
+        .otherwise(pl.col("_clean"))
+        .alias("_head"),
         pl.col("_tail").fill_null(""),
         pl.lit(None, pl.String).alias("_alt"),
     )
@@ -561,7 +606,10 @@ def parse_titles(frame: pl.DataFrame | pl.LazyFrame, raw: str = "raw_title") -> 
         peel = group.is_not_null() & (pl.col("_inner") != "") & ~pl.col("_inner").str.contains(QUALIFIERS)
         lf = lf.with_columns(peel.alias("_peel")).with_columns(
             pl.when("_peel").then(pl.col("_peeled").struct.field("1")).otherwise(pl.col("_head")).alias("_head"),
-            pl.when("_peel").then(pl.col("_inner")).otherwise(pl.col("_alt")).alias("_alt"),  # last peel = leftmost group
+            pl.when("_peel")
+            .then(pl.col("_inner"))
+            .otherwise(pl.col("_alt"))
+            .alias("_alt"),  # last peel = leftmost group
         )
     lf = lf.with_columns(
         normalize_spaces(pl.concat_str([pl.col("_head"), pl.col("_tail")], separator=" ")).alias("title"),
@@ -598,7 +646,9 @@ def build_movies(movies_file: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame
             pl.col("title").alias("raw_title"),
         )
     )
-    frame = frame.join(links.lazy().select("movie_id", "imdb_id", "tmdb_id"), on="movie_id", how="left", maintain_order="left")
+    frame = frame.join(
+        links.lazy().select("movie_id", "imdb_id", "tmdb_id"), on="movie_id", how="left", maintain_order="left"
+    )
     return (
         frame.with_columns(language=pl.lit("en"), country=pl.lit("US"))
         .select(schemas.MOVIES.names())

@@ -15,7 +15,6 @@ building a fresh database offline at full scale.
 How loads stay idempotent and what a failure leaves behind: see loader.py.
 """
 
-
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,7 +135,9 @@ def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict
     }
 
 
-def _written_by_bulk_import(context: dg.AssetExecutionContext, neo4j: Neo4jResource, **names: str) -> dg.MaterializeResult | None:
+def _written_by_bulk_import(
+    context: dg.AssetExecutionContext, neo4j: Neo4jResource, **names: str
+) -> dg.MaterializeResult | None:
     """When neo4j_bulk_import built the graph in this run: nothing to write (the checks still verify it)."""
     recorded = bulk_import.imported_in_run(neo4j.uri, neo4j.database, context.run.run_id)
     if recorded is None:
@@ -291,9 +292,14 @@ def neo4j_movie_tags(
     started = time.perf_counter()
     with open_graph(neo4j, "loading genome tags") as driver:
         tags, has_tag = loader.load_movie_tags(
-            driver, neo4j.database, genome_tags, movie_genome, config.batch_size, config.writers,
+            driver,
+            neo4j.database,
+            genome_tags,
+            movie_genome,
+            config.batch_size,
+            config.writers,
             progress(context, "HAS_TAG"),
-        )  # fmt: skip
+        )
     _warn_skipped(context, has_tag, "the movie or tag node is missing")
     return dg.MaterializeResult(
         metadata={
@@ -349,9 +355,15 @@ def neo4j_ratings(
     started = time.perf_counter()
     with open_graph(neo4j, "loading ratings") as driver:
         (rated,) = loader.load_ratings(
-            driver, neo4j.database, ratings, config.batch_size, config.writers, progress(context, "RATED"),
-            config.chunk_rows, context.log.info,
-        )  # fmt: skip
+            driver,
+            neo4j.database,
+            ratings,
+            config.batch_size,
+            config.writers,
+            progress(context, "RATED"),
+            config.chunk_rows,
+            context.log.info,
+        )
     _warn_skipped(context, rated, "the user or movie node is missing (load neo4j_users and neo4j_movies first)")
     return dg.MaterializeResult(
         metadata={
@@ -395,9 +407,14 @@ def neo4j_similarity(
     threshold = _similarity_threshold(context, config.min_score)
     with open_graph(neo4j, "loading similar movies") as driver:
         (similar,) = loader.load_similarity(
-            driver, neo4j.database, similar_movies, config.min_score, config.batch_size, config.writers,
+            driver,
+            neo4j.database,
+            similar_movies,
+            config.min_score,
+            config.batch_size,
+            config.writers,
             progress(context, "SIMILAR_TO"),
-        )  # fmt: skip
+        )
     loaded = similar_movies.filter(pl.col("score") >= config.min_score)["score"]
     _warn_skipped(context, similar, "a movie node is missing")
     return dg.MaterializeResult(
@@ -433,9 +450,13 @@ def neo4j_platforms(
     started = time.perf_counter()
     with open_graph(neo4j, "loading platforms") as driver:
         platforms, available = loader.load_platforms(
-            driver, neo4j.database, platform_availability, config.batch_size, config.writers,
+            driver,
+            neo4j.database,
+            platform_availability,
+            config.batch_size,
+            config.writers,
             progress(context, "AVAILABLE_ON"),
-        )  # fmt: skip
+        )
     _warn_skipped(context, available, "the movie or platform node is missing")
     return dg.MaterializeResult(
         metadata={

@@ -75,9 +75,13 @@ def run_importer(service: Neo4jService, folder: Path, database: str) -> None:
     """neo4j-admin's import, from the jars the server runs on, into the stopped server's home."""
     java, _ = find_java()
     command = [
-        str(java), f"-Xmx{IMPORTER_HEAP}", "-cp", f"{deploy_dir() / 'lib'}/*", "org.neo4j.cli.AdminTool",
+        str(java),
+        f"-Xmx{IMPORTER_HEAP}",
+        "-cp",
+        f"{deploy_dir() / 'lib'}/*",
+        "org.neo4j.cli.AdminTool",
         *import_files.admin_arguments(folder, database),
-    ]  # fmt: skip
+    ]
     result = subprocess.run(  # cwd: the importer writes its import.report there
         command, env={**os.environ, "NEO4J_HOME": str(service.home)}, cwd=service.root, capture_output=True, text=True
     )
@@ -99,8 +103,9 @@ def bulk_import(
     service: Neo4jService, driver_factory, folder: Path, database: str, run_id: str, log=print
 ) -> BulkImportOutcome:
     """Stop the server, import `folder`, start it, finish the graph and leave the run's marker."""
-    outcome = BulkImportOutcome(imported=True, reason="fresh database on the local server", run_id=run_id,
-                                database=database, uri=service.uri)  # fmt: skip
+    outcome = BulkImportOutcome(
+        imported=True, reason="fresh database on the local server", run_id=run_id, database=database, uri=service.uri
+    )
     marker(service).unlink(missing_ok=True)
     started = time.perf_counter()
     service.down()
@@ -145,4 +150,3 @@ def imported_counts(recorded: dict[str, Any], *names: str) -> dict[str, int]:
     """Counts of the named labels/types as the import left them (metadata of a skipped online asset)."""
     counts = recorded.get("counts", {})
     return {name: int(counts.get(name, 0)) for name in names}
-

@@ -6,7 +6,6 @@ distinct pairs). A server that lost its data behind a materialized asset (data f
 TV5_NEO4J_URI pointed elsewhere) fails these checks with a message that says so.
 """
 
-
 import time
 
 import dagster as dg
@@ -35,10 +34,16 @@ EMPTY_HINT = (
 )
 
 
-def _compare(expected: dict[str, int], actual: dict[str, int], duplicates: dict[str, int] | None = None) -> dg.AssetCheckResult:
+def _compare(
+    expected: dict[str, int], actual: dict[str, int], duplicates: dict[str, int] | None = None
+) -> dg.AssetCheckResult:
     """Pass when every count matches and no parallel edges exist; the metadata says what differs."""
     duplicates = duplicates or {}
-    problems = [f"{name}: graph has {actual[name]:,}, upstream implies {want:,}" for name, want in expected.items() if actual[name] != want]
+    problems = [
+        f"{name}: graph has {actual[name]:,}, upstream implies {want:,}"
+        for name, want in expected.items()
+        if actual[name] != want
+    ]
     problems += [f"{name}: {n:,} parallel edge(s)" for name, n in duplicates.items() if n]
     if expected and any(expected.values()) and not any(actual[name] for name in expected):
         problems.append(EMPTY_HINT)
@@ -162,7 +167,9 @@ def user_traversal_returns_rows(neo4j: Neo4jResource) -> dg.AssetCheckResult:
                 "MATCH (u:User) WITH u LIMIT 100 RETURN u.user_id AS user_id ORDER BY COUNT { (u)-[:RATED]->() } DESC LIMIT 1"
             ).single()
             if record is None:
-                return dg.AssetCheckResult(passed=False, metadata={"problem": "no User node in the graph. " + EMPTY_HINT})
+                return dg.AssetCheckResult(
+                    passed=False, metadata={"problem": "no User node in the graph. " + EMPTY_HINT}
+                )
             user_id = record["user_id"]
             started = time.perf_counter()
             rows = s.run(TRAVERSAL, user_id=user_id).data()
@@ -191,7 +198,9 @@ def similar_edges_match_and_meet_threshold(
 ) -> dg.AssetCheckResult:
     # The config of the last load is not visible here; its recorded threshold is.
     event = context.instance.get_latest_materialization_event(neo4j_similarity.key)
-    recorded = event.asset_materialization.metadata.get("score_threshold") if event and event.asset_materialization else None
+    recorded = (
+        event.asset_materialization.metadata.get("score_threshold") if event and event.asset_materialization else None
+    )
     threshold = float(recorded.value) if recorded is not None else _similarity_threshold(context, 0.0)
     expected = {"SIMILAR_TO": model.similar_to_rels(similar_movies, threshold).height}
     result = _compare(expected, _counts(neo4j), _duplicates(neo4j, model.SIMILAR_TO))
@@ -218,7 +227,9 @@ def similar_edges_match_and_meet_threshold(
     description="Platform and AVAILABLE_ON counts equal what platform_availability implies; no parallel edges.",
     additional_ins={"platform_availability": dg.AssetIn("platform_availability")},
 )
-def platform_graph_matches_availability(neo4j: Neo4jResource, platform_availability: pl.DataFrame) -> dg.AssetCheckResult:
+def platform_graph_matches_availability(
+    neo4j: Neo4jResource, platform_availability: pl.DataFrame
+) -> dg.AssetCheckResult:
     expected = {
         "Platform": model.platform_nodes(platform_availability).height,
         "AVAILABLE_ON": model.available_on_rels(platform_availability).height,
@@ -239,7 +250,9 @@ def platform_graph_matches_availability(neo4j: Neo4jResource, platform_availabil
         "ratings": dg.AssetIn("ratings"),
     },
 )
-def import_files_complete(movies: pl.DataFrame, user_profiles: pl.DataFrame, ratings: pl.LazyFrame) -> dg.AssetCheckResult:
+def import_files_complete(
+    movies: pl.DataFrame, user_profiles: pl.DataFrame, ratings: pl.LazyFrame
+) -> dg.AssetCheckResult:
     folder = data_dir() / "neo4j-import"
     problems, actual_rows = import_files_problems(folder, movies, user_profiles, ratings)
     metadata = {f"rows_{k}": v for k, v in actual_rows.items()}

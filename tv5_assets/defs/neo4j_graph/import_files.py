@@ -38,7 +38,13 @@ from ..movielens.schemas import media_id_expr, user_key_expr
 from . import model
 
 ARRAY_DELIMITER = ";"
-NODE_FILES = {"Movie": "movies.csv", "Genre": "genres.csv", "User": "users.csv", "Tag": "tags.csv", "Platform": "platforms.csv"}
+NODE_FILES = {
+    "Movie": "movies.csv",
+    "Genre": "genres.csv",
+    "User": "users.csv",
+    "Tag": "tags.csv",
+    "Platform": "platforms.csv",
+}
 REL_FILES = {
     "HAS_GENRE": "has_genre.csv",
     "RATED": "rated.csv",
@@ -65,7 +71,14 @@ def _joined(column: str) -> pl.Expr:
 
 def admin_arguments(folder: Path, database: str = "neo4j") -> list[str]:
     """`neo4j-admin` arguments (after the program name) that import `folder` into `database`."""
-    args = ["database", "import", "full", database, "--overwrite-destination=true", f"--array-delimiter={ARRAY_DELIMITER}"]
+    args = [
+        "database",
+        "import",
+        "full",
+        database,
+        "--overwrite-destination=true",
+        f"--array-delimiter={ARRAY_DELIMITER}",
+    ]
     args += [f"--nodes={label}={folder / name}" for label, name in NODE_FILES.items()]
     args += [f"--relationships={rel}={folder / name}" for rel, name in REL_FILES.items()]
     return args
@@ -104,14 +117,22 @@ def write_import_files(
     result = ImportFiles(folder=folder, command=documented_command(folder))
     with atomic.replacing(folder, folder=True) as tmp:
         frames = _import_frames(
-            movies, genome_tags, movie_genome, user_profiles, similar_movies, platform_availability, similarity_min_score
+            movies,
+            genome_tags,
+            movie_genome,
+            user_profiles,
+            similar_movies,
+            platform_availability,
+            similarity_min_score,
         )
         for name, frame in frames.items():
             frame.write_csv(tmp / name)
             result.files[name] = {"rows": frame.height, "bytes": (tmp / name).stat().st_size}
         result.files["rated.csv"] = _write_rated(tmp / "rated.csv", ratings, log)
         (tmp / "import.sh").write_text(
-            "#!/bin/sh\n# Written by the neo4j_import_files asset.\n" + result.command.replace(str(tmp), str(folder)) + "\n"
+            "#!/bin/sh\n# Written by the neo4j_import_files asset.\n"
+            + result.command.replace(str(tmp), str(folder))
+            + "\n"
         )
     node_files = set(NODE_FILES.values())
     result.nodes = sum(v["rows"] for k, v in result.files.items() if k in node_files)
@@ -138,25 +159,46 @@ def _import_frames(
     return {
         "movies.csv": model.movie_nodes(movies)
         .with_columns(_joined("genres"))
-        .rename({"media_id": "media_id:ID(Movie)", "movie_id": "movie_id:long", "year": "year:int",
-                 "genres": "genres:string[]"}),  # fmt: skip
+        .rename(
+            {
+                "media_id": "media_id:ID(Movie)",
+                "movie_id": "movie_id:long",
+                "year": "year:int",
+                "genres": "genres:string[]",
+            }
+        ),
         "genres.csv": model.genre_nodes(movies).rename({"name": "name:ID(Genre)"}),
         "users.csv": model.user_nodes(user_profiles).rename({"user_id": "user_id:ID(User)"}),
-        "tags.csv": model.tag_nodes(genome_tags)
-        .select(pl.col("tag_id").alias(":ID(Tag)"), pl.col("tag_id").alias("tag_id:long"), "name"),
-        "platforms.csv": model.platform_nodes(platform_availability).rename({"platform_id": "platform_id:ID(Platform)"}),
-        "has_genre.csv": model.has_genre_rels(movies).rename({"media_id": ":START_ID(Movie)", "genre": ":END_ID(Genre)"}),
+        "tags.csv": model.tag_nodes(genome_tags).select(
+            pl.col("tag_id").alias(":ID(Tag)"), pl.col("tag_id").alias("tag_id:long"), "name"
+        ),
+        "platforms.csv": model.platform_nodes(platform_availability).rename(
+            {"platform_id": "platform_id:ID(Platform)"}
+        ),
+        "has_genre.csv": model.has_genre_rels(movies).rename(
+            {"media_id": ":START_ID(Movie)", "genre": ":END_ID(Genre)"}
+        ),
         "has_tag.csv": model.has_tag_rels(movie_genome).rename(
             {"media_id": ":START_ID(Movie)", "tag_id": ":END_ID(Tag)", "relevance": "relevance:double"}
         ),
         "similar_to.csv": model.similar_to_rels(similar_movies, similarity_min_score).rename(
-            {"media_id": ":START_ID(Movie)", "similar_media_id": ":END_ID(Movie)", "score": "score:double",
-             "rank": "rank:int"}  # fmt: skip
+            {
+                "media_id": ":START_ID(Movie)",
+                "similar_media_id": ":END_ID(Movie)",
+                "score": "score:double",
+                "rank": "rank:int",
+            }
         ),
         "available_on.csv": model.available_on_rels(platform_availability)
         .with_columns(_joined("quality"), _joined("subtitles"))
-        .rename({"media_id": ":START_ID(Movie)", "platform_id": ":END_ID(Platform)", "quality": "quality:string[]",
-                 "subtitles": "subtitles:string[]"}),  # fmt: skip
+        .rename(
+            {
+                "media_id": ":START_ID(Movie)",
+                "platform_id": ":END_ID(Platform)",
+                "quality": "quality:string[]",
+                "subtitles": "subtitles:string[]",
+            }
+        ),
     }
 
 

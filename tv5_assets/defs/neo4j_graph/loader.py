@@ -209,8 +209,9 @@ class RelationshipLoad:
     checks compare edge counts with the upstream table, so they surface there too).
     """
 
-    def __init__(self, driver: neo4j.Driver, database: str, rel: RelSpec, source_dtype: pl.DataType,
-                 target_dtype: pl.DataType) -> None:
+    def __init__(
+        self, driver: neo4j.Driver, database: str, rel: RelSpec, source_dtype: pl.DataType, target_dtype: pl.DataType
+    ) -> None:
         self.driver, self.database, self.rel = driver, database, rel
         self.started = time.perf_counter()
         self.stats = LoadStats(rel.type)
@@ -234,8 +235,9 @@ class RelationshipLoad:
             "RETURN count(*) AS written"
         )
 
-    def write(self, frame: pl.DataFrame, batch_size: int = 20_000, writers: int = 1,
-              on_batch: BatchHook | None = None) -> LoadStats:
+    def write(
+        self, frame: pl.DataFrame, batch_size: int = 20_000, writers: int = 1, on_batch: BatchHook | None = None
+    ) -> LoadStats:
         rel, stats = self.rel, self.stats
         stats.rows += frame.height
         resolved = (
@@ -339,25 +341,45 @@ def duplicate_relationships(driver: neo4j.Driver, database: str, rel: RelSpec) -
 
 # ------------------------------------------------------------------------ the graph, part by part
 # One function per asset, so the assets, the tests and the benchmark load the graph the same way.
-def load_movies(driver: neo4j.Driver, database: str, movies: pl.DataFrame, batch_size: int = 20_000,
-                writers: int = 1, on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_movies(
+    driver: neo4j.Driver,
+    database: str,
+    movies: pl.DataFrame,
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     genres = upsert_nodes(driver, database, model.GENRE, model.genre_nodes(movies), batch_size)
     movie_nodes = upsert_nodes(driver, database, model.MOVIE, model.movie_nodes(movies), batch_size, on_batch)
-    has_genre = replace_relationships(driver, database, model.HAS_GENRE, model.has_genre_rels(movies), batch_size,
-                                      writers, on_batch)  # fmt: skip
+    has_genre = replace_relationships(
+        driver, database, model.HAS_GENRE, model.has_genre_rels(movies), batch_size, writers, on_batch
+    )
     return [movie_nodes, genres, has_genre]
 
 
-def load_movie_tags(driver: neo4j.Driver, database: str, genome_tags: pl.DataFrame, movie_genome: pl.DataFrame,
-                    batch_size: int = 20_000, writers: int = 1, on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_movie_tags(
+    driver: neo4j.Driver,
+    database: str,
+    genome_tags: pl.DataFrame,
+    movie_genome: pl.DataFrame,
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     tags = upsert_nodes(driver, database, model.TAG, model.tag_nodes(genome_tags), batch_size)
-    has_tag = replace_relationships(driver, database, model.HAS_TAG, model.has_tag_rels(movie_genome), batch_size,
-                                    writers, on_batch)  # fmt: skip
+    has_tag = replace_relationships(
+        driver, database, model.HAS_TAG, model.has_tag_rels(movie_genome), batch_size, writers, on_batch
+    )
     return [tags, has_tag]
 
 
-def load_users(driver: neo4j.Driver, database: str, user_profiles: pl.DataFrame, batch_size: int = 20_000,
-               on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_users(
+    driver: neo4j.Driver,
+    database: str,
+    user_profiles: pl.DataFrame,
+    batch_size: int = 20_000,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     return [upsert_nodes(driver, database, model.USER, model.user_nodes(user_profiles), batch_size, on_batch)]
 
 
@@ -375,9 +397,16 @@ def user_chunks(ratings: pl.LazyFrame, chunk_rows: int) -> list[tuple[int, int]]
     return list(zip(ranges["lo"].to_list(), ranges["hi"].to_list(), strict=True))
 
 
-def load_ratings(driver: neo4j.Driver, database: str, ratings: pl.LazyFrame | pl.DataFrame, batch_size: int = 20_000,
-                 writers: int = 1, on_batch: BatchHook | None = None, chunk_rows: int = 2_000_000,
-                 log: Callable[[str], None] | None = None) -> list[LoadStats]:  # fmt: skip
+def load_ratings(
+    driver: neo4j.Driver,
+    database: str,
+    ratings: pl.LazyFrame | pl.DataFrame,
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+    chunk_rows: int = 2_000_000,
+    log: Callable[[str], None] | None = None,
+) -> list[LoadStats]:
     """RATED edges, streaming whole users from `ratings` in chunks of about `chunk_rows`."""
     lazy = ratings.lazy() if isinstance(ratings, pl.DataFrame) else ratings
     chunks = user_chunks(lazy, chunk_rows)
@@ -398,27 +427,55 @@ def load_ratings(driver: neo4j.Driver, database: str, ratings: pl.LazyFrame | pl
     return [load.prune()]
 
 
-def load_similarity(driver: neo4j.Driver, database: str, similar_movies: pl.DataFrame, min_score: float = 0.0,
-                    batch_size: int = 20_000, writers: int = 1, on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_similarity(
+    driver: neo4j.Driver,
+    database: str,
+    similar_movies: pl.DataFrame,
+    min_score: float = 0.0,
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     frame = model.similar_to_rels(similar_movies, min_score)
     return [replace_relationships(driver, database, model.SIMILAR_TO, frame, batch_size, writers, on_batch)]
 
 
-def load_platforms(driver: neo4j.Driver, database: str, platform_availability: pl.DataFrame, batch_size: int = 20_000,
-                   writers: int = 1, on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_platforms(
+    driver: neo4j.Driver,
+    database: str,
+    platform_availability: pl.DataFrame,
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     platforms = upsert_nodes(driver, database, model.PLATFORM, model.platform_nodes(platform_availability), batch_size)
-    available = replace_relationships(driver, database, model.AVAILABLE_ON,
-                                      model.available_on_rels(platform_availability), batch_size, writers, on_batch)  # fmt: skip
+    available = replace_relationships(
+        driver,
+        database,
+        model.AVAILABLE_ON,
+        model.available_on_rels(platform_availability),
+        batch_size,
+        writers,
+        on_batch,
+    )
     return [platforms, available]
 
 
-def load_graph(driver: neo4j.Driver, database: str, frames: dict[str, pl.DataFrame | pl.LazyFrame],
-               batch_size: int = 20_000, writers: int = 1, on_batch: BatchHook | None = None) -> list[LoadStats]:  # fmt: skip
+def load_graph(
+    driver: neo4j.Driver,
+    database: str,
+    frames: dict[str, pl.DataFrame | pl.LazyFrame],
+    batch_size: int = 20_000,
+    writers: int = 1,
+    on_batch: BatchHook | None = None,
+) -> list[LoadStats]:
     """Constraints and every part, in the assets' order (tests and benchmarks)."""
     create_constraints(driver, database)
     return [
         *load_movies(driver, database, frames["movies"], batch_size, writers, on_batch),
-        *load_movie_tags(driver, database, frames["genome_tags"], frames["movie_genome"], batch_size, writers, on_batch),
+        *load_movie_tags(
+            driver, database, frames["genome_tags"], frames["movie_genome"], batch_size, writers, on_batch
+        ),
         *load_users(driver, database, frames["user_profiles"], batch_size, on_batch),
         *load_ratings(driver, database, frames["ratings"], batch_size, writers, on_batch),
         *load_similarity(driver, database, frames["similar_movies"], 0.0, batch_size, writers, on_batch),

@@ -16,7 +16,7 @@ Format reference: https://www.postgresql.org/docs/current/sql-copy.html ("Binary
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -28,7 +28,7 @@ TRAILER = (-1).to_bytes(2, "big", signed=True)
 NULL_FIELD = (-1).to_bytes(4, "big", signed=True)
 JSONB_VERSION = b"\x01"
 # PostgreSQL timestamps count microseconds from 2000-01-01 00:00 UTC.
-_PG_EPOCH_US = int(datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()) * 1_000_000
+_PG_EPOCH_US = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
 
 # PostgreSQL type name -> (numpy big-endian dtype, width) for fixed-width types.
 _FIXED = {

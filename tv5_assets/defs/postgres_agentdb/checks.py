@@ -1,6 +1,5 @@
 """Checks of the AgentDB that query the live PostgreSQL tables (blocking: bad data stops downstream)."""
 
-
 import dagster as dg
 import polars as pl
 
@@ -124,7 +123,9 @@ def agentdb_episodes_match_ratings(postgres: PostgresResource, ratings: pl.LazyF
     expected_sample = min(SAMPLE_EPISODES, user_rows)
     steps = [r[1] for r in sample]
     if len(sample) != expected_sample:
-        problems.append(f"sample query returned {len(sample)} episode(s) for user {first_user}, expected {expected_sample}")
+        problems.append(
+            f"sample query returned {len(sample)} episode(s) for user {first_user}, expected {expected_sample}"
+        )
     elif steps != sorted(steps, reverse=True) or (steps and steps[0] != user_rows - 1):
         problems.append(f"sample query for user {first_user} is not the newest episodes first: steps {steps}")
     return dg.AssetCheckResult(

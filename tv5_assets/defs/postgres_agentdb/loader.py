@@ -65,7 +65,7 @@ class LoadReport:
     """Inside COPY writes (the server parsing and storing rows), summed over workers."""
     index_breakdown: dict[str, float] = field(default_factory=dict)
 
-    def add_copy(self, stats: "_CopyStats") -> None:
+    def add_copy(self, stats: _CopyStats) -> None:
         self.rows += stats.rows
         self.batches += stats.batches
         self.build_seconds += stats.build_seconds
@@ -257,9 +257,7 @@ def _build_keys(conn: psycopg.Connection, table: sa.Table, schema: str, target: 
     return total
 
 
-def _swap_in(
-    conn: psycopg.Connection, table: sa.Table, schema: str, staged: str, lock_timeout_s: int
-) -> None:
+def _swap_in(conn: psycopg.Connection, table: sa.Table, schema: str, staged: str, lock_timeout_s: int) -> None:
     """In the open transaction: drop the live table, rename the staged one (and its keys) into place."""
     conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s)}s'")
     if _live_exists(conn, schema, table.name):

@@ -30,11 +30,15 @@ policies = sa.Table(
     "policies",
     metadata,
     sa.Column("user_id", IdString(16), primary_key=True, comment="user_{userId:08d}"),
-    sa.Column("state_hash", sa.String(64), nullable=True, comment="SHA-256 of the last visited state; NULL before any visit"),
+    sa.Column(
+        "state_hash", sa.String(64), nullable=True, comment="SHA-256 of the last visited state; NULL before any visit"
+    ),
     sa.Column("q_values", postgresql.JSONB, nullable=False, comment="{genre: Q-value} over ACTION_SPACE"),
     sa.Column("exploration_rate", sa.REAL, nullable=False, comment="epsilon of the epsilon-greedy policy"),
     sa.Column("total_visits", sa.Integer, nullable=False),
-    sa.Column("archetype", sa.String(32), nullable=False, comment="the profile archetype the Q-values were initialised from"),
+    sa.Column(
+        "archetype", sa.String(32), nullable=False, comment="the profile archetype the Q-values were initialised from"
+    ),
     sa.Column(
         "updated_at",
         sa.DateTime(timezone=True),
@@ -122,7 +126,7 @@ def _index_suffix(table: sa.Table, index_name: str) -> str:
     prefix = f"{table.name}_"
     if not index_name.startswith(prefix):
         raise ValueError(f"index {index_name} of table {table.name} must start with '{prefix}'")
-    return index_name[len(prefix):]
+    return index_name[len(prefix) :]
 
 
 def keys_ddl(table: sa.Table, schema: str, target_name: str) -> list[tuple[str, str]]:
@@ -134,7 +138,10 @@ def keys_ddl(table: sa.Table, schema: str, target_name: str) -> list[tuple[str, 
     target = qualified(schema, target_name)
     pk_columns = ", ".join(_quote(c.name) for c in table.primary_key.columns)
     statements = [
-        ("primary key", f"ALTER TABLE {target} ADD CONSTRAINT {_quote(target_name + '_pkey')} PRIMARY KEY ({pk_columns})")
+        (
+            "primary key",
+            f"ALTER TABLE {target} ADD CONSTRAINT {_quote(target_name + '_pkey')} PRIMARY KEY ({pk_columns})",
+        )
     ]
     staged = staging_table(table, schema, target_name)
     for index in sorted(table.indexes, key=lambda i: i.name):

@@ -24,9 +24,25 @@ import polars as pl
 from ..movielens.schemas import media_id_expr, user_key_expr
 
 ACTION_SPACE: list[str] = [
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
 # Initial Q-value offsets per archetype (genres not named start at 0.0).
@@ -44,8 +60,17 @@ RECENT_GENRE_WINDOW = 3
 
 POLICY_COLUMNS = ["user_id", "state_hash", "q_values", "exploration_rate", "total_visits", "archetype", "updated_at"]
 EPISODE_COLUMNS = [
-    "episode_id", "user_id", "step", "timestamp", "time_of_day", "action", "rating", "reward",
-    "state", "next_state", "is_terminal",
+    "episode_id",
+    "user_id",
+    "step",
+    "timestamp",
+    "time_of_day",
+    "action",
+    "rating",
+    "reward",
+    "state",
+    "next_state",
+    "is_terminal",
 ]
 
 
@@ -133,9 +158,7 @@ def movie_genre_masks(movies: pl.LazyFrame) -> pl.LazyFrame:
 
 def genres_json_array(mask: pl.Expr) -> pl.Expr:
     """A genre bit mask -> the JSON array body `"Action","Drama"` (action-space order)."""
-    names = [
-        pl.when((mask & (1 << i)) != 0).then(pl.lit(f'"{genre}"')) for i, genre in enumerate(ACTION_SPACE)
-    ]
+    names = [pl.when((mask & (1 << i)) != 0).then(pl.lit(f'"{genre}"')) for i, genre in enumerate(ACTION_SPACE)]
     return pl.concat_str(names, separator=",", ignore_nulls=True)
 
 
@@ -166,9 +189,13 @@ def build_episodes(ratings: pl.LazyFrame, genre_masks: pl.LazyFrame, first_episo
     for k in range(1, RECENT_GENRE_WINDOW + 1):
         recent = recent | _shift_within_user(pl.col("genre_mask"), k, fill=0)
     state = pl.concat_str(
-        pl.lit('{"step":'), pl.col("step").cast(pl.String),
-        pl.lit(',"time_of_day":"'), pl.col("time_of_day"),
-        pl.lit('","recent_genres":['), genres_json_array(pl.col("recent_genres")), pl.lit("]}"),
+        pl.lit('{"step":'),
+        pl.col("step").cast(pl.String),
+        pl.lit(',"time_of_day":"'),
+        pl.col("time_of_day"),
+        pl.lit('","recent_genres":['),
+        genres_json_array(pl.col("recent_genres")),
+        pl.lit("]}"),
     )
     return (
         ordered.with_columns(row=row)

@@ -23,12 +23,16 @@ from .protocol import DEFAULT_CHUNK
 
 
 class PlatformCacheConfig(dg.Config):
-    ttl_seconds: int = Field(default=PLATFORM_TTL_S, gt=0, le=PLATFORM_TTL_S, description="Lifetime of each platform key (at most 24 h).")
+    ttl_seconds: int = Field(
+        default=PLATFORM_TTL_S, gt=0, le=PLATFORM_TTL_S, description="Lifetime of each platform key (at most 24 h)."
+    )
     pipeline_commands: int = Field(default=DEFAULT_CHUNK, ge=1, description="Commands per pipelined chunk.")
 
 
 class TrendsCacheConfig(dg.Config):
-    ttl_seconds: int = Field(default=TRENDS_TTL_S, gt=0, le=TRENDS_TTL_S, description="Lifetime of the trend keys (at most 15 min).")
+    ttl_seconds: int = Field(
+        default=TRENDS_TTL_S, gt=0, le=TRENDS_TTL_S, description="Lifetime of the trend keys (at most 15 min)."
+    )
     top_n: int = Field(default=DEFAULT_TOP_TRENDING, ge=0, description="Movies in the `trending` sorted set.")
     pipeline_commands: int = Field(default=DEFAULT_CHUNK, ge=1, description="Commands per pipelined chunk.")
 
@@ -67,7 +71,12 @@ def redis_platform_cache(
 ) -> dg.MaterializeResult:
     with _refreshing(redis, "the platform cache") as client:
         report = refresh_platforms(
-            client, redis.namespace, platform_availability, run_tag(context), config.ttl_seconds, config.pipeline_commands
+            client,
+            redis.namespace,
+            platform_availability,
+            run_tag(context),
+            config.ttl_seconds,
+            config.pipeline_commands,
         )
     context.log.info(
         f"platform cache: {report.keys:,} keys, {report.commands:,} commands at {report.ops_per_second:,.0f} ops/s, "

@@ -104,7 +104,9 @@ def get_trend(client: redis.Redis, media_id: str, namespace: str = "tv5") -> dic
     raw = client.hgetall(trend_key(namespace, media_id))
     if not raw:
         return None
-    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()}
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()
+    }
 
 
 def top_trending(client: redis.Redis, count: int = 10, namespace: str = "tv5") -> list[tuple[str, float]]:
@@ -243,7 +245,9 @@ def refresh_platforms(
     values = platform_values(platform_availability)
     staged = staging_prefix(namespace, tag)
     commands = values.select(
-        resp_command("SET", pl.lit(staged + "platform:") + pl.col("media_id"), pl.col("platforms"), "EX", str(int(ttl_s)))
+        resp_command(
+            "SET", pl.lit(staged + "platform:") + pl.col("media_id"), pl.col("platforms"), "EX", str(int(ttl_s))
+        )
     ).to_series()
     suffixes = ("platform:" + values["media_id"]).to_list()
     report = refresh_family(
@@ -280,8 +284,15 @@ def refresh_trends(
     top = latest.head(max(top_n, 0))
     suffixes = ("trend:" + latest["media_id"]).to_list()
     if top.height:
-        scores_and_members = [str(arg) for pair in zip(top["score"].to_list(), top["media_id"].to_list()) for arg in pair]
-        zadd = pl.Series([_resp(["ZADD", staged + "trending", *scores_and_members]), _resp(["EXPIRE", staged + "trending", str(int(ttl_s))])])
+        scores_and_members = [
+            str(arg) for pair in zip(top["score"].to_list(), top["media_id"].to_list()) for arg in pair
+        ]
+        zadd = pl.Series(
+            [
+                _resp(["ZADD", staged + "trending", *scores_and_members]),
+                _resp(["EXPIRE", staged + "trending", str(int(ttl_s))]),
+            ]
+        )
         commands = pl.concat([commands, zadd])
         suffixes.append("trending")
     report = refresh_family(

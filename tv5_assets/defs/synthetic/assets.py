@@ -12,7 +12,6 @@ re-run the generator with that config and compare hashes.
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Optional
 
 import dagster as dg
 import polars as pl
@@ -66,7 +65,7 @@ class SubtitleSegmentsConfig(SyntheticConfig):
     full_scale_movies: int = Field(
         default=subtitles.FULL_SCALE_MOVIES, ge=1, description="Catalogue size that gets segments_at_full_scale lines."
     )
-    total_segments: Optional[int] = Field(
+    total_segments: int | None = Field(
         default=None, ge=0, description="Exact number of lines; overrides the scaling above when set."
     )
 
@@ -74,7 +73,7 @@ class SubtitleSegmentsConfig(SyntheticConfig):
 class TrendsConfig(SyntheticConfig):
     movie_count: int = Field(default=5_000, ge=0, description="Movies with a trend series (popularity-weighted).")
     window_days: int = Field(default=365, ge=1, description="Days per series.")
-    end_date: Optional[str] = Field(
+    end_date: str | None = Field(
         default=None, description="Last day (YYYY-MM-DD); default: the date of the last rating."
     )
 

@@ -9,10 +9,26 @@ import numpy as np
 import polars as pl
 
 GENRES = [
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western",
-]  # fmt: skip
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 GENRE_INDEX = {genre: index for index, genre in enumerate(GENRES)}
 
 # Words and letters that hint at a French title (in the title or its parenthesised alternate).
@@ -94,8 +110,9 @@ def movie_traits(movies: pl.DataFrame) -> MovieTraits:
         genre_count=pl.col("genres").list.len().fill_null(0).cast(pl.Int64),
         year=pl.col("year").cast(pl.Float64),
         foreign=pl.col("alt_title").is_not_null() | ~pl.col("title").fill_null("").str.contains(r"^[\x00-\x7F]*$"),
-        french=pl.concat_str([pl.col("title").fill_null(""), pl.col("alt_title").fill_null("")], separator=" | ")
-        .str.contains(FRENCH_TITLE_PATTERN),
+        french=pl.concat_str(
+            [pl.col("title").fill_null(""), pl.col("alt_title").fill_null("")], separator=" | "
+        ).str.contains(FRENCH_TITLE_PATTERN),
     )
     return MovieTraits(
         movie_ids=movies["movie_id"].cast(pl.Int32).to_numpy(),

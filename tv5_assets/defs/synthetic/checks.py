@@ -72,8 +72,13 @@ def evaluate_rules(frame: pl.DataFrame, rules: dict[str, pl.Expr]) -> tuple[bool
     return not failing, metadata
 
 
-def rules_result(frame: pl.DataFrame, rules: dict[str, pl.Expr], what: str, extra_failures: dict | None = None,
-                 extra_metadata: dict | None = None) -> dg.AssetCheckResult:  # fmt: skip
+def rules_result(
+    frame: pl.DataFrame,
+    rules: dict[str, pl.Expr],
+    what: str,
+    extra_failures: dict | None = None,
+    extra_metadata: dict | None = None,
+) -> dg.AssetCheckResult:
     passed, metadata = evaluate_rules(frame, rules)
     extra_failures = {k: v for k, v in (extra_failures or {}).items() if v}
     for name, detail in extra_failures.items():
@@ -166,8 +171,12 @@ def determinism_result(
             f"recomputed {recomputed_hash[:12]}): the output is not a pure function of inputs and seed, "
             "or the stored file is not the one this run wrote."
         ),
-        metadata={"recorded_hash": recorded, "stored_hash": stored_hash, "recomputed_hash": recomputed_hash,
-                  "seed": config.seed},  # fmt: skip
+        metadata={
+            "recorded_hash": recorded,
+            "stored_hash": stored_hash,
+            "recomputed_hash": recomputed_hash,
+            "seed": config.seed,
+        },
     )
 
 
@@ -191,7 +200,9 @@ def deterministic_check(
     # Dagster reads a check's inputs (and the types to load them as) from its signature.
     check.__signature__ = inspect.Signature(
         [
-            inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetCheckExecutionContext),
+            inspect.Parameter(
+                "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetCheckExecutionContext
+            ),
             *(
                 inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
                 for name, kind in {asset: pl.DataFrame, **upstream}.items()
@@ -226,8 +237,12 @@ def user_profiles_cover_every_rater(user_profiles: pl.DataFrame, ratings: pl.Laz
         passed=passed,
         description=(
             f"{raters.height:,} raters, {profiled.height:,} profiles"
-            + ("" if passed else f": {missing.height:,} raters without a profile, {extra.height:,} profiles without "
-               f"ratings, {duplicates:,} duplicate profiles. Re-materialize user_profiles after ratings.")  # fmt: skip
+            + (
+                ""
+                if passed
+                else f": {missing.height:,} raters without a profile, {extra.height:,} profiles without "
+                f"ratings, {duplicates:,} duplicate profiles. Re-materialize user_profiles after ratings."
+            )
         ),
         metadata={
             "raters": raters.height,
@@ -257,20 +272,28 @@ def user_profiles_values_in_domain(user_profiles: pl.DataFrame) -> dg.AssetCheck
         "languages include the country's": ~(
             pl.when(pl.col("country") == "CA")
             .then(pl.col("languages").list.contains("en") | pl.col("languages").list.contains("fr"))
-            .otherwise(pl.col("languages").list.contains(pl.col("country").replace_strict(COUNTRY_LANGUAGE, default="")))
+            .otherwise(
+                pl.col("languages").list.contains(pl.col("country").replace_strict(COUNTRY_LANGUAGE, default=""))
+            )
         ),
         "display_name present": pl.col("display_name").str.strip_chars().str.len_chars() == 0,
         "city present": pl.col("city").str.strip_chars().str.len_chars() == 0,
         "cultural_context from archetype": pl.col("cultural_context").list.join("|")
         != pl.col("archetype").replace_strict(context_of, default=""),
-        **{f"{c} in [{lo}, {hi}]": out_of_range(c, lo, hi) for c, (lo, hi) in {**VIEWING_RANGES, **DEVICE_RANGES}.items()},
+        **{
+            f"{c} in [{lo}, {hi}]": out_of_range(c, lo, hi)
+            for c, (lo, hi) in {**VIEWING_RANGES, **DEVICE_RANGES}.items()
+        },
     }
     return rules_result(user_profiles, rules, "user_profiles")
 
 
 user_profiles_deterministic = deterministic_check(
-    "user_profiles", synthetic_assets.UserProfilesConfig, synthetic_assets.run_user_profiles,
-    ratings=pl.LazyFrame, movies=pl.DataFrame,
+    "user_profiles",
+    synthetic_assets.UserProfilesConfig,
+    synthetic_assets.run_user_profiles,
+    ratings=pl.LazyFrame,
+    movies=pl.DataFrame,
 )
 
 
@@ -295,7 +318,8 @@ def platform_availability_values_in_domain(
         "movie in movies": ~pl.col("known_movie"),
         "media_id is ml_{movie_id}": pl.col("media_id") != pl.format("ml_{}", "movie_id"),
         "platform known": not_in("platform_id", PLATFORM_IDS),
-        "platform name matches id": pl.col("platform_name") != pl.col("platform_id").replace_strict(name_of, default=""),
+        "platform name matches id": pl.col("platform_name")
+        != pl.col("platform_id").replace_strict(name_of, default=""),
         "availability type matches platform": pl.col("availability_type")
         != pl.col("platform_id").replace_strict(type_of, default=""),
         "region known": not_in("region", REGIONS),
@@ -305,7 +329,8 @@ def platform_availability_values_in_domain(
         "subtitles 1-3 of en, fr, es, de": ~pl.col("subtitles").list.len().is_between(1, 3)
         | list_not_subset("subtitles", SUBTITLE_LANGUAGES)
         | list_has_duplicates("subtitles"),
-        "TV5MONDE subtitles in French": (pl.col("platform_id") == "tv5monde") & ~pl.col("subtitles").list.contains("fr"),
+        "TV5MONDE subtitles in French": (pl.col("platform_id") == "tv5monde")
+        & ~pl.col("subtitles").list.contains("fr"),
         "1-3 platforms per movie": ~pl.col("platforms_of_movie").is_between(1, 3),
         "one row per (movie, platform)": pl.col("copies_of_pair") > 1,
     }
@@ -327,14 +352,18 @@ def platform_availability_share_near_target(
 
 
 platform_availability_deterministic = deterministic_check(
-    "platform_availability", synthetic_assets.PlatformAvailabilityConfig, synthetic_assets.run_platform_availability,
+    "platform_availability",
+    synthetic_assets.PlatformAvailabilityConfig,
+    synthetic_assets.run_platform_availability,
     movies=pl.DataFrame,
 )
 
 
 # ------------------------------------------------------------------------- viewing_contexts
 @dg.asset_check(
-    asset="viewing_contexts", blocking=True, description="Every field in its domain; group size consistent with the mode."
+    asset="viewing_contexts",
+    blocking=True,
+    description="Every field in its domain; group size consistent with the mode.",
 )
 def viewing_contexts_values_in_domain(
     context: dg.AssetCheckExecutionContext, viewing_contexts: pl.DataFrame
@@ -398,9 +427,14 @@ def subtitle_features_cover_every_movie(subtitle_features: pl.DataFrame, movies:
         passed=passed,
         description=f"{catalogue.height:,} movies, {featured.height:,} feature rows"
         + ("" if passed else f": {missing.height:,} missing, {extra.height:,} unknown, {duplicates:,} duplicates"),
-        metadata={"movies": catalogue.height, "rows": featured.height, "missing": missing.height,
-                  "unknown_movies": extra.height, "duplicates": duplicates,
-                  "missing_examples": str(missing["movie_id"].head(10).to_list())},  # fmt: skip
+        metadata={
+            "movies": catalogue.height,
+            "rows": featured.height,
+            "missing": missing.height,
+            "unknown_movies": extra.height,
+            "duplicates": duplicates,
+            "missing_examples": str(missing["movie_id"].head(10).to_list()),
+        },
     )
 
 
@@ -417,8 +451,11 @@ def subtitle_features_values_in_domain(
     traits = movie_traits(catalogue)
     expected = pl.DataFrame(
         {"movie_id": pl.Series(traits.movie_ids, dtype=pl.Int32), "genre_complexity": genre_complexity(traits)}
-    ).join(movie_subtitle_languages(platform_availability).rename({"languages": "platform_languages"}),
-           on="movie_id", how="left")  # fmt: skip
+    ).join(
+        movie_subtitle_languages(platform_availability).rename({"languages": "platform_languages"}),
+        on="movie_id",
+        how="left",
+    )
     frame = subtitle_features.join(expected, on="movie_id", how="left").with_columns(
         platform_languages=pl.col("platform_languages").fill_null(pl.lit(["en"], dtype=pl.List(pl.String))),
         arc_last=pl.col("sentiment_arc").arr.last(),
@@ -432,7 +469,9 @@ def subtitle_features_values_in_domain(
         "vocabulary_complexity near genre mean": (pl.col("vocabulary_complexity") - pl.col("genre_complexity")).abs()
         > COMPLEXITY_NOISE_MAX + 1e-6,
         f"dialogue_density in {DENSITY_RANGE}": out_of_range("dialogue_density", *DENSITY_RANGE),
-        f"avg_sentence_length in {SENTENCE_LENGTH_RANGE}": ~pl.col("avg_sentence_length").is_between(*SENTENCE_LENGTH_RANGE),
+        f"avg_sentence_length in {SENTENCE_LENGTH_RANGE}": ~pl.col("avg_sentence_length").is_between(
+            *SENTENCE_LENGTH_RANGE
+        ),
         f"unique_word_count in {UNIQUE_WORDS_RANGE}": ~pl.col("unique_word_count").is_between(*UNIQUE_WORDS_RANGE),
         "2-5 distinct known key topics": ~pl.col("key_topics").list.len().is_between(2, 5)
         | list_not_subset("key_topics", TOPICS)
@@ -448,8 +487,11 @@ def subtitle_features_values_in_domain(
 
 
 subtitle_features_deterministic = deterministic_check(
-    "subtitle_features", synthetic_assets.SyntheticConfig, synthetic_assets.run_subtitle_features,
-    movies=pl.DataFrame, platform_availability=pl.DataFrame,
+    "subtitle_features",
+    synthetic_assets.SyntheticConfig,
+    synthetic_assets.run_subtitle_features,
+    movies=pl.DataFrame,
+    platform_availability=pl.DataFrame,
 )
 
 
@@ -494,15 +536,29 @@ def subtitle_segments_values_in_domain(
     metadata = latest_metadata(context, "subtitle_segments").get("config") or {}
     target = metadata.get("total_segments")
     if target is None and metadata:
-        target = round(metadata["segments_at_full_scale"] * subtitle_features.height / max(metadata["full_scale_movies"], 1))
-    problem = f"{subtitle_segments.height} lines, expected {target}" if target is not None and subtitle_segments.height != target else None
-    return rules_result(frame, rules, "subtitle_segments", {"line count = configured total": problem},
-                        {"lines": subtitle_segments.height, "target_lines": target if target is not None else -1})  # fmt: skip
+        target = round(
+            metadata["segments_at_full_scale"] * subtitle_features.height / max(metadata["full_scale_movies"], 1)
+        )
+    problem = (
+        f"{subtitle_segments.height} lines, expected {target}"
+        if target is not None and subtitle_segments.height != target
+        else None
+    )
+    return rules_result(
+        frame,
+        rules,
+        "subtitle_segments",
+        {"line count = configured total": problem},
+        {"lines": subtitle_segments.height, "target_lines": target if target is not None else -1},
+    )
 
 
 subtitle_segments_deterministic = deterministic_check(
-    "subtitle_segments", synthetic_assets.SubtitleSegmentsConfig, synthetic_assets.run_subtitle_segments,
-    subtitle_features=pl.DataFrame, movies=pl.DataFrame,
+    "subtitle_segments",
+    synthetic_assets.SubtitleSegmentsConfig,
+    synthetic_assets.run_subtitle_segments,
+    subtitle_features=pl.DataFrame,
+    movies=pl.DataFrame,
 )
 
 
@@ -529,9 +585,7 @@ def trends_values_in_domain(
         "one row per (movie, date)": pl.col("copies") > 1,
     }
     config = latest_metadata(context, "trends").get("config") or {}
-    window = trends.group_by("movie_id").agg(
-        days=pl.len(), first=pl.col("date").min(), last=pl.col("date").max()
-    )
+    window = trends.group_by("movie_id").agg(days=pl.len(), first=pl.col("date").min(), last=pl.col("date").max())
     problems = {}
     if window.height:
         spans = window.select(
@@ -560,7 +614,9 @@ def trends_follow_rating_popularity(
     trends: pl.DataFrame, movies: pl.DataFrame, ratings: pl.LazyFrame
 ) -> dg.AssetCheckResult:
     traits = movie_traits(movies)
-    counts = pl.DataFrame({"movie_id": pl.Series(traits.movie_ids, dtype=pl.Int32), "ratings": rating_counts(ratings, traits)})
+    counts = pl.DataFrame(
+        {"movie_id": pl.Series(traits.movie_ids, dtype=pl.Int32), "ratings": rating_counts(ratings, traits)}
+    )
     per_movie = trends.group_by("movie_id").agg(pl.col("popularity_score").mean()).join(counts, on="movie_id")
     if per_movie.height < 10:
         return dg.AssetCheckResult(passed=True, description=f"only {per_movie.height} movies; too few to test")

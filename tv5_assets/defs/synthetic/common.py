@@ -115,7 +115,7 @@ def frame_digest(df: pl.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _hash_series(digest: "hashlib._Hash", series: pl.Series) -> None:
+def _hash_series(digest: hashlib._Hash, series: pl.Series) -> None:
     series = series.rechunk()
     if series.null_count():
         digest.update(b"nulls")

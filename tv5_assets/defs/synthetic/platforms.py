@@ -14,7 +14,15 @@ import polars as pl
 
 from ..movielens.schemas import media_id_expr
 from .catalog import GENRE_INDEX, MovieTraits, movie_traits
-from .common import bitmask_lists, categorical, categorical_by_row, check_schema, lists_from_codes, rng_for, weighted_order
+from .common import (
+    bitmask_lists,
+    categorical,
+    categorical_by_row,
+    check_schema,
+    lists_from_codes,
+    rng_for,
+    weighted_order,
+)
 from .schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS
 
 ASSET = "platform_availability"

@@ -32,8 +32,19 @@ DEFAULT_COMPLEXITY = 0.6
 COMPLEXITY_NOISE_SD, COMPLEXITY_NOISE_MAX = 0.02, 0.05
 COMPLEXITY_LOW, COMPLEXITY_HIGH = 0.45, 0.85  # the range of the genre values, for scaling
 
-GENRE_DENSITY = {"Comedy": 0.75, "Drama": 0.7, "Romance": 0.7, "Documentary": 0.65, "Action": 0.4,
-                 "Horror": 0.45, "Western": 0.45, "War": 0.5, "Musical": 0.5, "Sci-Fi": 0.55, "Animation": 0.6}  # fmt: skip
+GENRE_DENSITY = {
+    "Comedy": 0.75,
+    "Drama": 0.7,
+    "Romance": 0.7,
+    "Documentary": 0.65,
+    "Action": 0.4,
+    "Horror": 0.45,
+    "Western": 0.45,
+    "War": 0.5,
+    "Musical": 0.5,
+    "Sci-Fi": 0.55,
+    "Animation": 0.6,
+}
 DEFAULT_DENSITY = 0.6
 DENSITY_RANGE = (0.3, 0.9)
 SENTENCE_LENGTH_RANGE = (8, 25)
@@ -41,27 +52,52 @@ UNIQUE_WORDS_RANGE = (800, 3000)
 TOPIC_COUNT_P = [0.30, 0.35, 0.20, 0.15]  # 2, 3, 4 or 5 key topics
 
 GENRE_TONE = {
-    "Comedy": 0.5, "Children": 0.6, "Animation": 0.55, "Musical": 0.5, "Romance": 0.4, "Adventure": 0.35,
-    "Fantasy": 0.3, "IMAX": 0.3, "Action": 0.2, "Drama": 0.1, "Documentary": 0.15, "Sci-Fi": 0.1,
-    "Western": 0.15, "Mystery": 0.0, "Crime": -0.1, "Thriller": -0.1, "War": -0.2, "Film-Noir": -0.2,
+    "Comedy": 0.5,
+    "Children": 0.6,
+    "Animation": 0.55,
+    "Musical": 0.5,
+    "Romance": 0.4,
+    "Adventure": 0.35,
+    "Fantasy": 0.3,
+    "IMAX": 0.3,
+    "Action": 0.2,
+    "Drama": 0.1,
+    "Documentary": 0.15,
+    "Sci-Fi": 0.1,
+    "Western": 0.15,
+    "Mystery": 0.0,
+    "Crime": -0.1,
+    "Thriller": -0.1,
+    "War": -0.2,
+    "Film-Noir": -0.2,
     "Horror": -0.25,
-}  # fmt: skip
+}
 DEFAULT_TONE = 0.2
 SENTIMENT_RANGE = (-0.3, 0.8)  # the plan's range for overall sentiment
 ARC_POINTS = 10
 
 # Extra weight of each topic for movies of a genre (every topic starts at 1).
 TOPIC_BOOST = {
-    "Romance": {"love": 6}, "Drama": {"loss": 3, "redemption": 3, "love": 2, "betrayal": 2},
-    "Comedy": {"love": 3, "triumph": 2}, "Action": {"conflict": 4, "triumph": 2, "betrayal": 2},
-    "Adventure": {"discovery": 5, "triumph": 2}, "Sci-Fi": {"science": 6, "discovery": 3},
-    "Documentary": {"history": 5, "science": 4, "discovery": 3}, "War": {"conflict": 6, "loss": 3, "history": 3},
-    "Crime": {"betrayal": 4, "mystery": 3}, "Thriller": {"mystery": 4, "betrayal": 3}, "Mystery": {"mystery": 6},
-    "Horror": {"mystery": 3, "loss": 3}, "Children": {"discovery": 3, "triumph": 3, "love": 2},
-    "Animation": {"discovery": 3, "triumph": 3}, "Fantasy": {"discovery": 3, "triumph": 2},
-    "Western": {"conflict": 3, "redemption": 3}, "Film-Noir": {"betrayal": 4, "mystery": 4},
-    "Musical": {"love": 4, "triumph": 3}, "IMAX": {"discovery": 3, "science": 2},
-}  # fmt: skip
+    "Romance": {"love": 6},
+    "Drama": {"loss": 3, "redemption": 3, "love": 2, "betrayal": 2},
+    "Comedy": {"love": 3, "triumph": 2},
+    "Action": {"conflict": 4, "triumph": 2, "betrayal": 2},
+    "Adventure": {"discovery": 5, "triumph": 2},
+    "Sci-Fi": {"science": 6, "discovery": 3},
+    "Documentary": {"history": 5, "science": 4, "discovery": 3},
+    "War": {"conflict": 6, "loss": 3, "history": 3},
+    "Crime": {"betrayal": 4, "mystery": 3},
+    "Thriller": {"mystery": 4, "betrayal": 3},
+    "Mystery": {"mystery": 6},
+    "Horror": {"mystery": 3, "loss": 3},
+    "Children": {"discovery": 3, "triumph": 3, "love": 2},
+    "Animation": {"discovery": 3, "triumph": 3},
+    "Fantasy": {"discovery": 3, "triumph": 2},
+    "Western": {"conflict": 3, "redemption": 3},
+    "Film-Noir": {"betrayal": 4, "mystery": 4},
+    "Musical": {"love": 4, "triumph": 3},
+    "IMAX": {"discovery": 3, "science": 2},
+}
 
 
 def _genre_mean(traits: MovieTraits, values: dict[str, float], default: float) -> np.ndarray:
@@ -99,12 +135,7 @@ def sentiment_arcs(overall: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     waves = rng.integers(1, 3, n)
     noise = rng.normal(0.0, 0.04, (n, ARC_POINTS))
     noise[:, -1] = rng.normal(0.0, 0.02, n)
-    arc = (
-        start[:, None]
-        + (overall - start)[:, None] * t
-        + swing[:, None] * np.sin(np.pi * waves[:, None] * t)
-        + noise
-    )
+    arc = start[:, None] + (overall - start)[:, None] * t + swing[:, None] * np.sin(np.pi * waves[:, None] * t) + noise
     return np.clip(arc, -1.0, 1.0)
 
 
@@ -174,8 +205,9 @@ FULL_SCALE_MOVIES = 62_423  # ml-25m
 FULL_SCALE_SEGMENTS = 1_000_000
 
 
-def segment_total(movie_count: int, segments_at_full_scale: int = FULL_SCALE_SEGMENTS,
-                  full_scale_movies: int = FULL_SCALE_MOVIES) -> int:  # fmt: skip
+def segment_total(
+    movie_count: int, segments_at_full_scale: int = FULL_SCALE_SEGMENTS, full_scale_movies: int = FULL_SCALE_MOVIES
+) -> int:
     """Lines for a catalogue of `movie_count` movies: the full-scale total scaled by catalogue size."""
     return int(round(segments_at_full_scale * movie_count / max(full_scale_movies, 1)))
 
@@ -248,7 +280,9 @@ def generate_subtitle_segments(
     traits = movie_traits(catalogue)
     row_of_feature = traits.index_of(features["movie_id"].to_numpy())
     n = features.height
-    total = total_segments if total_segments is not None else segment_total(n, segments_at_full_scale, full_scale_movies)
+    total = (
+        total_segments if total_segments is not None else segment_total(n, segments_at_full_scale, full_scale_movies)
+    )
     if n == 0 or total <= 0:
         return pl.DataFrame(schema=SUBTITLE_SEGMENTS)
 
@@ -262,7 +296,9 @@ def generate_subtitle_segments(
     topic = _line_topics(rng, features["key_topics"], row_movie)
     mood = _movie_moods(rng, traits, row_of_feature)
     text = build_lines(_word_choices(rng, language, topic, mood[row_movie]))
-    start, end, segment_index = _time_codes(rng_for(seed, SEGMENTS_ASSET, "timing"), text, traits, row_of_feature, counts)
+    start, end, segment_index = _time_codes(
+        rng_for(seed, SEGMENTS_ASSET, "timing"), text, traits, row_of_feature, counts
+    )
     frame = pl.DataFrame(
         {
             "movie_id": pl.Series(features["movie_id"].to_numpy()[row_movie], dtype=pl.Int32),
@@ -283,17 +319,21 @@ def _line_languages(rng: np.random.Generator, movie_languages: pl.Series, row_mo
     languages = pl.DataFrame({"l": known_languages}).select(
         pl.when(pl.col("l").list.len() > 0).then(pl.col("l")).otherwise(pl.lit(["en"], dtype=pl.List(pl.String)))
     )["l"]
-    language_codes = languages.explode(empty_as_null=False).replace_strict(
-        {code: i for i, code in enumerate(vocab.LANGUAGES)}, return_dtype=pl.Int64
-    ).to_numpy()
+    language_codes = (
+        languages.explode(empty_as_null=False)
+        .replace_strict({code: i for i, code in enumerate(vocab.LANGUAGES)}, return_dtype=pl.Int64)
+        .to_numpy()
+    )
     return language_codes[_pick_from_lists(rng, languages, row_movie)]
 
 
 def _line_topics(rng: np.random.Generator, topics: pl.Series, row_movie: np.ndarray) -> np.ndarray:
     """Topic code (index into vocab.TOPICS) of each line: one of its movie's key topics."""
-    topic_codes = topics.explode(empty_as_null=False).replace_strict(
-        {topic: i for i, topic in enumerate(vocab.TOPICS)}, default=0, return_dtype=pl.Int64
-    ).to_numpy()
+    topic_codes = (
+        topics.explode(empty_as_null=False)
+        .replace_strict({topic: i for i, topic in enumerate(vocab.TOPICS)}, default=0, return_dtype=pl.Int64)
+        .to_numpy()
+    )
     if not topic_codes.size:
         return np.zeros(row_movie.size, np.int64)
     return topic_codes[_pick_from_lists(rng, topics, row_movie)]

@@ -37,8 +37,10 @@ SPIKE_PROBABILITY = 0.3
 def last_rating_date(ratings: pl.LazyFrame | pl.DataFrame) -> date:
     latest = ratings.lazy().select(pl.col("timestamp").max()).collect().item()
     if latest is None:
-        raise ValueError("trends: ratings are empty, so the default window (ending at the last rating) is undefined; "
-                         "set end_date in the asset config")  # fmt: skip
+        raise ValueError(
+            "trends: ratings are empty, so the default window (ending at the last rating) is undefined; "
+            "set end_date in the asset config"
+        )
     return latest.date()
 
 

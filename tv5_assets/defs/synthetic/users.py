@@ -58,24 +58,40 @@ CANADA_FRENCH_SHARE = 0.22  # share of Canadians whose first language is French
 # (IANA zone, standard UTC offset in hours, weight). Offsets are standard time: daylight saving
 # moves local hours by one for part of the year, which does not matter for viewing habits.
 TIMEZONES: dict[str, list[tuple[str, int, float]]] = {
-    "US": [("America/New_York", -5, 0.47), ("America/Chicago", -6, 0.29), ("America/Denver", -7, 0.07),
-           ("America/Los_Angeles", -8, 0.17)],
+    "US": [
+        ("America/New_York", -5, 0.47),
+        ("America/Chicago", -6, 0.29),
+        ("America/Denver", -7, 0.07),
+        ("America/Los_Angeles", -8, 0.17),
+    ],
     "FR": [("Europe/Paris", 1, 1.0)],
     "DE": [("Europe/Berlin", 1, 1.0)],
     "ES": [("Europe/Madrid", 1, 0.95), ("Atlantic/Canary", 0, 0.05)],
     "IT": [("Europe/Rome", 1, 1.0)],
-    "CA": [("America/Toronto", -5, 0.60), ("America/Vancouver", -8, 0.20), ("America/Edmonton", -7, 0.13),
-           ("America/Halifax", -4, 0.07)],
+    "CA": [
+        ("America/Toronto", -5, 0.60),
+        ("America/Vancouver", -8, 0.20),
+        ("America/Edmonton", -7, 0.13),
+        ("America/Halifax", -4, 0.07),
+    ],
     "CA-fr": [("America/Toronto", -5, 0.92), ("America/Moncton", -4, 0.08)],  # Quebec, New Brunswick
     "UK": [("Europe/London", 0, 1.0)],
-}  # fmt: skip
+}
 
 LANGUAGES = ["en", "fr", "es", "de", "it"]
 SECOND_LANGUAGE_WEIGHT = np.array([5.0, 2.5, 2.0, 1.5, 1.0])
 LANGUAGE_COUNT = {"international": [0.15, 0.45, 0.40], "default": [0.50, 0.35, 0.15]}
 
 LOCALES = ["en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "en_CA", "fr_CA", "en_GB"]
-COUNTRY_LOCALE = {"US": "en_US", "FR": "fr_FR", "DE": "de_DE", "ES": "es_ES", "IT": "it_IT", "CA": "en_CA", "UK": "en_GB"}
+COUNTRY_LOCALE = {
+    "US": "en_US",
+    "FR": "fr_FR",
+    "DE": "de_DE",
+    "ES": "es_ES",
+    "IT": "it_IT",
+    "CA": "en_CA",
+    "UK": "en_GB",
+}
 
 CULTURAL_CONTEXT = {
     "cinephile": ["art_house", "film_festivals", "criterion"],
@@ -108,8 +124,21 @@ DEVICE_MEAN = {
 }
 
 HOURS_PER_WEEK = 168
-NICHE_GENRES = ["Crime", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-                "Thriller", "War", "Western", "Action", "Adventure"]  # fmt: skip
+NICHE_GENRES = [
+    "Crime",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+    "Action",
+    "Adventure",
+]
 OLD_FILM_BEFORE = 1970
 FRESH_RELEASE_YEARS = 1  # rated within this many years of release counts as "trending"
 
@@ -172,13 +201,17 @@ class _UserRows:
     @classmethod
     def of(cls, ratings: pl.LazyFrame | pl.DataFrame) -> _UserRows:
         timestamp = pl.col("timestamp")
-        frame = ratings.lazy().select(
-            pl.col("user_id").cast(pl.Int32),
-            pl.col("movie_id").cast(pl.Int32),
-            # UTC hour of week, Monday 00:00 = 0 (polars weekday: Monday = 1)
-            ((timestamp.dt.weekday().cast(pl.Int32) - 1) * 24 + timestamp.dt.hour().cast(pl.Int32)).alias("slot"),
-            timestamp.dt.year().cast(pl.Int16).alias("rated_year"),
-        ).collect()
+        frame = (
+            ratings.lazy()
+            .select(
+                pl.col("user_id").cast(pl.Int32),
+                pl.col("movie_id").cast(pl.Int32),
+                # UTC hour of week, Monday 00:00 = 0 (polars weekday: Monday = 1)
+                ((timestamp.dt.weekday().cast(pl.Int32) - 1) * 24 + timestamp.dt.hour().cast(pl.Int32)).alias("slot"),
+                timestamp.dt.year().cast(pl.Int16).alias("rated_year"),
+            )
+            .collect()
+        )
         user_id = frame["user_id"].to_numpy()
         user_ids = unique_sorted_ids(user_id)
         user_idx = dense_index(user_ids, user_id)
@@ -224,9 +257,7 @@ def _taste_features(
     # One sparse (users x movies) product sums every per-movie feature per user in a single pass;
     # CSR straight from the grouped rows (duplicates are fine: the product adds them up).
     indptr = np.concatenate([[0], np.cumsum(known_count.astype(np.int64))])
-    history = sp.csr_matrix(
-        (np.ones(user_idx.size, dtype=np.float64), movie_idx, indptr), shape=(n_users, traits.size)
-    )
+    history = sp.csr_matrix((np.ones(user_idx.size, dtype=np.float64), movie_idx, indptr), shape=(n_users, traits.size))
     sums = np.asarray(history @ per_movie)
     del history
 
@@ -348,7 +379,9 @@ def generate_user_profiles(
     """One profile per user id present in `ratings`, sorted by user_id (USER_PROFILES schema)."""
     traits = movie_traits(movies)
     history = rating_history(ratings, traits)
-    archetype = choose_archetypes(archetype_scores(history.features), archetype_signal, rng_for(seed, ASSET, "archetype"))
+    archetype = choose_archetypes(
+        archetype_scores(history.features), archetype_signal, rng_for(seed, ASSET, "archetype")
+    )
     is_international = archetype == ARCHETYPES.index("international")
     age, country, canada_french = _demographics(seed, archetype, is_international)
     zones, zone_index, utc_offset = _timezones(seed, country, canada_french)
@@ -379,7 +412,9 @@ def _demographics(seed: int, archetype: np.ndarray, is_international: np.ndarray
     """Age range and country codes per user, and whether the user is a French-speaking Canadian."""
     demo = rng_for(seed, ASSET, "demographics")
     age = categorical_by_row(demo, AGE_BY_ARCHETYPE, archetype)
-    country = categorical_by_row(demo, np.array([COUNTRY_DEFAULT, COUNTRY_INTERNATIONAL]), is_international.astype(np.int64))
+    country = categorical_by_row(
+        demo, np.array([COUNTRY_DEFAULT, COUNTRY_INTERNATIONAL]), is_international.astype(np.int64)
+    )
     canada_french = (country == COUNTRIES.index("CA")) & (demo.random(archetype.size) < CANADA_FRENCH_SHARE)
     return age, country, canada_french
 
@@ -409,7 +444,9 @@ def _languages(
     primary = np.where(canada_french, LANGUAGES.index("fr"), primary)
     lang_rng = rng_for(seed, ASSET, "languages")
     language_count = 1 + categorical_by_row(
-        lang_rng, np.array([LANGUAGE_COUNT["default"], LANGUAGE_COUNT["international"]]), is_international.astype(np.int64)
+        lang_rng,
+        np.array([LANGUAGE_COUNT["default"], LANGUAGE_COUNT["international"]]),
+        is_international.astype(np.int64),
     )
     weights = np.broadcast_to(SECOND_LANGUAGE_WEIGHT, (country.size, len(LANGUAGES)))
     return language_count, weighted_order(lang_rng, weights, force_first=primary)

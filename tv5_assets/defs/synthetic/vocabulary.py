@@ -130,35 +130,86 @@ NAMES = ["Anna", "Marc", "Julia", "Thomas", "Léa", "Paul", "Sofia", "Max", "Ele
 # Genre vocabulary: the tone words of a movie's mood group.
 MOOD_GROUPS = ["dark", "light", "epic", "serious"]
 MOOD_GROUP_OF_GENRE = {
-    "Horror": "dark", "Thriller": "dark", "Crime": "dark", "Film-Noir": "dark", "Mystery": "dark", "War": "dark",
-    "Comedy": "light", "Children": "light", "Animation": "light", "Musical": "light", "Romance": "light",
-    "Action": "epic", "Adventure": "epic", "Fantasy": "epic", "Sci-Fi": "epic", "Western": "epic", "IMAX": "epic",
-    "Drama": "serious", "Documentary": "serious",
-}  # fmt: skip
+    "Horror": "dark",
+    "Thriller": "dark",
+    "Crime": "dark",
+    "Film-Noir": "dark",
+    "Mystery": "dark",
+    "War": "dark",
+    "Comedy": "light",
+    "Children": "light",
+    "Animation": "light",
+    "Musical": "light",
+    "Romance": "light",
+    "Action": "epic",
+    "Adventure": "epic",
+    "Fantasy": "epic",
+    "Sci-Fi": "epic",
+    "Western": "epic",
+    "IMAX": "epic",
+    "Drama": "serious",
+    "Documentary": "serious",
+}
 ADJECTIVES = {
-    "dark": [("strange", "étrange", "extraño", "seltsam"), ("cold", "froid", "frío", "kalt"),
-             ("dangerous", "dangereux", "peligroso", "gefährlich"), ("terrible", "terrible", "terrible", "schrecklich")],
-    "light": [("wonderful", "merveilleux", "maravilloso", "wunderbar"), ("funny", "drôle", "gracioso", "lustig"),
-              ("sweet", "doux", "dulce", "süß"), ("perfect", "parfait", "perfecto", "perfekt")],
-    "epic": [("incredible", "incroyable", "increíble", "unglaublich"), ("huge", "immense", "enorme", "riesig"),
-             ("impossible", "impossible", "imposible", "unmöglich"), ("fast", "rapide", "rápido", "schnell")],
-    "serious": [("important", "important", "importante", "wichtig"), ("difficult", "difficile", "difícil", "schwierig"),
-                ("true", "vrai", "cierto", "wahr"), ("complicated", "compliqué", "complicado", "kompliziert")],
-}  # fmt: skip
+    "dark": [
+        ("strange", "étrange", "extraño", "seltsam"),
+        ("cold", "froid", "frío", "kalt"),
+        ("dangerous", "dangereux", "peligroso", "gefährlich"),
+        ("terrible", "terrible", "terrible", "schrecklich"),
+    ],
+    "light": [
+        ("wonderful", "merveilleux", "maravilloso", "wunderbar"),
+        ("funny", "drôle", "gracioso", "lustig"),
+        ("sweet", "doux", "dulce", "süß"),
+        ("perfect", "parfait", "perfecto", "perfekt"),
+    ],
+    "epic": [
+        ("incredible", "incroyable", "increíble", "unglaublich"),
+        ("huge", "immense", "enorme", "riesig"),
+        ("impossible", "impossible", "imposible", "unmöglich"),
+        ("fast", "rapide", "rápido", "schnell"),
+    ],
+    "serious": [
+        ("important", "important", "importante", "wichtig"),
+        ("difficult", "difficile", "difícil", "schwierig"),
+        ("true", "vrai", "cierto", "wahr"),
+        ("complicated", "compliqué", "complicado", "kompliziert"),
+    ],
+}
 ADJECTIVES_PER_GROUP = 4
 
 # Templates per language. Slots: {subject} {verb} {noun} {noun_nom} {adverb} {name} {interjection}
 # {adjective}. Template i means the same in every language.
 TEMPLATES = {
-    "en": ["{subject} {verb} {noun} {adverb}.", "{name}, where is {noun}?", "{interjection} It's so {adjective}.",
-           "{name}, I can't {verb} {noun} without you.", "What about {noun}?"],
-    "fr": ["{subject} {verb} {noun} {adverb}.", "{name}, où est {noun} ?", "{interjection} C'est tellement {adjective}.",
-           "{name}, je ne peux pas {verb} {noun} sans toi.", "Et {noun} ?"],
-    "es": ["{subject} {verb} {noun} {adverb}.", "{name}, ¿dónde está {noun}?", "{interjection} Es tan {adjective}.",
-           "{name}, no puedo {verb} {noun} sin ti.", "¿Y {noun}?"],
-    "de": ["{subject} {adverb} {noun} {verb}.", "{name}, wo ist {noun_nom}?", "{interjection} Es ist so {adjective}.",
-           "{name}, ich kann {noun} nicht ohne dich {verb}.", "Und {noun_nom}?"],
-}  # fmt: skip
+    "en": [
+        "{subject} {verb} {noun} {adverb}.",
+        "{name}, where is {noun}?",
+        "{interjection} It's so {adjective}.",
+        "{name}, I can't {verb} {noun} without you.",
+        "What about {noun}?",
+    ],
+    "fr": [
+        "{subject} {verb} {noun} {adverb}.",
+        "{name}, où est {noun} ?",
+        "{interjection} C'est tellement {adjective}.",
+        "{name}, je ne peux pas {verb} {noun} sans toi.",
+        "Et {noun} ?",
+    ],
+    "es": [
+        "{subject} {verb} {noun} {adverb}.",
+        "{name}, ¿dónde está {noun}?",
+        "{interjection} Es tan {adjective}.",
+        "{name}, no puedo {verb} {noun} sin ti.",
+        "¿Y {noun}?",
+    ],
+    "de": [
+        "{subject} {adverb} {noun} {verb}.",
+        "{name}, wo ist {noun_nom}?",
+        "{interjection} Es ist so {adjective}.",
+        "{name}, ich kann {noun} nicht ohne dich {verb}.",
+        "Und {noun_nom}?",
+    ],
+}
 TEMPLATE_P = [0.35, 0.20, 0.20, 0.10, 0.15]
 
 
