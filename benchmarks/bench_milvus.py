@@ -45,33 +45,13 @@ from tv5_assets.defs.milvus_vectors.collections import (  # noqa: E402
     user_rows,
 )
 from tv5_assets.defs.milvus_vectors.loading import load_blue_green  # noqa: E402
+from tv5_assets.defs.movielens.schemas import GENRES  # noqa: E402
 from tv5_assets.resources.milvus import MilvusResource  # noqa: E402
 from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService  # noqa: E402
 
 FULL_MEDIA = 62_423
 FULL_USERS = 162_541
 DIM = 384
-GENRES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
 ARCHETYPES = ["cinephile", "casual", "family", "young_adult", "senior", "international", "genre_specialist"]
 
 

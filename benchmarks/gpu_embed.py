@@ -26,33 +26,14 @@ from pathlib import Path
 import numpy as np
 
 FULL_MOVIES = 62_423
+# The MovieLens genres (tv5_assets.defs.movielens.schemas.GENRES; this script stays standalone).
+GENRES = "Action Adventure Animation Children Comedy Crime Documentary Drama Fantasy Film-Noir Horror IMAX Musical Mystery Romance Sci-Fi Thriller War Western".split()
 WORDS = (
     "dark comedy atmospheric twist ending visually appealing space travel great soundtrack thought-provoking "
     "funny romance friendship based on a book time travel dystopia murder mystery heist revenge family "
     "coming of age world war ii nazis superhero aliens zombies vampires high school music dancing cult film "
     "quirky surreal philosophy psychology artificial intelligence cinematography dialogue noir"
 ).split()
-GENRES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
 
 
 def synthetic_texts(n: int, seed: int = 0) -> list[str]:

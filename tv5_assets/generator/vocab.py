@@ -11,28 +11,9 @@ import itertools
 
 import numpy as np
 
+from ..defs.movielens.schemas import GENRES
+
 # The 19 real genres plus "(no genres listed)" = 20 genre values. Index = topic id.
-GENRES: tuple[str, ...] = (
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
 NO_GENRES = "(no genres listed)"
 N_GENRES = len(GENRES)
 GENERAL_TOPIC = N_GENRES  # topic id of tags not tied to a genre

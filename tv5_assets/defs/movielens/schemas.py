@@ -8,6 +8,30 @@ from __future__ import annotations
 
 import polars as pl
 
+GENRES: tuple[str, ...] = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
+"""The 19 genres of the MovieLens format (its README), in that order; a movie may also list
+"(no genres listed)", which the `movies` table turns into an empty list."""
+
 TIME_OF_DAY = ["morning", "afternoon", "evening", "night", "late_night"]
 TimeOfDay = pl.Enum(TIME_OF_DAY)
 """Hour (UTC) -> part of day: morning 05-11, afternoon 12-16, evening 17-20, night 21-23, late_night 00-04."""

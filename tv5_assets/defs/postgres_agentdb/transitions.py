@@ -21,29 +21,9 @@ import json
 
 import polars as pl
 
-from ..movielens.schemas import media_id_expr, user_key_expr
+from ..movielens.schemas import GENRES, media_id_expr, user_key_expr
 
-ACTION_SPACE: list[str] = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+ACTION_SPACE: list[str] = list(GENRES)
 
 # Initial Q-value offsets per archetype (genres not named start at 0.0).
 ARCHETYPE_PRIORS: dict[str, dict[str, float]] = {

@@ -8,27 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-GENRES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+from ..movielens.schemas import GENRES
+
 GENRE_INDEX = {genre: index for index, genre in enumerate(GENRES)}
 
 # Words and letters that hint at a French title (in the title or its parenthesised alternate).

@@ -124,21 +124,9 @@ DEVICE_MEAN = {
 }
 
 HOURS_PER_WEEK = 168
-NICHE_GENRES = [
-    "Crime",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-    "Action",
-    "Adventure",
-]
+NICHE_GENRES = (
+    "Crime Fantasy Film-Noir Horror Musical Mystery Romance Sci-Fi Thriller War Western Action Adventure".split()
+)
 OLD_FILM_BEFORE = 1970
 FRESH_RELEASE_YEARS = 1  # rated within this many years of release counts as "trending"
 
