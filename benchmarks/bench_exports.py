@@ -95,9 +95,11 @@ def main() -> None:
         print(f"  step {step:40s} {seconds:7.1f} s")
     jsonl = sum(row["seconds"] for name, row in figures["assets"].items() if name.endswith("_jsonl"))
     failed = [name for name, passed in figures["checks"].items() if not passed]
-    print(f"JSONL exports: {jsonl:.1f} s written (target < {TARGET_SECONDS:.0f} s); whole run with checks "
-          f"{figures['wall_s']:.1f} s; peak RSS {figures['peak_rss_gb']:.2f} GB; "
-          f"{len(figures['checks'])} checks, failed: {failed or 'none'}")
+    print(
+        f"JSONL exports: {jsonl:.1f} s written (target < {TARGET_SECONDS:.0f} s); whole run with checks "
+        f"{figures['wall_s']:.1f} s; peak RSS {figures['peak_rss_gb']:.2f} GB; "
+        f"{len(figures['checks'])} checks, failed: {failed or 'none'}"
+    )
 
 
 if __name__ == "__main__":

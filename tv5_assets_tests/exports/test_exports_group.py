@@ -14,7 +14,13 @@ from tv5_assets.defs.exports.layouts import EXPORTS, parquet_path
 from tv5_assets.defs.synthetic.assets import ASSETS as SYNTHETIC_ASSETS
 from tv5_assets.io_managers import Tv5IOManager
 
-SYNTHETIC_UPSTREAM = ["user_profiles", "platform_availability", "viewing_contexts", "subtitle_features", "subtitle_segments"]
+SYNTHETIC_UPSTREAM = [
+    "user_profiles",
+    "platform_availability",
+    "viewing_contexts",
+    "subtitle_features",
+    "subtitle_segments",
+]
 SMALL_CONTEXTS = {"ops": {"viewing_contexts": {"config": {"count": 3_000}}}}
 
 
@@ -46,7 +52,9 @@ def test_every_file_is_written_and_every_check_passes(exported) -> None:
     checks = outcomes(result)
     assert len(checks) == len(CHECKS) + len(EXPORTS)  # the JSONL check steps report two checks each
     assert all(checks.values()), {name: ok for name, ok in checks.items() if not ok}
-    metadata = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    metadata = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
     assert set(metadata) == {a.key.to_user_string() for a in ASSETS}
     for export in EXPORTS:
         path, figures = data / export.path, metadata[export.name]
@@ -59,7 +67,9 @@ def test_every_file_is_written_and_every_check_passes(exported) -> None:
 def test_files_hold_the_upstream_values(exported) -> None:
     data, _ = exported
     movies = pl.read_parquet(data / "assets" / "movies.parquet")
-    lines = [json.loads(line) for line in (data / "processed/media/movies.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        json.loads(line) for line in (data / "processed/media/movies.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     # the sample plants quoting, non-ASCII, NBSP, moved articles and alternate titles: all come back
     assert [m["metadata"]["title"] for m in lines] == movies["title"].to_list()
     assert [m["metadata"]["alt_title"] for m in lines] == movies["alt_title"].to_list()

@@ -59,7 +59,10 @@ def test_hard_titles_round_trip_and_the_missing_folder_is_created(tmp_path: Path
         records = [json.loads(line) for line in handle]
     assert [r["metadata"]["title"] for r in records] == HARD_TITLES
     assert records[0]["identifiers"] == {
-        "movielens_id": 1, "internal_id": "media_00000001", "imdb_id": "0114709", "tmdb_id": 862
+        "movielens_id": 1,
+        "internal_id": "media_00000001",
+        "imdb_id": "0114709",
+        "tmdb_id": 862,
     }
     assert records[1]["metadata"]["year"] is None and records[1]["classification"]["genres"] == []
     export = export_of("movies_jsonl")
@@ -69,17 +72,26 @@ def test_hard_titles_round_trip_and_the_missing_folder_is_created(tmp_path: Path
 
 def test_rating_line_has_the_plans_shape(tmp_path: Path) -> None:
     ratings = pl.DataFrame(
-        {"user_id": [1, 162_541], "movie_id": [2628, 5], "rating": [4.0, 0.5],
-         "timestamp": [datetime(2017, 6, 7, 14, 48, 55, tzinfo=UTC)] * 2,
-         "time_of_day": ["afternoon", "late_night"]},
+        {
+            "user_id": [1, 162_541],
+            "movie_id": [2628, 5],
+            "rating": [4.0, 0.5],
+            "timestamp": [datetime(2017, 6, 7, 14, 48, 55, tzinfo=UTC)] * 2,
+            "time_of_day": ["afternoon", "late_night"],
+        },
         schema=RATINGS,
     )
     path = tmp_path / "ratings.jsonl"
     write(export_of("ratings_jsonl"), ratings, path)
     first, second = path.read_text().splitlines()
     assert json.loads(first) == {
-        "interaction_id": "int_0", "user_id": "user_00000001", "media_id": "ml_2628", "timestamp": 1496846935,
-        "interaction_type": "Rate", "rating": 4.0, "context": {"time_of_day": "afternoon"},
+        "interaction_id": "int_0",
+        "user_id": "user_00000001",
+        "media_id": "ml_2628",
+        "timestamp": 1496846935,
+        "interaction_type": "Rate",
+        "rating": 4.0,
+        "context": {"time_of_day": "afternoon"},
     }
     assert json.loads(second)["interaction_id"] == "int_1" and json.loads(second)["user_id"] == "user_00162541"
 
@@ -88,9 +100,19 @@ def random_profiles(n: int) -> pl.DataFrame:
     rng = np.random.default_rng(3)
     floats = {name: rng.random(n, dtype=np.float32) for name, dtype in USER_PROFILES.items() if dtype == pl.Float32}
     return pl.DataFrame(
-        {"user_id": np.arange(1, n + 1), "user_key": [f"user_{i:08d}" for i in range(1, n + 1)], "archetype": "casual",
-         "age_range": "25-34", "country": "FR", "timezone": "Europe/Paris", "languages": [["fr", "en"]] * n,
-         "display_name": "Zoé L'Hôte", "city": "Saint-Étienne", "cultural_context": [["mainstream"]] * n, **floats},
+        {
+            "user_id": np.arange(1, n + 1),
+            "user_key": [f"user_{i:08d}" for i in range(1, n + 1)],
+            "archetype": "casual",
+            "age_range": "25-34",
+            "country": "FR",
+            "timezone": "Europe/Paris",
+            "languages": [["fr", "en"]] * n,
+            "display_name": "Zoé L'Hôte",
+            "city": "Saint-Étienne",
+            "cultural_context": [["mainstream"]] * n,
+            **floats,
+        },
         schema=USER_PROFILES,
     )
 
@@ -109,17 +131,30 @@ def test_float32_values_parse_back_exactly(tmp_path: Path) -> None:
 
 def test_availability_has_one_line_per_movie_with_its_platforms_in_order(tmp_path: Path) -> None:
     rows = pl.DataFrame(
-        {"movie_id": [1, 1, 7], "media_id": ["ml_1", "ml_1", "ml_7"], "platform_id": ["tv5monde", "mubi", "netflix"],
-         "platform_name": ["TV5MONDE", "MUBI", "Netflix"], "availability_type": ["free", "subscription", "subscription"],
-         "region": ["FR", "EU", "US"], "quality": [["HD"], ["HD", "4K"], ["4K"]], "subtitles": [["fr"], ["en", "fr"], []]},
+        {
+            "movie_id": [1, 1, 7],
+            "media_id": ["ml_1", "ml_1", "ml_7"],
+            "platform_id": ["tv5monde", "mubi", "netflix"],
+            "platform_name": ["TV5MONDE", "MUBI", "Netflix"],
+            "availability_type": ["free", "subscription", "subscription"],
+            "region": ["FR", "EU", "US"],
+            "quality": [["HD"], ["HD", "4K"], ["4K"]],
+            "subtitles": [["fr"], ["en", "fr"], []],
+        },
         schema=PLATFORM_AVAILABILITY,
     )
     path = tmp_path / "availability.jsonl"
     assert write(export_of("availability_jsonl"), rows, path).rows == 2
     first = json.loads(path.read_text().splitlines()[0])
     assert first["media_id"] == "ml_1" and [p["platform_id"] for p in first["platforms"]] == ["tv5monde", "mubi"]
-    assert first["platforms"][1] == {"platform_id": "mubi", "name": "MUBI", "availability_type": "subscription",
-                                     "region": "EU", "quality": ["HD", "4K"], "subtitles": ["en", "fr"]}
+    assert first["platforms"][1] == {
+        "platform_id": "mubi",
+        "name": "MUBI",
+        "availability_type": "subscription",
+        "region": "EU",
+        "quality": ["HD", "4K"],
+        "subtitles": ["en", "fr"],
+    }
 
 
 def test_empty_table_gives_an_empty_file_and_an_empty_parquet_copy(tmp_path: Path) -> None:
@@ -199,9 +234,13 @@ def test_descriptions_list_every_field() -> None:
         "media_id, platforms[{platform_id, name, availability_type, region, quality, subtitles}]"
     )
     assert [e.path for e in layouts.EXPORTS] == [
-        "processed/media/movies.jsonl", "processed/interactions/ratings.jsonl", "processed/interactions/tags.jsonl",
-        "synthetic/users/demographics.jsonl", "synthetic/platforms/availability.jsonl",
-        "synthetic/contexts/viewing_contexts.jsonl", "synthetic/subtitles/segments.jsonl",
+        "processed/media/movies.jsonl",
+        "processed/interactions/ratings.jsonl",
+        "processed/interactions/tags.jsonl",
+        "synthetic/users/demographics.jsonl",
+        "synthetic/platforms/availability.jsonl",
+        "synthetic/contexts/viewing_contexts.jsonl",
+        "synthetic/subtitles/segments.jsonl",
     ]
 
 

@@ -25,7 +25,9 @@ HEAVY_TABLES = {"ratings"}  # 25M rows: every core for tens of seconds
 FIRST_LINE_BYTES = 2_000
 
 
-def _written(write: Callable[[pl.LazyFrame, Path], writers.Written], frame: pl.LazyFrame, final: Path) -> writers.Written:
+def _written(
+    write: Callable[[pl.LazyFrame, Path], writers.Written], frame: pl.LazyFrame, final: Path
+) -> writers.Written:
     """Write, turning an I/O failure into a step failure that names the file (no retry: a full
     disk stays full)."""
     try:
@@ -98,7 +100,11 @@ def parquet_asset(table: str) -> dg.AssetsDefinition:
         final = data_dir() / layouts.parquet_path(table)
         written = _written(writers.write_parquet, upstream, final)
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": written.rows, **written.metadata(), "path": dg.MetadataValue.path(str(final))}
+            metadata={
+                "dagster/row_count": written.rows,
+                **written.metadata(),
+                "path": dg.MetadataValue.path(str(final)),
+            }
         )
 
     return _copy

@@ -39,11 +39,17 @@ def jsonl_checks(export: layouts.JsonlExport) -> dg.AssetChecksDefinition:
         name=f"{export.name}_checks",
         specs=[
             dg.AssetCheckSpec(
-                "lines_match_upstream", asset=export.name, blocking=True, additional_deps=[export.upstream],
+                "lines_match_upstream",
+                asset=export.name,
+                blocking=True,
+                additional_deps=[export.upstream],
                 description=f"{export.path} has one line per {export.one_line_per} of `{export.upstream}`.",
             ),
             dg.AssetCheckSpec(
-                "sample_parses_back", asset=export.name, blocking=True, additional_deps=[export.upstream],
+                "sample_parses_back",
+                asset=export.name,
+                blocking=True,
+                additional_deps=[export.upstream],
                 description=f"{verify.SAMPLE_LINES:,} lines at seeded random positions parse back to the values "
                 f"of the upstream `{export.upstream}` rows.",
             ),
@@ -65,7 +71,9 @@ def jsonl_checks(export: layouts.JsonlExport) -> dg.AssetChecksDefinition:
                 "expected_lines": verdict.expected_lines,
                 "path": dg.MetadataValue.path(str(path)),
             },
-            description=None if verdict.counts_match else f"{verdict.lines:,} lines, expected {verdict.expected_lines:,}",
+            description=None
+            if verdict.counts_match
+            else f"{verdict.lines:,} lines, expected {verdict.expected_lines:,}",
         )
         yield dg.AssetCheckResult(
             asset_key=export.name,

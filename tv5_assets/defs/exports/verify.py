@@ -114,5 +114,7 @@ def parquet_problems(path: Path, upstream: pl.LazyFrame) -> tuple[list[str], int
     if rows != expected_rows:
         problems.append(f"{path.name}: {rows:,} rows, upstream has {expected_rows:,}")
     if copy.collect_schema() != upstream.collect_schema():
-        problems.append(f"{path.name}: schema {dict(copy.collect_schema())} != upstream {dict(upstream.collect_schema())}")
+        problems.append(
+            f"{path.name}: schema {dict(copy.collect_schema())} != upstream {dict(upstream.collect_schema())}"
+        )
     return problems, rows
