@@ -24,9 +24,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from harness import machine_note
+from harness import machine_note  # noqa: E402
 
-from tv5_assets.defs.exports.layouts import EXPORTS
+from tv5_assets.defs.exports.layouts import EXPORTS  # noqa: E402
 
 TARGET_SECONDS = 60.0
 
