@@ -118,3 +118,33 @@ def test_dg_check_defs_loads_the_project(tmp_path: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "milvus_user_collection" in listed.stdout and "neo4j_ratings" in listed.stdout
+
+
+def test_importing_the_defs_leaves_polars_safe_to_fork(tmp_path: Path) -> None:
+    # The executor's forkserver imports every defs module once and forks each step from it. A module
+    # that runs any polars computation at import starts polars' thread pools there; the forked steps
+    # then hang forever on their first file read. Import everything the forkserver preloads, fork,
+    # and read a CSV in the child.
+    import subprocess
+    import sys
+
+    from tv5_assets.definitions import defs_modules
+
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
+    script = f"""
+import importlib, os, signal
+for name in {["tv5_assets.definitions", *defs_modules()]!r}:
+    importlib.import_module(name)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)
+    import polars as pl
+    os._exit(0 if pl.read_csv({str(tmp_path / "t.csv")!r}).height == 2 else 3)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+raise SystemExit(124 if code < 0 else code)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (
+        f"a forked step could not read a file (exit {result.returncode}; 124 = hung): some module under "
+        f"tv5_assets/defs runs polars when it is imported\n{result.stderr[-2000:]}"
+    )

@@ -243,7 +243,11 @@ class LocalService:
                     f"{self.label} exited while starting on {self.address} (data {self.store_dir}).{self.log_tail()}"
                 )
             status = self.status()
-            if status.running:
+            if status.running and self._pid() is None:
+                # A daemon answers a moment before it writes its pid file (redis-server does): wait
+                # for it, or status would call our own server "not started from this data folder".
+                reason = "answering; waiting for its pid file"
+            elif status.running:
                 reason = self.confirm_ready()
                 if reason is None:
                     return status

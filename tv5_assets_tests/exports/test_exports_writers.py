@@ -2,6 +2,7 @@
 
 import errno
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -251,3 +252,12 @@ def test_same_value_keeps_json_types_and_float32_exactness() -> None:
     assert not verify.same_value("3", 3, pl.Int16) and not verify.same_value(True, 1, pl.Int8)
     assert not verify.same_value({"b": 1, "a": 2}, {"a": 2, "b": 1}, pl.Struct({"a": pl.Int8, "b": pl.Int8}))
     assert verify.same_value([None, "x"], [None, "x"], pl.List(pl.String))
+
+
+def test_the_declared_line_schemas_match_the_layouts() -> None:
+    # The asset definitions read line_schemas.json (no polars at import time); it must say what the
+    # layouts really write. Regenerate on purpose with TV5_UPDATE_SNAPSHOTS=1.
+    computed = layouts.line_schemas()
+    if os.environ.get("TV5_UPDATE_SNAPSHOTS"):
+        layouts.LINE_SCHEMAS.write_text(json.dumps(computed, indent=2, ensure_ascii=False) + "\n")
+    assert json.loads(layouts.LINE_SCHEMAS.read_text()) == computed

@@ -45,7 +45,13 @@ def _description(export: layouts.JsonlExport) -> str:
     note = f" Note: {export.note}." if export.note else ""
     return (
         f"$TV5_DATA_DIR/{export.path}: one JSON object per {export.one_line_per} of `{export.upstream}`, "
-        f"streamed and replaced atomically. Fields: {layouts.field_list(export.schema())}.{note}"
+        f"streamed and replaced atomically. Fields: {export.declared()['fields']}.{note}"
+    )
+
+
+def _line_schema(export: layouts.JsonlExport) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in export.declared()["columns"]]
     )
 
 
@@ -58,7 +64,7 @@ def jsonl_asset(export: layouts.JsonlExport) -> dg.AssetsDefinition:
         owners=OWNERS,
         op_tags=CPU_HEAVY if export.upstream in HEAVY_TABLES else None,
         description=_description(export),
-        metadata={"dagster/column_schema": table_schema(export.schema()), "relative_path": export.path},
+        metadata={"dagster/column_schema": _line_schema(export), "relative_path": export.path},
     )
     def _export(upstream: pl.LazyFrame) -> dg.MaterializeResult:
         final = data_dir() / export.path

@@ -14,8 +14,11 @@ lines without building the whole file again.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -124,9 +127,14 @@ class JsonlExport:
     note: str = ""  # what a reader of the file must know beyond the field names
 
     def schema(self) -> pl.Schema:
-        """The lines' fields and types, without the LINE column."""
+        """The lines' fields and types, without the LINE column (runs polars: not at import time)."""
         built = self.records(pl.LazyFrame(schema=self.upstream_schema)).collect_schema()
         return pl.Schema({name: dtype for name, dtype in built.items() if name != LINE})
+
+    def declared(self) -> dict:
+        """`{"columns": [[name, type], ...], "fields": field_list}` from LINE_SCHEMAS, for the asset
+        definitions: they are built at import, where polars must not run (see LINE_SCHEMAS)."""
+        return _line_schemas()[self.name]
 
 
 EXPORTS = (
@@ -193,6 +201,29 @@ EXPORTS = (
 
 # The upstream tables copied as Parquet for analytics, to PARQUET_DIR/<asset>.parquet.
 PARQUET_TABLES = {export.upstream: export.upstream_schema for export in EXPORTS}
+
+
+# The line schemas, written once from `schema()` (a test checks that they still match; it rewrites
+# them with TV5_UPDATE_SNAPSHOTS=1). Why not call `schema()` when the module is imported: any polars
+# computation starts polars' thread pools, and the executor's forkserver imports this module once and
+# forks every step from it; a forked child then waits forever on pools it did not inherit.
+LINE_SCHEMAS = Path(__file__).with_name("line_schemas.json")
+
+
+@functools.cache
+def _line_schemas() -> dict[str, dict]:
+    return json.loads(LINE_SCHEMAS.read_text())
+
+
+def line_schemas() -> dict[str, dict]:
+    """What LINE_SCHEMAS should hold, computed from the layouts."""
+    return {
+        export.name: {
+            "columns": [[name, str(dtype)] for name, dtype in export.schema().items()],
+            "fields": field_list(export.schema()),
+        }
+        for export in EXPORTS
+    }
 
 
 def parquet_path(table: str) -> str:
