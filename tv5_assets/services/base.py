@@ -242,8 +242,9 @@ class LocalService:
                 raise ServiceUnavailableError(
                     f"{self.label} exited while starting on {self.address} (data {self.store_dir}).{self.log_tail()}"
                 )
+            ours = self._pid() is not None  # before status(), which then sees the same pid file
             status = self.status()
-            if status.running and self._pid() is None:
+            if status.running and not ours:
                 # A daemon answers a moment before it writes its pid file (redis-server does): wait
                 # for it, or status would call our own server "not started from this data folder".
                 reason = "answering; waiting for its pid file"
