@@ -3,6 +3,7 @@ and the asset materialized on the generated sample against the real Milvus and N
 
 import math
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,17 +101,18 @@ def test_random_baseline_is_certain_when_the_pool_is_small() -> None:
 
 # --------------------------------------------------------------------------- on the real stores
 @pytest.fixture(scope="module")
-def evaluated(movielens_materialized: Path) -> dg.ExecuteInProcessResult:
+def evaluated(data_env: Path) -> Iterator[dg.ExecuteInProcessResult]:
+    """Everything upstream and the asset, materialized from the sample into the local stack's stores."""
     from tv5_assets.endpoints import MILVUS
     from tv5_assets.resources.milvus import MilvusResource
     from tv5_assets.resources.neo4j import neo4j_resource_from_env
 
     milvus = MilvusResource(uri=MILVUS.url(), collection_prefix=f"t{uuid.uuid4().hex[:8]}_")
     neo4j = neo4j_resource_from_env()
-    require_service("milvus", lambda: milvus.get_client().__enter__())
+    require_service("milvus", lambda: _list_collections(milvus))
     require_service("neo4j", neo4j.server_info)
     resources = {"milvus": milvus, "neo4j": neo4j}
-    result = materialize("+recommendation_quality", resources=resources, raise_on_error=False)
+    result = materialize("*recommendation_quality", resources=resources, raise_on_error=False)
     yield result
     with milvus.get_client() as client:
         for alias in client.list_aliases().get("aliases", []):
@@ -121,6 +123,11 @@ def evaluated(movielens_materialized: Path) -> dg.ExecuteInProcessResult:
                 client.drop_collection(name)
 
 
+def _list_collections(milvus) -> list[str]:
+    with milvus.get_client() as client:
+        return client.list_collections()
+
+
 @pytest.mark.services
 def test_materializes_on_the_sample_with_sound_metrics(evaluated: dg.ExecuteInProcessResult) -> None:
     assert evaluated.success
@@ -129,11 +136,14 @@ def test_materializes_on_the_sample_with_sound_metrics(evaluated: dg.ExecuteInPr
     assert frame["leaked_pairs"].to_list() == [0, 0, 0]
     users = frame["users"][0]
     assert users == min(2000, frame["eligible_users"][0]) and users > 0
-    metadata = evaluated.get_asset_materialization_events()[-1].materialization.metadata
+    (event,) = [
+        e for e in evaluated.get_asset_materialization_events() if e.asset_key == dg.AssetKey("recommendation_quality")
+    ]
+    metadata = event.materialization.metadata
     for method in METHODS:
         for metric in ("hr_at_10", "ndcg_at_10", "coverage"):
             assert 0.0 <= metadata[f"{method}_{metric}"].value <= 1.0
     assert "| popularity |" in markdown_table(frame)
     checks = {e.check_name: e.passed for e in evaluated.get_asset_check_evaluations()}
     assert checks["recommendation_quality_is_sound"]
-    assert "recommendation_quality_beats_random" in checks
+    assert checks["recommendation_quality_beats_random"]  # on the sample: content 0.91, graph 0.93, random 0.69

@@ -4,7 +4,9 @@ Split. A user is eligible with at least `holdout` ratings at `min_rating` or abo
 `min_train` other ratings. For each sampled user the test set is their last `holdout` ratings at
 `min_rating` or above (by timestamp, ties broken by movie id: the higher id counts as later); the
 training set is every other rating of theirs, minus any rating of a test movie (so a movie rated
-twice can never sit on both sides). Other users' ratings are untouched.
+twice can never sit on both sides). Ratings below `min_rating` given after the held-out ones stay in
+training: only positives are held out, and no test movie is ever on the training side. Other users'
+ratings are untouched.
 
 Metrics over the evaluated users (a user without recommendations scores 0):
 - HR@k: share of users with at least one test movie among their k recommendations;

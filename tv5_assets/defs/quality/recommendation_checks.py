@@ -5,8 +5,15 @@ import polars as pl
 
 from .recommendation import METHODS, recommendation_quality
 
-# Bounds a correct evaluation stays inside: content and graph beat picking at random by this factor.
-MIN_LIFT_OVER_RANDOM = 1.5
+# Content and graph must beat 10 random unseen movies: by MIN_LIFT times where random is rare (a full
+# catalogue: about 0.002), or by closing MIN_GAP_CLOSED of the gap to 1 where random already hits
+# often (the 125-movie sample: about 0.69).
+MIN_LIFT_OVER_RANDOM = 2.0
+MIN_GAP_CLOSED = 0.25
+
+
+def required_hit_rate(random_hr: float) -> float:
+    return min(MIN_LIFT_OVER_RANDOM * random_hr, random_hr + MIN_GAP_CLOSED * (1.0 - random_hr))
 
 
 @dg.asset_check(
@@ -46,18 +53,20 @@ def recommendation_quality_is_sound(recommendation_quality: pl.DataFrame) -> dg.
 @dg.asset_check(
     asset=recommendation_quality,
     description=(
-        f"Content and graph recommendations hit the hold-out at least {MIN_LIFT_OVER_RANDOM}x as often as "
-        "10 unseen movies drawn at random, and every method recommends at least 10 distinct movies."
+        f"Content and graph beat 10 unseen movies drawn at random: HR@10 at least {MIN_LIFT_OVER_RANDOM}x "
+        f"random, or random plus {MIN_GAP_CLOSED} of the gap to 1 when that is lower; every method "
+        "recommends at least 10 distinct movies."
     ),
 )
 def recommendation_quality_beats_random(recommendation_quality: pl.DataFrame) -> dg.AssetCheckResult:
     frame = recommendation_quality
     random_hr = float(frame["random_hr_at_10"][0])
+    required = required_hit_rate(random_hr)
     by_method = {row["method"]: row for row in frame.iter_rows(named=True)}
     problems = [
-        f"{method} HR@10 {by_method[method]['hr_at_10']:.4f} < {MIN_LIFT_OVER_RANDOM} x random {random_hr:.4f}"
+        f"{method} HR@10 {by_method[method]['hr_at_10']:.4f} < {required:.4f} (random {random_hr:.4f})"
         for method in ("content", "graph")
-        if by_method[method]["hr_at_10"] < MIN_LIFT_OVER_RANDOM * random_hr
+        if by_method[method]["hr_at_10"] < required
     ]
     problems += [
         f"{m} recommends {r['recommended_items']} movies" for m, r in by_method.items() if r["recommended_items"] < 10
@@ -68,6 +77,7 @@ def recommendation_quality_beats_random(recommendation_quality: pl.DataFrame) ->
         description="; ".join(problems) or "above random",
         metadata={
             "random_hr_at_10": round(random_hr, 5),
+            "required_hr_at_10": round(required, 5),
             **{
                 f"{m}_lift_over_random": round(r["hr_at_10"] / random_hr, 2) if random_hr else 0.0
                 for m, r in by_method.items()
