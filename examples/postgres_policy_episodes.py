@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from _common import print_table
-from psycopg import sql
+from psycopg import errors, sql
 
 from tv5_assets.resources.postgres import postgres_resource_from_env
 
@@ -27,11 +27,14 @@ def main() -> None:
 
     agentdb = postgres_resource_from_env().process_config_and_initialize()
     schema = sql.Identifier(agentdb.schema_name)
-    with agentdb.connection() as conn:
-        policy = conn.execute(sql.SQL(POLICY).format(schema), (user_id,)).fetchone()
-        if policy is None:
-            sys.exit(f"{user_id} has no policy in {agentdb.address}; materialize agentdb_policies")
-        episodes = conn.execute(sql.SQL(EPISODES).format(schema), (user_id, args.episodes)).fetchall()
+    try:
+        with agentdb.connection() as conn:
+            policy = conn.execute(sql.SQL(POLICY).format(schema), (user_id,)).fetchone()
+            episodes = conn.execute(sql.SQL(EPISODES).format(schema), (user_id, args.episodes)).fetchall()
+    except errors.UndefinedTable as error:
+        sys.exit(f"the AgentDB at {agentdb.address} is not loaded ({error.diag.message_primary}); materialize it")
+    if policy is None:
+        sys.exit(f"{user_id} has no policy in {agentdb.address}; materialize agentdb_policies")
 
     archetype, epsilon, visits, q_values = policy
     best = sorted(q_values.items(), key=lambda kv: (-kv[1], kv[0]))[:3]

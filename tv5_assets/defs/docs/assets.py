@@ -77,6 +77,14 @@ def asset_entries(asset_graph, instance: dg.DagsterInstance | None) -> list[Asse
     return entries
 
 
+def code_location_graph():
+    """The asset graph of the whole code location (also when a run holds only a selection, as
+    `dg.materialize` does in tests)."""
+    from ...definitions import defs
+
+    return defs().resolve_asset_graph()
+
+
 def store_parts(
     milvus: MilvusResource, neo4j: Neo4jResource, postgres: PostgresResource, redis: RedisResource
 ) -> list[Part]:
@@ -117,7 +125,7 @@ def data_dictionary(
     postgres: PostgresResource,
     redis: RedisResource,
 ) -> dg.MaterializeResult:
-    entries = asset_entries(context.repository_def.asset_graph, context.instance)
+    entries = asset_entries(code_location_graph(), context.instance)
     parts = [asset_part(entries), *store_parts(milvus, neo4j, postgres, redis)]
     header = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by the `data_dictionary` asset; do not edit."
     text = render(parts, header)

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
-from .assets import asset_entries, data_dictionary, dictionary_path
+from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path
 from .dictionary import missing_terms, required_terms
 
 SHOWN = 20
@@ -17,13 +17,11 @@ SHOWN = 20
     "(collection fields, labels, relationship types and properties, constraints, tables and columns, Redis key "
     "patterns and fields) appears in its own section of the data dictionary.",
 )
-def dictionary_lists_everything(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, redis: RedisResource
-) -> dg.AssetCheckResult:
+def dictionary_lists_everything(postgres: PostgresResource, redis: RedisResource) -> dg.AssetCheckResult:
     path = dictionary_path()
     if not path.exists():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist: materialize data_dictionary")
-    entries = asset_entries(context.op_execution_context.repository_def.asset_graph, None)
+    entries = asset_entries(code_location_graph(), None)
     required = required_terms(entries, namespace=redis.namespace, schema=postgres.schema_name)
     problems = missing_terms(path.read_text(encoding="utf-8"), required)
     return dg.AssetCheckResult(

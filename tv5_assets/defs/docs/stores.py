@@ -86,8 +86,9 @@ def neo4j_required() -> dict[str, list[str]]:
 
 
 def _query(driver, database: str, cypher: str) -> list[dict]:
-    records, _, _ = driver.execute_query(cypher, database_=database)
-    return [dict(r) for r in records]
+    # Notifications off: the schema procedures warn about a future output format on every call.
+    with driver.session(database=database, notifications_min_severity="OFF") as session:
+        return session.run(cypher).data()
 
 
 def neo4j_live(driver, database: str) -> dict:
@@ -195,6 +196,7 @@ def postgres_part(connection, resource) -> Part:
                 (f"{resource.schema_name}.{name}",),
             ).fetchone()
             estimate = None if row is None or row[0] < 0 else int(row[0])
+        rows_text = "unknown (not created or not analysed yet)" if estimate is None else f"about {estimate:,}"
         rows = [
             [
                 code(c.name),
@@ -210,7 +212,7 @@ def postgres_part(connection, resource) -> Part:
             for i in sorted(model.indexes, key=lambda i: i.name)
         )
         part.sections[pg_heading(resource.schema_name, name)] = [
-            f"{model.comment or ''} Rows: about {count(estimate)} (the planner's estimate). Indexes: {indexes or '-'}.",
+            f"{model.comment or ''} Rows: {rows_text}. Indexes: {indexes or '-'}.",
             "",
             *table(["column", "type", "nullable", "key", "meaning"], rows),
         ]
