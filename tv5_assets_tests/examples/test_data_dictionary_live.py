@@ -45,3 +45,23 @@ def test_removing_a_column_from_the_file_is_caught(text: str) -> None:
     damaged = text.replace("| `view_count_estimate` |", "| view count |")
     problems = missing_terms(damaged, required_terms(entries))
     assert problems and all("`view_count_estimate` is missing" in p for p in problems)
+
+
+def test_the_blocking_check_fails_on_a_damaged_file(loaded_stack: Path, text: str) -> None:
+    from tv5_assets.defs.docs.checks import dictionary_lists_everything
+    from tv5_assets.resources.postgres import PostgresResource
+    from tv5_assets.resources.redis import RedisResource
+
+    path = loaded_stack / RELATIVE_PATH
+    resources = {"postgres": PostgresResource(), "redis": RedisResource()}
+    assert dictionary_lists_everything(**resources).passed
+    try:
+        path.write_text(text.replace("| `is_terminal` |", "| terminal |"), encoding="utf-8")
+        result = dictionary_lists_everything(**resources)
+        assert not result.passed
+        assert result.metadata["problem_count"].value >= 1  # the table, and any asset declaring the column
+        problems = result.metadata["problems"].value.splitlines()
+        assert all("`is_terminal` is missing" in p for p in problems)
+        assert any("PostgreSQL table `agentdb.episodes`" in p for p in problems)
+    finally:
+        path.write_text(text, encoding="utf-8")
