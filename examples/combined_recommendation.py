@@ -33,7 +33,7 @@ def candidates(user_id: int, pool: int) -> list[dict]:
     milvus = milvus_resource_from_env().process_config_and_initialize()
     users, movies = (milvus.collection_name(s.logical_name) for s in (USER_COLLECTION, MEDIA_COLLECTION))
     with milvus.get_client() as client:
-        found = client.get(users, ids=[user_id], output_fields=[VECTOR_FIELD])
+        found = client.get(users, ids=[user_id], output_fields=[VECTOR_FIELD]) if client.has_collection(users) else []
         if not found:
             sys.exit(f"user {user_id} is not in {users} at {milvus.address}; materialize milvus_user_collection")
         hits = client.search(

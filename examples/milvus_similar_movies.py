@@ -23,6 +23,8 @@ def main() -> None:
     milvus = milvus_resource_from_env().process_config_and_initialize()
     collection = milvus.collection_name(MEDIA_COLLECTION.logical_name)
     with milvus.get_client() as client:
+        if not client.has_collection(collection):
+            sys.exit(f"no collection {collection} at {milvus.address}; materialize milvus_media_collection")
         found = client.get(collection, ids=[args.movie_id], output_fields=[*FIELDS, VECTOR_FIELD])
         if not found:
             sys.exit(f"movie {args.movie_id} is not in {collection} at {milvus.address}; materialize it first")
