@@ -1,0 +1,145 @@
+"""Group `docs`: `data_dictionary`, $TV5_DATA_DIR/docs/data_dictionary.md.
+
+It runs after every store load and writes, atomically, one Markdown file: every asset of the code
+location (description, columns, types, meanings, latest row count) and every store object (Milvus
+collections, Neo4j labels and relationship types, PostgreSQL tables, Redis key patterns), each
+from its definitions completed by the live server (dictionary.py, stores.py).
+"""
+
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from ...atomic import replacing
+from ...conventions import OWNERS
+from ...resources.milvus import MilvusResource
+from ...resources.neo4j import Neo4jResource
+from ...resources.postgres import PostgresResource
+from ...resources.redis import RedisResource
+from ...settings import data_dir
+from . import stores
+from .dictionary import AssetEntry, Column, Part, asset_part, render
+
+GROUP = "docs"
+RELATIVE_PATH = "docs/data_dictionary.md"
+STORE_LOADS = [
+    "milvus_media_collection",
+    "milvus_user_collection",
+    "neo4j_movies",
+    "neo4j_users",
+    "neo4j_ratings",
+    "neo4j_movie_tags",
+    "neo4j_similarity",
+    "neo4j_platforms",
+    "agentdb_policies",
+    "agentdb_episodes",
+    "redis_platform_cache",
+    "redis_trends_cache",
+]
+
+
+def dictionary_path() -> Path:
+    return data_dir() / RELATIVE_PATH
+
+
+def _columns(metadata: dict) -> tuple[Column, ...] | None:
+    value = metadata.get("dagster/column_schema")
+    schema = getattr(value, "schema", value)
+    if schema is None:
+        return None
+    return tuple(Column(c.name, c.type, c.description or "") for c in schema.columns)
+
+
+def _row_count(instance: dg.DagsterInstance, key: dg.AssetKey) -> int | None:
+    event = instance.get_latest_materialization_event(key)
+    materialization = event.asset_materialization if event else None
+    value = materialization.metadata.get("dagster/row_count") if materialization else None
+    return None if value is None else int(getattr(value, "value", value))
+
+
+def asset_entries(asset_graph, instance: dg.DagsterInstance | None) -> list[AssetEntry]:
+    """Every materializable asset of the graph, with its latest row count when an instance is given."""
+    entries = []
+    for key in sorted(asset_graph.materializable_asset_keys):
+        node = asset_graph.get(key)
+        entries.append(
+            AssetEntry(
+                key=key.to_user_string(),
+                group=node.group_name or "default",
+                description=node.description or "",
+                kinds=tuple(node.kinds),
+                columns=_columns(node.metadata),
+                row_count=_row_count(instance, key) if instance is not None else None,
+            )
+        )
+    return entries
+
+
+def code_location_graph():
+    """The asset graph of the whole code location (also when a run holds only a selection, as
+    `dg.materialize` does in tests)."""
+    from ...definitions import defs
+
+    return defs().resolve_asset_graph()
+
+
+def store_parts(
+    milvus: MilvusResource, neo4j: Neo4jResource, postgres: PostgresResource, redis: RedisResource
+) -> list[Part]:
+    """The four store chapters, each read from its live server."""
+    with milvus.get_client() as client:
+        milvus_part = stores.milvus_part(client, milvus)
+    with neo4j.driver() as driver, neo4j.translate_errors("reading the graph's schema"):
+        neo4j_part = stores.neo4j_part(driver, neo4j)
+    with postgres.connection(autocommit=True) as connection:
+        postgres_part = stores.postgres_part(connection, postgres)
+    with closing(redis.client()) as client:
+        redis_part = stores.redis_part(client, redis)
+    return [milvus_part, neo4j_part, postgres_part, redis_part]
+
+
+def write_dictionary(text: str, final: Path) -> None:
+    with replacing(final) as staged:
+        staged.write_text(text, encoding="utf-8")
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"markdown"},
+    owners=OWNERS,
+    deps=STORE_LOADS,
+    description=(
+        f"$TV5_DATA_DIR/{RELATIVE_PATH}: the data dictionary. Every asset (description, columns, types, "
+        "meanings, latest row count) and every store object (Milvus collection fields and index, Neo4j labels, "
+        "relationship types, properties and constraints, PostgreSQL tables from the SQLAlchemy model, Redis key "
+        "patterns and TTLs), from the definitions and the live servers. Replaced atomically."
+    ),
+    metadata={"relative_path": RELATIVE_PATH},
+)
+def data_dictionary(
+    context: dg.AssetExecutionContext,
+    milvus: MilvusResource,
+    neo4j: Neo4jResource,
+    postgres: PostgresResource,
+    redis: RedisResource,
+) -> dg.MaterializeResult:
+    entries = asset_entries(code_location_graph(), context.instance)
+    parts = [asset_part(entries), *store_parts(milvus, neo4j, postgres, redis)]
+    header = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by the `data_dictionary` asset; do not edit."
+    text = render(parts, header)
+    final = dictionary_path()
+    write_dictionary(text, final)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(len(p.sections) for p in parts),
+            "assets": len(entries),
+            "store_objects": sum(len(p.sections) for p in parts[1:]),
+            "bytes": len(text.encode()),
+            "path": dg.MetadataValue.path(str(final)),
+        }
+    )
+
+
+ASSETS = [data_dictionary]

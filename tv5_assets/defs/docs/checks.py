@@ -1,0 +1,38 @@
+"""Checks of the `docs` group."""
+
+import dagster as dg
+
+from ...resources.postgres import PostgresResource
+from ...resources.redis import RedisResource
+from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path
+from .dictionary import missing_terms, required_terms
+
+SHOWN = 20
+
+
+@dg.asset_check(
+    asset=data_dictionary,
+    blocking=True,
+    description="Every asset with each of its declared columns, and every store object the definitions declare "
+    "(collection fields, labels, relationship types and properties, constraints, tables and columns, Redis key "
+    "patterns and fields) appears in its own section of the data dictionary.",
+)
+def dictionary_lists_everything(postgres: PostgresResource, redis: RedisResource) -> dg.AssetCheckResult:
+    path = dictionary_path()
+    if not path.exists():
+        return dg.AssetCheckResult(passed=False, description=f"{path} does not exist: materialize data_dictionary")
+    entries = asset_entries(code_location_graph(), None)
+    required = required_terms(entries, namespace=redis.namespace, schema=postgres.schema_name)
+    problems = missing_terms(path.read_text(encoding="utf-8"), required)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "sections_required": len(required),
+            "terms_required": sum(len(t) for t in required.values()),
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:SHOWN]) or "none"),
+            "problem_count": len(problems),
+        },
+    )
+
+
+CHECKS = [dictionary_lists_everything]

@@ -1,0 +1,67 @@
+"""The data dictionary written by the `data_dictionary` asset after the stores were loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tv5_assets.defs.docs.assets import RELATIVE_PATH, asset_entries, code_location_graph
+from tv5_assets.defs.docs.dictionary import missing_terms, required_terms, sections
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def text(loaded_stack: Path) -> str:
+    return (loaded_stack / RELATIVE_PATH).read_text(encoding="utf-8")
+
+
+def test_everything_declared_is_in_its_section(text: str) -> None:
+    entries = asset_entries(code_location_graph(), None)
+    assert missing_terms(text, required_terms(entries)) == []
+
+
+def test_live_store_details_are_shown(text: str) -> None:
+    found = sections(text)
+    media = found["Milvus collection `media_embeddings`"]
+    assert "-> collection `media_embeddings__v" in media and "FLOAT_VECTOR(dim=384)" in media
+    assert "entities: unknown" not in media
+    movie = found["Neo4j label `Movie`"]
+    assert "`tv5_movie_media_id_unique`" in movie and "UNIQUENESS" in movie and "`display_title`" in movie
+    assert "String" in found["Neo4j relationship `AVAILABLE_ON`"]
+    assert "Rows: about" in found["PostgreSQL table `agentdb.episodes`"]
+    live_keys = found["Redis key `tv5:platform:{media_id}`"]
+    assert "Live keys: 0." not in live_keys and "s left)" in live_keys
+
+
+def test_row_counts_come_from_the_run(text: str) -> None:
+    movies = sections(text)["asset `movies`"]
+    assert "rows: unknown" not in movies
+
+
+def test_removing_a_column_from_the_file_is_caught(text: str) -> None:
+    entries = asset_entries(code_location_graph(), None)
+    damaged = text.replace("| `view_count_estimate` |", "| view count |")
+    problems = missing_terms(damaged, required_terms(entries))
+    assert problems and all("`view_count_estimate` is missing" in p for p in problems)
+
+
+def test_the_blocking_check_fails_on_a_damaged_file(loaded_stack: Path, text: str) -> None:
+    from tv5_assets.defs.docs.checks import dictionary_lists_everything
+    from tv5_assets.resources.postgres import PostgresResource
+    from tv5_assets.resources.redis import RedisResource
+
+    path = loaded_stack / RELATIVE_PATH
+    resources = {"postgres": PostgresResource(), "redis": RedisResource()}
+    assert dictionary_lists_everything(**resources).passed
+    try:
+        path.write_text(text.replace("| `is_terminal` |", "| terminal |"), encoding="utf-8")
+        result = dictionary_lists_everything(**resources)
+        assert not result.passed
+        assert result.metadata["problem_count"].value >= 1  # the table, and any asset declaring the column
+        problems = result.metadata["problems"].value.splitlines()
+        assert all("`is_terminal` is missing" in p for p in problems)
+        assert any("PostgreSQL table `agentdb.episodes`" in p for p in problems)
+    finally:
+        path.write_text(text, encoding="utf-8")
