@@ -250,6 +250,19 @@ DESCRIPTION = (
 )
 
 
+def _method_row(method: str, scored: dict, seconds: float, base: dict) -> dict:
+    """One row of the output table: a method's scores beside the figures every method shares."""
+    return {
+        "method": method,
+        "hr_at_10": scored["hr"],
+        "ndcg_at_10": scored["ndcg"],
+        "coverage": scored["coverage"],
+        "recommended_items": scored["recommended_items"],
+        "seconds": seconds,
+        **base,
+    }
+
+
 @dg.asset(
     group_name="quality",
     kinds={"polars", "milvus", "neo4j", "parquet"},
@@ -299,24 +312,11 @@ def recommendation_quality(
         "leaked_pairs": split.leaked_pairs(),
         "catalogue": catalogue,
     }
-    rows = []
-    for method, recs, seconds in (
-        ("popularity", popular, pop_s),
-        ("content", content, content_s),
-        ("graph", graph, graph_s),
-    ):
-        m = score(recs, test, users.size, catalogue)
-        rows.append(
-            {
-                "method": method,
-                "hr_at_10": m["hr"],
-                "ndcg_at_10": m["ndcg"],
-                "coverage": m["coverage"],
-                "recommended_items": m["recommended_items"],
-                "seconds": seconds,
-                **base,
-            }
-        )
+    methods = (("popularity", popular, pop_s), ("content", content, content_s), ("graph", graph, graph_s))
+    rows = [
+        _method_row(method, score(recs, test, users.size, catalogue), seconds, base)
+        for method, recs, seconds in methods
+    ]
     frame = pl.DataFrame(rows).cast(dict(QUALITY)).select(list(QUALITY))
     context.add_output_metadata(quality_metadata(frame, split_seconds, {**content_stats, **graph_stats}))
     return frame
