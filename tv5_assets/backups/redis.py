@@ -117,11 +117,11 @@ def backup_redis(resource: RedisResource, root: Path, rdb: bool | None = None) -
         store="redis",
         address=resource.address,
         files=file_entries(root, files),
-        counts={"keys": frame.height, "keys_with_ttl": int((frame["pttl_ms"] > 0).sum())},
+        counts={"keys": frame.height},
         live_counts={"keys": live},
         tools={"redis-server": version, "form": "DUMP/PTTL per key (+ RDB for the local server)"},
         seconds=time.perf_counter() - started,
-        extra={"pattern": pattern},
+        extra={"pattern": pattern, "keys_with_ttl": int((frame["pttl_ms"] > 0).sum())},
     )
 
 
