@@ -3,7 +3,8 @@
 The logical form works against any server (an external one whose RDB file is out of reach too):
 SCAN the namespace, then `DUMP` and `PTTL` each key, pipelined, into a Parquet file (key, value
 bytes, milliseconds left or 0 for no expiry). Restore is `RESTORE key ttl value REPLACE` per key,
-pipelined, so TTLs are kept (counted from the restore, not the backup). Keys change one by one
+pipelined, so TTLs are kept (counted from the restore, not the backup); keys of the namespace that
+the backup does not hold are unlinked afterwards. Keys change one by one
 during a SCAN, so the file is per-key consistent; the platform's cache loads swap whole keys by
 RENAME, so no key is ever half-written.
 
@@ -126,7 +127,8 @@ def backup_redis(resource: RedisResource, root: Path, rdb: bool | None = None) -
 
 
 def restore_redis(resource: RedisResource, root: Path, batch: int = SCAN_COUNT) -> dict[str, int]:
-    """RESTORE every key of the backup (REPLACE), with its TTL; returns the namespace's key count."""
+    """RESTORE every key of the backup (REPLACE), with its TTL, then unlink the namespace's keys the
+    backup does not hold; returns the namespace's key count."""
     frame = pl.read_parquet(root / KEYS_FILE)
     client = resource.client()
     try:
@@ -136,6 +138,9 @@ def restore_redis(resource: RedisResource, root: Path, batch: int = SCAN_COUNT) 
             for key, ttl, value in zip(part["key"], part["pttl_ms"], part["value"], strict=True):
                 pipe.restore(key, ttl, value, replace=True)
             pipe.execute()
+        stray = set(client.scan_iter(match=namespace_pattern(resource), count=SCAN_COUNT)) - set(frame["key"])
+        if stray:  # keys written after the backup: the namespace is left exactly as it was backed up
+            client.unlink(*stray)
         return {"keys": count_keys(client, namespace_pattern(resource))}
     finally:
         client.close()

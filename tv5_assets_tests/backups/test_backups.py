@@ -114,6 +114,7 @@ def test_redis_backup_restores_values_and_ttls(cache: RedisResource, tmp_path: P
     assert {Path(f["path"]).name for f in entry["files"]} == {"keys.parquet", "dump.rdb"}
 
     client.delete(*client.scan_iter(match=f"{cache.namespace}:*"), other)
+    client.set(cache.key("written", "after"), b"x")  # not in the backup: the restore removes it
     restored = backups.restore(_only("redis", cache), tmp_path / "b")
     assert restored == {"redis": {"keys": 2503}}
     assert client.get(cache.key("s", "1234")) == b"value-1234"
@@ -121,7 +122,7 @@ def test_redis_backup_restores_values_and_ttls(cache: RedisResource, tmp_path: P
     assert client.lrange(cache.key("l"), 0, -1) == [str(i).encode() for i in range(100)]
     assert 500_000 < client.pttl(cache.key("ttl")) <= 600_000
     assert client.pttl(cache.key("s", "1")) == -1
-    assert client.exists(other) == 0
+    assert client.exists(other) == 0 and client.exists(cache.key("written", "after")) == 0
     client.close()
 
 
