@@ -1,8 +1,10 @@
-"""AgentDB backup: `pg_dump -Fc` of its schema; restore with `pg_restore --clean --if-exists`.
+"""AgentDB backup: `pg_dump -Fc` of its schema; restore with `pg_restore` in one transaction.
 
 The dump is one consistent snapshot (pg_dump reads in a single repeatable-read transaction). The
 binaries are Debian's, the ones the local server runs (`services.postgres.find_binaries`); a
-pg_dump must be at least the server's major version. The connection goes to the tools through
+pg_dump must be at least the server's major version. Restore does not use `pg_restore --clean`:
+its generated drops fail on the partitioned `episodes` table ("cannot drop inherited constraint
+episodes_p0_pkey"); the old schema is renamed aside instead and dropped once the restore committed. The connection goes to the tools through
 libpq's PG* environment variables, so a password never appears on a command line.
 """
 
@@ -53,8 +55,8 @@ def table_counts(resource: PostgresResource) -> dict[str, int]:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-                "AND table_type = 'BASE TABLE' ORDER BY table_name",
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1",
                 (resource.schema_name,),
             )
         ]
@@ -91,14 +93,20 @@ def backup_postgres(resource: PostgresResource, root: Path) -> StoreBackup:
     )
 
 
+def _schema_exists(conn, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is not None
+
+
 def restore_postgres(resource: PostgresResource, root: Path) -> dict[str, int]:
-    """Replace the schema's tables with the dump's, in one transaction; returns the restored counts."""
+    """Restore the dump's schema: the current one is renamed aside, pg_restore recreates it in one
+    transaction, then the old one is dropped (or renamed back when the restore fails)."""
     bin_dir = find_binaries()
     env = tool_env(resource.url)
+    schema = sql.Identifier(resource.schema_name)
+    aside_name = f"{resource.schema_name[:40]}__pre_restore"
+    aside = sql.Identifier(aside_name)
     command = [
         str(bin_dir / "pg_restore"),
-        "--clean",
-        "--if-exists",
         "--no-owner",
         "--no-privileges",
         "--single-transaction",
@@ -107,5 +115,17 @@ def restore_postgres(resource: PostgresResource, root: Path) -> dict[str, int]:
         f"--dbname={env.get('PGDATABASE', '')}",  # a database name only: the rest travels in PG* variables
         str(root / DUMP_FILE),
     ]
-    run_tool(command, f"pg_restore into {resource.address}", env=env)
+    with resource.connection(autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(aside))
+        had_schema = _schema_exists(conn, resource.schema_name)
+        if had_schema:
+            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(schema, aside))
+        try:
+            run_tool(command, f"pg_restore into {resource.address}", env=env)
+        except BaseException:
+            if had_schema:  # the single transaction left nothing behind: put the old schema back
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+                conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(aside, schema))
+            raise
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(aside))
     return table_counts(resource)

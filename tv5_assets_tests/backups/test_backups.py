@@ -47,7 +47,11 @@ def test_postgres_backup_restores_into_an_emptied_schema(pg: PostgresResource, t
         conn.execute(f'CREATE SCHEMA "{schema}"')
         conn.execute(
             f'CREATE TABLE "{schema}".episodes (id bigint PRIMARY KEY, user_id text NOT NULL, '
-            "reward real, payload jsonb, at timestamptz)"
+            "reward real, payload jsonb, at timestamptz) PARTITION BY HASH (id)"
+        )  # partitioned like the AgentDB's episodes (pg_restore --clean cannot drop such a schema)
+        conn.execute(
+            f'CREATE TABLE "{schema}".episodes_p0 PARTITION OF "{schema}".episodes '
+            "FOR VALUES WITH (MODULUS 1, REMAINDER 0)"
         )
         conn.execute(f'CREATE INDEX ON "{schema}".episodes (user_id)')
         conn.execute(
@@ -61,15 +65,28 @@ def test_postgres_backup_restores_into_an_emptied_schema(pg: PostgresResource, t
     manifest = backups.backup(_only("postgres", pg), tmp_path / "b", only=["postgres"])
     entry = manifest["stores"]["postgres"]
     assert entry["counts"] == {"episodes": 5000, "policies": 1} == entry["live_counts"]
+    indexes = _indexes(pg)
 
-    with pg.connection(autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with pg.connection() as conn:  # the live schema drifts: rows deleted, a table added
+        conn.execute(f'DELETE FROM "{schema}".episodes WHERE id > 100')
+        conn.execute(f'CREATE TABLE "{schema}".extra (x int)')
     restored = backups.restore(_only("postgres", pg), tmp_path / "b", only=["postgres"])
-    assert restored["postgres"] == {"episodes": 5000, "policies": 1}
+    assert restored["postgres"] == {"episodes": 5000, "policies": 1}  # the extra table is gone too
     assert _pg_rows(pg) == before
-    with pg.connection(autocommit=True) as conn:  # the index came back too
-        indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = %s", (schema,)).fetchone()[0]
-    assert indexes == 3
+    assert _indexes(pg) == indexes and len(indexes) == 5
+
+    with pg.connection(autocommit=True) as conn:  # and into an empty database: no schema at all
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    assert backups.restore(_only("postgres", pg), tmp_path / "b")["postgres"] == restored["postgres"]
+    assert _pg_rows(pg) == before
+
+
+def _indexes(resource: PostgresResource) -> list[str]:
+    with resource.connection(autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1", (resource.schema_name,)
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 def test_a_damaged_backup_is_refused_before_any_store_changes(pg: PostgresResource, tmp_path: Path) -> None:
@@ -233,7 +250,8 @@ def _movies(resource: Neo4jResource) -> list[dict]:
 
 def test_neo4j_dump_restores_the_graph(graph: Neo4jResource, tmp_path: Path) -> None:
     with graph.driver() as driver:
-        driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS", database_=graph.database)
+        with driver.session(database=graph.database) as session:  # IN TRANSACTIONS needs an implicit one
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
         driver.execute_query(
             "UNWIND range(1, 200) AS i CREATE (:Movie {media_id: 'ml_' + i, title: 'Movie ' + i}) "
             "WITH i WHERE i <= 50 CREATE (:User {user_id: 'user_' + i})",
