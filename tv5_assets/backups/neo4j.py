@@ -11,16 +11,21 @@ the graph with `neo4j_bulk_import` into an empty database.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
 from ..defs.neo4j_graph import loader
 from ..defs.neo4j_graph.bulk_import import managed_local_server
+from ..errors import ServiceUnavailableError
 from ..resources.neo4j import Neo4jResource
 from ..services.neo4j import Neo4jService, deploy_dir, find_java
 from .common import BackupError, StoreBackup, file_entries, run_tool
 
 ADMIN_HEAP = "1g"
+START_ATTEMPTS = 4
+START_RETRY_S = 10.0
+PORT_WAIT_S = 90.0
 SKIP_EXTERNAL = (
     "Neo4j at {address} is not tv5's local server: a dump needs the server stopped (server access); "
     "back it up with the server's own `neo4j-admin database dump`, or rebuild it from the import files "
@@ -51,8 +56,41 @@ def offline(service: Neo4jService, *arguments: str) -> float:
     try:
         admin(service, *arguments)
     finally:
-        service.up()
+        start_again(service)
     return time.perf_counter() - started
+
+
+def wait_until_bindable(host: str, port: int, timeout_s: float = PORT_WAIT_S) -> None:
+    """Wait while the Bolt port cannot be bound. A port in the ephemeral range (32768-60999 on Linux)
+    probed while the server is down can connect to itself (TCP simultaneous open) and then sits in
+    TIME_WAIT for a minute, which Neo4j's bind refuses ("Address already in use")."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+                return
+            except OSError:
+                time.sleep(2.0)
+
+
+def start_again(service: Neo4jService, attempts: int = START_ATTEMPTS) -> None:
+    """`up`, retried: right after a stop the Bolt port can still be held for a moment ("Address
+    already in use"), and a backup must never leave the server down."""
+    for attempt in range(1, attempts + 1):
+        wait_until_bindable(service.host, service.port)
+        try:
+            if service.up().running:
+                return
+            problem = "it did not report running"
+        except ServiceUnavailableError as error:
+            problem = str(error)
+        if attempt == attempts:
+            raise BackupError(
+                f"Neo4j at {service.address} did not start again after neo4j-admin ({problem}); start it with "
+                f"`tv5 services up --only neo4j` (see {service.home / 'logs' / 'debug.log'})."
+            )
+        time.sleep(START_RETRY_S)
 
 
 def backup_neo4j(resource: Neo4jResource, root: Path) -> StoreBackup:
