@@ -1,5 +1,6 @@
-"""The `tv5` command: `tv5 sample ...` (MovieLens-format generator), `tv5 services ...`, `tv5 checks`
-and `tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset)."""
+"""The `tv5` command: `tv5 sample ...` (MovieLens-format generator), `tv5 services ...`, `tv5 checks`,
+`tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset) and
+`tv5 backup` / `tv5 restore` (a snapshot of each store, and the way back)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"sample": _sample, "services": _services, "checks": _checks, "bench": _bench}
+    commands |= {"backup": _backup, "restore": _restore}
     return commands[args.command](args)
 
 
@@ -37,7 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--run-id", default=None)
 
     _add_bench_parser(sub)
+    _add_backup_parsers(sub)
     return parser
+
+
+def _add_backup_parsers(sub: argparse._SubParsersAction) -> None:
+    only = {"action": "append", "default": None, "choices": ["postgres", "redis", "milvus", "neo4j"]}
+    backup = sub.add_parser("backup", help="Snapshot each store into a folder with a manifest.json.")
+    backup.add_argument("--only", help="Restrict to one store (repeatable).", **only)
+    backup.add_argument(
+        "--to", type=Path, default=None, help="Folder to create (default $TV5_DATA_DIR/backups/<UTC time>)."
+    )
+    restore = sub.add_parser("restore", help="Restore stores from a `tv5 backup` folder (replaces their data).")
+    restore.add_argument("--from", dest="source", type=Path, required=True, help="The backup folder.")
+    restore.add_argument("--only", help="Restrict to one store (repeatable).", **only)
 
 
 def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +116,25 @@ def _bench(args: argparse.Namespace) -> int:
             engine_limits=not args.no_engine_limits,
         )
     )
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .backups import backup, backups_dir, env_resources
+
+    target = args.to or backups_dir() / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    backup(env_resources(), target.absolute(), only=args.only)
+    print(f"backup written to {target}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from .backups import env_resources, read_manifest, restore
+
+    restored = restore(env_resources(), args.source.absolute(), only=args.only)
+    wanted = {store: entry["counts"] for store, entry in read_manifest(args.source)["stores"].items()}
+    return 0 if all(counts == wanted[store] for store, counts in restored.items()) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,104 @@
+"""Asset of the `backups` group: one folder per run under $TV5_DATA_DIR/backups/, with manifest.json.
+
+    agentdb_*, redis_*_cache, milvus_*_collection, neo4j_* loads --> store_backups
+
+It runs after the store loads and their blocking checks, in the `neo4j` pool: the Neo4j dump stops
+the local server for a minute or two, and no other Neo4j step may run meanwhile. Older backup
+folders beyond `keep` are removed once the new one is in place.
+"""
+
+import shutil
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from ...backups import STORES, backup, backups_dir
+from ...conventions import OWNERS
+from ...resources.milvus import MilvusResource
+from ...resources.neo4j import Neo4jResource
+from ...resources.postgres import PostgresResource
+from ...resources.redis import RedisResource
+
+GROUP = "backups"
+STORE_LOADS = [
+    "agentdb_episodes",
+    "agentdb_policies",
+    "redis_platform_cache",
+    "redis_trends_cache",
+    "milvus_media_collection",
+    "milvus_user_collection",
+    "neo4j_movies",
+    "neo4j_users",
+    "neo4j_ratings",
+    "neo4j_movie_tags",
+    "neo4j_platforms",
+    "neo4j_similarity",
+]
+# Assets that query the live stores in the same run: the Neo4j dump stops the local server, so the
+# backup waits for them (and is the run's last step).
+STORE_READERS = ["recommendation_quality", "data_dictionary"]
+
+
+class BackupConfig(dg.Config):
+    stores: list[str] = Field(default=list(STORES), description="Stores to back up: postgres, redis, milvus, neo4j.")
+    keep: int = Field(default=3, description="Backup folders to keep (the newest), this one included.")
+
+
+def _prune(keep: int) -> list[str]:
+    folders = sorted(p for p in backups_dir().iterdir() if p.is_dir() and not p.name.startswith("."))
+    removed = folders[: max(len(folders) - keep, 0)]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in removed]
+
+
+def _metadata(manifest: dict, folder) -> dict:
+    metadata: dict = {"path": dg.MetadataValue.path(str(folder)), "stores": len(manifest["stores"])}
+    for store, entry in manifest["stores"].items():
+        metadata[f"{store}_bytes"] = sum(item["bytes"] for item in entry["files"])
+        metadata[f"{store}_seconds"] = round(entry["seconds"], 3)
+        metadata[f"{store}_items"] = sum(entry["counts"].values())
+        if entry["skipped"]:
+            metadata[f"{store}_skipped"] = entry["skipped"]
+    metadata["total_bytes"] = sum(metadata.get(f"{s}_bytes", 0) for s in manifest["stores"])
+    metadata["dagster/row_count"] = sum(metadata.get(f"{s}_items", 0) for s in manifest["stores"])
+    return metadata
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"postgresql", "redis", "milvus", "neo4j"},
+    owners=OWNERS,
+    pool="neo4j",
+    deps=[*STORE_LOADS, *STORE_READERS],
+    description=(
+        "A restorable snapshot of every store in $TV5_DATA_DIR/backups/<UTC time>-<run>/: pg_dump -Fc of the "
+        "AgentDB schema, the Redis namespace as DUMP/PTTL pairs (plus the RDB file of the local server), each "
+        "Milvus alias's rows and vectors as Parquet, and a neo4j-admin dump of the local graph (the server is "
+        "stopped meanwhile). manifest.json lists files, sizes, sha256, counts and tool versions; "
+        "`tv5 restore --from <folder>` loads it back."
+    ),
+)
+def store_backups(
+    context: dg.AssetExecutionContext,
+    config: BackupConfig,
+    postgres: PostgresResource,
+    redis: RedisResource,
+    milvus: MilvusResource,
+    neo4j: Neo4jResource,
+) -> dg.MaterializeResult:
+    unknown = sorted(set(config.stores) - set(STORES))
+    if unknown:
+        raise dg.Failure(f"Unknown stores {unknown} in the config; choose from {list(STORES)}", allow_retries=False)
+    name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{context.run.run_id[:8]}"
+    folder = backups_dir() / name
+    resources = {"postgres": postgres, "redis": redis, "milvus": milvus, "neo4j": neo4j}
+    manifest = backup(resources, folder, only=[s for s in STORES if s in config.stores], log=context.log.info)
+    removed = _prune(config.keep)
+    if removed:
+        context.log.info(f"removed older backups: {', '.join(removed)}")
+    return dg.MaterializeResult(metadata=_metadata(manifest, folder))
+
+
+ASSETS = [store_backups]
