@@ -1,0 +1,2 @@
+"""Group `quality`: after every store load, what each store holds beside the upstream tables
+(`cross_store_report`) and how fast the live stores answer the platform's queries (`query_benchmarks`)."""
