@@ -37,7 +37,7 @@ STORE_LOADS = [
 ]
 # Assets that query the live stores in the same run: the Neo4j dump stops the local server, so the
 # backup waits for them (and is the run's last step).
-STORE_READERS = ["recommendation_quality", "data_dictionary"]
+STORE_READERS = ["recommendation_quality", "data_dictionary", "query_benchmarks", "cross_store_report"]
 
 
 class BackupConfig(dg.Config):
