@@ -72,6 +72,20 @@ def movielens_materialized(data_env: Path) -> Path:
     return data_env
 
 
+def neo4j_resource_now():
+    """The platform's Neo4j resource with its values resolved from the environment now (tests call
+    its driver directly, outside a run, where `dg.EnvVar` values are not resolved)."""
+    from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
+
+    configured = neo4j_resource_from_env()
+    return Neo4jResource(
+        uri=os.environ.get("TV5_NEO4J_URI", "").strip() or configured.uri,
+        user=os.environ.get("TV5_NEO4J_USER", "neo4j"),
+        password=os.environ.get("TV5_NEO4J_PASSWORD", ""),
+        database=os.environ.get("TV5_NEO4J_DATABASE", "neo4j"),
+    )
+
+
 def require_service(name: str, connect: Callable[[], T]) -> T:
     """Return `connect()`; when the store is down, skip locally but fail under TV5_REQUIRE_SERVICES=1."""
     try:

@@ -22,7 +22,7 @@ from tv5_assets.resources.neo4j import Neo4jCredentialsError, Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets.store_load import MILVUS, NEO4J, POSTGRES, REDIS, run_tag, store_asset, store_errors
-from tv5_assets_tests.conftest import require_service
+from tv5_assets_tests.conftest import neo4j_resource_now, require_service
 
 SECRET = "s3cret-never-shown"
 
@@ -205,11 +205,7 @@ def test_a_real_redis_rejecting_a_command_fails_once() -> None:
 
 @pytest.mark.services
 def test_a_real_neo4j_rejecting_a_query_fails_once() -> None:
-    resource = Neo4jResource(
-        uri=endpoints.NEO4J.url(),
-        password=endpoints.NEO4J.value("TV5_NEO4J_PASSWORD") or "",
-        database=endpoints.NEO4J.value("TV5_NEO4J_DATABASE") or "neo4j",
-    )
+    resource = neo4j_resource_now()
     require_service("neo4j", resource.server_info)
     with pytest.raises(dg.Failure, match="CypherSyntaxError") as caught:
         with open_graph(resource, "loading x") as driver:

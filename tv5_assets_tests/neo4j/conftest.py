@@ -17,20 +17,14 @@ import neo4j
 import pytest
 from neo4j_frames import MARKER, upstream_frames, wipe
 
-from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
-from tv5_assets_tests.conftest import require_service
+from tv5_assets.resources.neo4j import Neo4jResource
+from tv5_assets_tests.conftest import neo4j_resource_now, require_service
 
 
 @pytest.fixture(scope="session")
 def graph_resource() -> Neo4jResource:
     """The platform's resource with the values resolved from the environment now."""
-    configured = neo4j_resource_from_env()
-    return Neo4jResource(
-        uri=os.environ.get("TV5_NEO4J_URI", "").strip() or configured.uri,
-        user=os.environ.get("TV5_NEO4J_USER", "neo4j"),
-        password=os.environ.get("TV5_NEO4J_PASSWORD", ""),
-        database=os.environ.get("TV5_NEO4J_DATABASE", "neo4j"),
-    )
+    return neo4j_resource_now()
 
 
 def _may_wipe(driver: neo4j.Driver, database: str) -> bool:

@@ -24,10 +24,10 @@ from tv5_assets.defs.quality.checks import CHECKS, COUNT_CHECKS, TARGET_CHECKS
 from tv5_assets.defs.redis_cache.cache import glob_escape
 from tv5_assets.endpoints import MILVUS, POSTGRES, REDIS
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
+from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
-from tv5_assets_tests.conftest import require_service
+from tv5_assets_tests.conftest import neo4j_resource_now, require_service
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -64,16 +64,6 @@ class Stack:
             instance=self.instance,
             raise_on_error=False,
         )
-
-
-def _neo4j() -> Neo4jResource:
-    configured = neo4j_resource_from_env()
-    return Neo4jResource(
-        uri=os.environ.get("TV5_NEO4J_URI", "").strip() or configured.uri,
-        user=os.environ.get("TV5_NEO4J_USER", "neo4j"),
-        password=os.environ.get("TV5_NEO4J_PASSWORD", ""),
-        database=os.environ.get("TV5_NEO4J_DATABASE", "neo4j"),
-    )
 
 
 def _empty_graph(neo4j: Neo4jResource) -> None:
@@ -128,7 +118,7 @@ def stack(movielens_materialized: Path) -> Iterator[Stack]:
         ),
         "postgres": PostgresResource(url=POSTGRES.url(), schema_name=f"q_{tag}"),
         "redis": RedisResource(url=REDIS.url(), namespace=f"q{tag}"),
-        "neo4j": _neo4j(),
+        "neo4j": neo4j_resource_now(),
     }
     require_service("milvus", lambda: _ping_milvus(resources["milvus"]))
     require_service("postgres", resources["postgres"].ping)
