@@ -52,6 +52,24 @@ MILVUS = Store("Milvus", "milvus", frozenset({"milvus"}), "milvus", milvus_trans
 NEO4J = Store("Neo4j", "neo4j", frozenset({"neo4j"}), "neo4j", neo4j_transient)
 
 
+# The assets that write the stores' data, for the assets that read the stores in the same run
+# (reports, benchmarks, the data dictionary, backups): `deps=STORE_LOAD_ASSETS` runs them after.
+STORE_LOAD_ASSETS = [
+    "milvus_media_collection",
+    "milvus_user_collection",
+    "neo4j_movies",
+    "neo4j_movie_tags",
+    "neo4j_users",
+    "neo4j_ratings",
+    "neo4j_similarity",
+    "neo4j_platforms",
+    "agentdb_policies",
+    "agentdb_episodes",
+    "redis_platform_cache",
+    "redis_trends_cache",
+]
+
+
 def store_asset(store: Store, **settings):
     """`dg.asset` with the store's group, kinds, pool, the owners and the store-load retry policy;
     keywords (description, op_tags, deps, metadata, or any default) are passed on and win."""

@@ -148,3 +148,18 @@ raise SystemExit(124 if code < 0 else code)
         f"a forked step could not read a file (exit {result.returncode}; 124 = hung): some module under "
         f"tv5_assets/defs runs polars when it is imported\n{result.stderr[-2000:]}"
     )
+
+
+def test_store_load_assets_lists_every_asset_that_writes_a_store() -> None:
+    # Readers of the stores (reports, benchmarks, dictionary, backups) wait for STORE_LOAD_ASSETS: a
+    # new load missing from it would let them run before it.
+    from tv5_assets.store_load import STORE_LOAD_ASSETS
+
+    graph = defs.get_repository_def().asset_graph
+    not_loads = {"neo4j_import_files", "neo4j_bulk_import", "neo4j_constraints"}
+    writers = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name in {"milvus", "neo4j", "postgres", "redis"}
+    }
+    assert sorted(STORE_LOAD_ASSETS) == sorted(writers - not_loads)

@@ -10,13 +10,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tv5_assets.defs.backups.assets import STORE_LOADS, store_backups
+from tv5_assets.defs.backups.assets import store_backups
 from tv5_assets.defs.backups.checks import backup_matches_live_stores
 from tv5_assets.endpoints import POSTGRES, REDIS
 from tv5_assets.resources.milvus import MilvusResource
 from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
+from tv5_assets.store_load import STORE_LOAD_ASSETS
 from tv5_assets_tests.conftest import require_service
 
 pytestmark = pytest.mark.services
@@ -43,7 +44,7 @@ def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def _run(resources: dict, stores: list[str], keep: int = 3) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*(dg.AssetSpec(key) for key in STORE_LOADS), store_backups, backup_matches_live_stores],
+        [*(dg.AssetSpec(key) for key in STORE_LOAD_ASSETS), store_backups, backup_matches_live_stores],
         selection=[store_backups.key],
         resources=resources,
         run_config={"ops": {"store_backups": {"config": {"stores": stores, "keep": keep}}}},

@@ -18,7 +18,6 @@ import polars as pl
 import pytest
 
 from tv5_assets.defs.postgres_agentdb.schema import qualified
-from tv5_assets.defs.quality.assets import STORE_LOADS
 from tv5_assets.defs.quality.benchmarks import KINDS
 from tv5_assets.defs.quality.checks import CHECKS, COUNT_CHECKS, TARGET_CHECKS
 from tv5_assets.defs.redis_cache.cache import glob_escape
@@ -27,6 +26,7 @@ from tv5_assets.resources.milvus import MilvusResource
 from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
+from tv5_assets.store_load import STORE_LOAD_ASSETS
 from tv5_assets_tests.conftest import neo4j_resource_now, require_service
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -41,7 +41,7 @@ UPSTREAM = [
     "similar_movies",
 ]
 # No neo4j_bulk_import: it would stop the shared test server; the online loads build the same graph.
-LOADS = ["neo4j_constraints", *STORE_LOADS]
+LOADS = ["neo4j_constraints", *STORE_LOAD_ASSETS]
 MARKER = "Tv5TestMarker"  # as the neo4j tests: tells a database that tests may empty it
 CHECK_NAMES = {*COUNT_CHECKS, "embeddings_sound"}
 

@@ -19,22 +19,9 @@ from ...resources.milvus import MilvusResource
 from ...resources.neo4j import Neo4jResource
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
+from ...store_load import STORE_LOAD_ASSETS
 
 GROUP = "backups"
-STORE_LOADS = [
-    "agentdb_episodes",
-    "agentdb_policies",
-    "redis_platform_cache",
-    "redis_trends_cache",
-    "milvus_media_collection",
-    "milvus_user_collection",
-    "neo4j_movies",
-    "neo4j_users",
-    "neo4j_ratings",
-    "neo4j_movie_tags",
-    "neo4j_platforms",
-    "neo4j_similarity",
-]
 # Assets that query the live stores in the same run: the Neo4j dump stops the local server, so the
 # backup waits for them (and is the run's last step).
 STORE_READERS = ["recommendation_quality", "data_dictionary", "query_benchmarks", "cross_store_report"]
@@ -71,7 +58,7 @@ def _metadata(manifest: dict, folder) -> dict:
     kinds={"postgresql", "redis", "milvus", "neo4j"},
     owners=OWNERS,
     pool="neo4j",
-    deps=[*STORE_LOADS, *STORE_READERS],
+    deps=[*STORE_LOAD_ASSETS, *STORE_READERS],
     description=(
         "A restorable snapshot of every store in $TV5_DATA_DIR/backups/<UTC time>-<run>/: pg_dump -Fc of the "
         "AgentDB schema, the Redis namespace as DUMP/PTTL pairs (plus the RDB file of the local server), each "

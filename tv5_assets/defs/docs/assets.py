@@ -19,25 +19,12 @@ from ...resources.neo4j import Neo4jResource
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
 from ...settings import data_dir
+from ...store_load import STORE_LOAD_ASSETS
 from . import stores
 from .dictionary import AssetEntry, Column, Part, asset_part, render
 
 GROUP = "docs"
 RELATIVE_PATH = "docs/data_dictionary.md"
-STORE_LOADS = [
-    "milvus_media_collection",
-    "milvus_user_collection",
-    "neo4j_movies",
-    "neo4j_users",
-    "neo4j_ratings",
-    "neo4j_movie_tags",
-    "neo4j_similarity",
-    "neo4j_platforms",
-    "agentdb_policies",
-    "agentdb_episodes",
-    "redis_platform_cache",
-    "redis_trends_cache",
-]
 
 
 def dictionary_path() -> Path:
@@ -109,7 +96,7 @@ def write_dictionary(text: str, final: Path) -> None:
     group_name=GROUP,
     kinds={"markdown"},
     owners=OWNERS,
-    deps=STORE_LOADS,
+    deps=STORE_LOAD_ASSETS,
     description=(
         f"$TV5_DATA_DIR/{RELATIVE_PATH}: the data dictionary. Every asset (description, columns, types, "
         "meanings, latest row count) and every store object (Milvus collection fields and index, Neo4j labels, "

@@ -22,26 +22,13 @@ from ...resources.milvus import MilvusResource
 from ...resources.neo4j import Neo4jResource
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
+from ...store_load import STORE_LOAD_ASSETS
 from ..redis_cache.cache import PLATFORM_TTL_S, TRENDS_TTL_S
 from . import benchmarks, counts
 
 GROUP = "quality"
 STORE_KINDS = {"milvus", "neo4j", "postgresql", "redis"}
 # The last asset of each store load; the neo4j online assets come after its bulk import.
-STORE_LOADS = [
-    "milvus_media_collection",
-    "milvus_user_collection",
-    "neo4j_movies",
-    "neo4j_movie_tags",
-    "neo4j_users",
-    "neo4j_ratings",
-    "neo4j_similarity",
-    "neo4j_platforms",
-    "agentdb_policies",
-    "agentdb_episodes",
-    "redis_platform_cache",
-    "redis_trends_cache",
-]
 
 
 def _recorded(context: dg.AssetExecutionContext, asset: str, name: str):
@@ -122,7 +109,7 @@ def _report_metadata(
     group_name=GROUP,
     kinds={*STORE_KINDS, "polars"},
     owners=OWNERS,
-    deps=STORE_LOADS,
+    deps=STORE_LOAD_ASSETS,
     description=(
         "What every store holds beside the upstream count it must equal: Milvus entities per collection, "
         "Neo4j nodes per label and relationships per type, PostgreSQL rows per AgentDB table, Redis keys per "
