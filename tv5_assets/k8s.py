@@ -89,11 +89,17 @@ def with_pod_config(tags: Mapping[str, Any]) -> dict[str, Any]:
     return {**tags, K8S_CONFIG_TAG: config} if config else dict(tags)
 
 
+# Step pods one run keeps at once: enough for the graph's widest layer (the store loads and the
+# synthetic tables), few enough that one run does not ask the autoscaler for dozens of nodes.
+MAX_STEP_PODS_PER_RUN = 16
+CLUSTER_EXECUTOR_CONFIG = {"step_k8s_config": STEP_DEFAULTS, "max_concurrent": MAX_STEP_PODS_PER_RUN}
+
+
 def cluster_executor(name: str = "tv5_k8s") -> dg.ExecutorDefinition:
-    """`k8s_job_executor`: one Kubernetes Job per step, CPU steps with STEP_DEFAULTS."""
+    """`k8s_job_executor` with CLUSTER_EXECUTOR_CONFIG: one Kubernetes Job per step."""
     from dagster_k8s import k8s_job_executor
 
-    return k8s_job_executor.configured({"step_k8s_config": STEP_DEFAULTS}, name=name)
+    return k8s_job_executor.configured(CLUSTER_EXECUTOR_CONFIG, name=name)
 
 
 def executor_for_environment(local: dg.ExecutorDefinition) -> dg.ExecutorDefinition:

@@ -102,7 +102,7 @@ def test_the_executor_follows_tv5_executor(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(k8s.EXECUTOR_ENV_VAR, "celery")
     with pytest.raises(ValueError, match="TV5_EXECUTOR"):
         k8s.executor_for_environment(local)
-    checked = validate_config(k8s_job_executor.config_schema.config_type, {"step_k8s_config": k8s.STEP_DEFAULTS})
+    checked = validate_config(k8s_job_executor.config_schema.config_type, k8s.CLUSTER_EXECUTOR_CONFIG)
     assert checked.success, checked.errors
 
 
