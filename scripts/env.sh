@@ -17,11 +17,13 @@ tv5_default_data_dir() {
   printf '%s\n' "$wanted"
 }
 
-# Prepare $DAGSTER_HOME with the project's dagster.yaml (pool limits, no telemetry).
+# Prepare $DAGSTER_HOME with the project's dagster.yaml (pool limits, no telemetry; SQLite storage
+# under $DAGSTER_HOME), or the instance file TV5_DAGSTER_YAML names (deploy/dagster-postgres.yaml:
+# a shared instance in PostgreSQL, README "Deployment").
 tv5_dagster_home() {
   export DAGSTER_HOME="${DAGSTER_HOME:-$TV5_DATA_DIR/dagster_home}"
   mkdir -p "$DAGSTER_HOME"
-  cp "$TV5_ROOT/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
+  cp "${TV5_DAGSTER_YAML:-$TV5_ROOT/dagster.yaml}" "$DAGSTER_HOME/dagster.yaml"
 }
 
 # Generate a MovieLens-format sample into $1 unless it is already there (same scale and seed).

@@ -14,12 +14,15 @@ import dagster as dg
 
 from .conventions import CPU_HEAVY_TAG
 from .io_managers import Tv5IOManager
+from .k8s import executor_for_environment
 
 # The default executor of every job, `dagster asset materialize` included:
 # - forkserver: each step forks from a server that imported the code location once, instead of a
 #   fresh interpreter importing it again (3 s a step median, 6 s p90 measured on 2 cores, 100+ steps);
 # - one CPU-heavy step at a time (conventions.CPU_HEAVY): they all use every core, and two at once
 #   only slow each other; light steps run beside them.
+# On Kubernetes (TV5_EXECUTOR=k8s, set by deploy/helm/values.yaml) it is dagster-k8s'
+# `k8s_job_executor` instead: one pod per step, GPU steps on the A100 pool (tv5_assets/k8s.py).
 
 
 def defs_modules() -> list[str]:
@@ -42,7 +45,7 @@ executor = dg.multiprocess_executor.configured(
 )
 
 shared = dg.Definitions(
-    executor=executor,
+    executor=executor_for_environment(executor),
     resources={"io_manager": Tv5IOManager()},
     jobs=[
         dg.define_asset_job(

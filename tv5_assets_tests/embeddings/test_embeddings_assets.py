@@ -19,8 +19,8 @@ from conftest_helpers import materialize_embeddings
 from embeddings_frames import movie_genome_frame, movies_frame, ratings_frame, tags_frame
 
 from tv5_assets.definitions import defs as load_defs
-from tv5_assets.defs.embeddings.assets import GPU_K8S_CONFIG
 from tv5_assets.defs.embeddings.schemas import MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
+from tv5_assets.k8s import A100_POOL
 
 defs = load_defs()
 
@@ -136,7 +136,8 @@ def test_gpu_assets_carry_the_executor_tags_and_pool() -> None:
             assert specs[key].tags.get("tv5/executor") == "a100"
             raw = op_tags["dagster-k8s/config"]
             config = json.loads(raw) if isinstance(raw, str) else raw
-            assert config == GPU_K8S_CONFIG
+            assert config == A100_POOL.k8s_config()
+            assert op_tags["tv5/executor"] == "a100"
             assert config["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == 1
             assert config["pod_spec_config"]["node_selector"] == {
                 "cloud.google.com/gke-accelerator": "nvidia-tesla-a100"
@@ -144,5 +145,5 @@ def test_gpu_assets_carry_the_executor_tags_and_pool() -> None:
             assert node.pools == {"gpu"}
         else:
             assert "tv5/executor" not in specs[key].tags
-            assert "dagster-k8s/config" not in op_tags
+            assert "dagster-k8s/config" not in op_tags and "tv5/executor" not in op_tags
             assert not node.pools

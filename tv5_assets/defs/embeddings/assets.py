@@ -5,9 +5,10 @@
                                       ratings ----------+--> user_embeddings
 
 media_embeddings and similar_movies are the GPU steps: they carry the A100 executor tags
-(`tv5/executor: a100`, and a `dagster-k8s/config` op tag asking for one `nvidia.com/gpu` on a GKE
-A100 node) and the `gpu` pool, so one GPU step runs at a time. Locally they run on whatever
-device is present (CUDA if torch sees one, else CPU).
+(`tv5/executor: a100` on the assets and their steps, and the `dagster-k8s/config` op tag that
+tv5_assets/k8s.py derives from it: an A100 node, its taint tolerated, one `nvidia.com/gpu`) and
+the `gpu` pool, so one GPU step runs at a time. Locally they run on whatever device is present
+(CUDA if torch sees one, else CPU).
 
 media_embeddings and user_embeddings also write the plan's deliverable files (see exports.py).
 """
@@ -20,6 +21,7 @@ import polars as pl
 
 from ...conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS
 from ...io_managers import table_schema
+from ...k8s import A100_POOL, EXECUTOR_TAG, with_pod_config
 from . import exports
 from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
 from .schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
@@ -29,13 +31,10 @@ from .user_vectors import user_preference_vectors
 
 GROUP = "embeddings"
 GPU_POOL = "gpu"
-GPU_EXECUTOR_TAGS = {"tv5/executor": "a100"}
-# dagster-k8s reads this op tag when the k8s executor launches the step's pod.
-GPU_K8S_CONFIG = {
-    "container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}},
-    "pod_spec_config": {"node_selector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-a100"}},
-}
-GPU_OP_TAGS = {"dagster-k8s/config": GPU_K8S_CONFIG, **CPU_HEAVY}
+GPU_EXECUTOR_TAGS = {EXECUTOR_TAG: A100_POOL.name}
+# The step tags too, with the `dagster-k8s/config` pod settings k8s.with_pod_config derives from
+# them (A100 node selector, GPU toleration, one nvidia.com/gpu), read by dagster-k8s' executor.
+GPU_OP_TAGS = {**with_pod_config(GPU_EXECUTOR_TAGS), **CPU_HEAVY}
 
 
 # ------------------------------------------------------------------------------------ configs
