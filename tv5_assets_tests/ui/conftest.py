@@ -117,7 +117,7 @@ def _stop(process: subprocess.Popen) -> None:
         return
     os.killpg(process.pid, signal.SIGINT)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
