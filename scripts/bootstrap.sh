@@ -14,6 +14,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql
 # Neo4j runs on Java 17; the single-file launcher needs a JDK (javac's compiler module).
 command -v javac >/dev/null 2>&1 || apt_packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+# The UI tests (tv5_assets_tests/ui/) open the Dagster UI in a headless browser, driven by Playwright.
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 if ((${#apt_packages[@]})); then
   echo "bootstrap: installing ${apt_packages[*]} from Debian" >&2
   sudo_cmd=""

@@ -27,4 +27,7 @@ echo "test: dagster asset materialize -m tv5_assets --select '*'"
 dagster asset materialize -m tv5_assets --select '*'
 tv5 checks   # fails on any ERROR-severity check failure in that run
 
+# The UI tests (tv5_assets_tests/ui/) read this run's instance through dagster-webserver; here they
+# may not skip (no runs, no browser): they fail instead. Screenshots: $TV5_DATA_DIR/ui-screenshots/.
+export TV5_REQUIRE_UI_TESTS=1
 python -m pytest "$@"

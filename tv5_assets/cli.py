@@ -1,6 +1,7 @@
 """The `tv5` command: `tv5 sample ...` (MovieLens-format generator), `tv5 services ...`, `tv5 checks`,
-`tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset) and
-`tv5 backup` / `tv5 restore` (a snapshot of each store, and the way back)."""
+`tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset),
+`tv5 backup` / `tv5 restore` (a snapshot of each store, and the way back) and `tv5 docs lineage`
+(README's lineage diagram, generated from the definitions)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"sample": _sample, "services": _services, "checks": _checks, "bench": _bench}
     commands |= {"backup": _backup, "restore": _restore}
+    commands |= {"docs": _docs}
     return commands[args.command](args)
 
 
@@ -40,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_bench_parser(sub)
     _add_backup_parsers(sub)
+    _add_docs_parser(sub)
     return parser
+
+
+def _add_docs_parser(sub: argparse._SubParsersAction) -> None:
+    docs = sub.add_parser("docs", help="Documentation generated from the definitions.")
+    docs.add_argument("what", choices=["lineage"], help="lineage: the Mermaid lineage diagram of README.md.")
+    docs.add_argument("--write", action="store_true", help="Replace the diagram in README.md instead of printing it.")
 
 
 def _add_backup_parsers(sub: argparse._SubParsersAction) -> None:
@@ -135,6 +144,18 @@ def _restore(args: argparse.Namespace) -> int:
     restored = restore(env_resources(), args.source.absolute(), only=args.only)
     wanted = {store: entry["counts"] for store, entry in read_manifest(args.source)["stores"].items()}
     return 0 if all(counts == wanted[store] for store, counts in restored.items()) else 1
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from . import lineage
+
+    diagram = lineage.current_diagram()
+    if not args.write:
+        print(diagram, end="")
+        return 0
+    changed = lineage.write_readme(diagram)
+    print(f"{lineage.README}: lineage diagram {'updated' if changed else 'already current'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -198,6 +198,11 @@ def test_assets_load_the_graph_and_checks_catch_an_emptied_server(empty_graph, g
         e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("neo4j_ratings")
     )
     assert ratings_event.materialization.metadata["rated"].value == frames["ratings"].height
+    # The UI's row count: the nodes plus relationships each load wrote (RATED only, for neo4j_ratings).
+    assert ratings_event.materialization.metadata["dagster/row_count"].value == frames["ratings"].height
+    movies_metadata = _metadata(result, "neo4j_movies")
+    written = movies_metadata["movies"] + movies_metadata["genres"] + movies_metadata["has_genre"]
+    assert movies_metadata["dagster/row_count"] == written > 0
 
     # The server loses its data behind materialized assets: the checks must say so.
     with loader.session(empty_graph, DB) as s:
@@ -270,6 +275,7 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
     assert online.success and _metadata(online, "neo4j_bulk_import") == {
         "imported": False,
         "reason": "mode: never",
+        "dagster/row_count": 0,
         "neo4j_address": graph_resource.address,
     }
     reference = fingerprint(empty_graph)
@@ -278,8 +284,11 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
             s.run("MATCH (n) DETACH DELETE n").consume()
         bulk = _materialize(everything, graph_resource, stored_frames)
         assert bulk.success
-        assert _metadata(bulk, "neo4j_bulk_import")["imported"] is True
+        imported = _metadata(bulk, "neo4j_bulk_import")
+        assert imported["imported"] is True
+        assert imported["dagster/row_count"] == imported["nodes_and_relationships"] > 0
         assert all(_metadata(bulk, a)["written_by"] == "neo4j_bulk_import" for a in ONLINE_ASSETS)
+        assert _metadata(bulk, "neo4j_ratings")["dagster/row_count"] == _metadata(bulk, "neo4j_ratings")["rated"]
         failed = [(e.check_name, e.metadata) for e in bulk.get_asset_check_evaluations() if not e.passed]
         assert failed == []
         with neo4j.GraphDatabase.driver(graph_resource.uri, auth=graph_resource._auth()) as restarted:

@@ -152,6 +152,7 @@ def test_every_store_holds_its_upstream_count(stack: Stack) -> None:
     figures = _metadata(result, "cross_store_report")
     rows = figures["counts"]
     assert len(rows) == 17 and figures["mismatches"] == 0
+    assert figures["dagster/row_count"] == len(rows)  # the UI's row count: one per store object compared
     assert all(r["found"] == r["expected"] for r in rows)
     assets = stack.data / "assets"
     movies = pl.read_parquet(assets / "movies.parquet").height
@@ -187,6 +188,7 @@ def test_benchmarks_record_every_figure(stack: Stack) -> None:
     assert figures["postgres_policy_lookup_rows_per_query"] == 1.0
     assert figures["redis_platform_read_hit_fraction"] == 1.0
     assert figures["queries_per_kind"] == 200 and figures["cpu_cores"] >= 1
+    assert figures["dagster/row_count"] == len(KINDS)  # one row per query kind in the table
     evaluations = _evaluations(result)
     assert set(evaluations) == set(TARGET_CHECKS)
     for name, evaluation in evaluations.items():

@@ -128,6 +128,7 @@ def _warn_skipped(context: dg.AssetExecutionContext, stats: loader.LoadStats, wh
 def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict:
     seconds = time.perf_counter() - started
     return {
+        "dagster/row_count": written,  # nodes plus relationships written by this load
         "neo4j_address": neo4j_resource.address,
         "neo4j_database": neo4j_resource.database,
         "seconds": round(seconds, 3),
@@ -148,6 +149,7 @@ def _written_by_bulk_import(
         metadata={
             "written_by": "neo4j_bulk_import",
             **{key: counts[name] for key, name in names.items()},
+            "dagster/row_count": sum(counts[name] for name in names.values()),
             "neo4j_address": neo4j.address,
             "neo4j_database": neo4j.database,
         }
@@ -172,7 +174,9 @@ def neo4j_bulk_import(
     service, reason = _bulk_import_target(context, config, neo4j)
     if service is None:
         context.log.info(f"no bulk import: {reason}; the online assets load the graph")
-        return dg.MaterializeResult(metadata={"imported": False, "reason": reason, "neo4j_address": neo4j.address})
+        return dg.MaterializeResult(
+            metadata={"imported": False, "reason": reason, "dagster/row_count": 0, "neo4j_address": neo4j.address}
+        )
     try:
         outcome = bulk_import.bulk_import(
             service, neo4j.driver, data_dir() / "neo4j-import", neo4j.database, context.run.run_id, context.log.info
@@ -186,6 +190,7 @@ def neo4j_bulk_import(
             "reason": outcome.reason,
             "counts": dg.MetadataValue.json(outcome.counts),
             "nodes_and_relationships": total,
+            "dagster/row_count": total,
             "stop_seconds": round(outcome.stop_seconds, 3),
             "import_seconds": round(outcome.import_seconds, 3),
             "start_seconds": round(outcome.start_seconds, 3),
@@ -231,6 +236,7 @@ def neo4j_constraints(context: dg.AssetExecutionContext, neo4j: Neo4jResource) -
     return dg.MaterializeResult(
         metadata={
             "constraints": dg.MetadataValue.json({n.label: n.key for n in model.NODES}),
+            "dagster/row_count": len(names),  # one row per uniqueness constraint
             "server": f"{info['name']} {info['version']} {info['edition']}",
             "neo4j_address": neo4j.address,
             "neo4j_database": neo4j.database,
@@ -508,6 +514,7 @@ def neo4j_import_files(
             "files": dg.MetadataValue.json(written.files),
             "nodes": written.nodes,
             "relationships": written.relationships,
+            "dagster/row_count": written.nodes + written.relationships,  # CSV data rows
             "size_mb": round(written.bytes / 1e6, 1),
             "seconds": round(written.seconds, 3),
             "rows_per_second": round((written.nodes + written.relationships) / written.seconds, 1)

@@ -94,6 +94,7 @@ def _report_metadata(
             + counts.embedding_table(stats, dims)
         ),
         "objects": len(rows),
+        "dagster/row_count": len(rows),  # one row per store object compared
         "mismatches": len(mismatches),
         **_count_metadata(rows),
         **_embedding_metadata(stats, dims),
@@ -274,6 +275,7 @@ def query_benchmarks(
         metadata={
             "benchmarks": dg.MetadataValue.md(benchmarks.table(timings, machine)),
             **figures,
+            "dagster/row_count": len(timings),  # one row per query kind in the table
             "queries_per_kind": plan.queries,
             "warmup_per_kind": plan.warmup,
             "seed": plan.seed,
