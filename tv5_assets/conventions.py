@@ -21,3 +21,8 @@ CPU_HEAVY = {CPU_HEAVY_TAG: "heavy"}
 # The embedding chain (media_text -> media_embeddings -> user_embeddings -> Milvus) is the critical
 # path of the whole graph: among ready steps the executor starts higher priorities first.
 CRITICAL_PATH = {"dagster/priority": "10"}
+
+# Store loads follow upstream changes when the `store_loads_automation` sensor runs (off unless
+# TV5_AUTOMATION=on, defs/automation/): a load runs on the tick after any upstream asset updated
+# (or in the same run as an upstream the sensor also requests), once none is missing or in progress.
+STORE_LOAD_AUTOMATION = dg.AutomationCondition.eager()

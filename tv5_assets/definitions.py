@@ -1,9 +1,9 @@
 """The one place that assembles the code location: the `defs/` folder, plus what every group shares.
 
-`dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`) and
-the store resources (`defs/resources.py`); this module adds the IO manager, the executor and the
-jobs. `dg` reads `[tool.dg]` in pyproject.toml to find it; `dagster -m tv5_assets` and
-workspace.yaml reach the same `defs`.
+`dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`), the
+store resources (`defs/resources.py`) and the jobs, schedules and sensors (`defs/automation/`); this
+module adds the IO manager and the default executor. `dg` reads `[tool.dg]` in pyproject.toml to
+find it; `dagster -m tv5_assets` and workspace.yaml reach the same `defs`.
 """
 
 from __future__ import annotations
@@ -44,13 +44,6 @@ executor = dg.multiprocess_executor.configured(
 shared = dg.Definitions(
     executor=executor,
     resources={"io_manager": Tv5IOManager()},
-    jobs=[
-        dg.define_asset_job(
-            "build_everything",
-            selection=dg.AssetSelection.all(),
-            description="Materialize the whole graph: MovieLens, synthetic data, embeddings and all stores.",
-        )
-    ],
 )
 
 
