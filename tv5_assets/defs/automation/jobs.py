@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ...conventions import STORE_RUN_TAG
 from .executors import IN_PROCESS, MULTIPROCESS
 
 STORE_GROUPS = ("milvus", "neo4j", "postgres", "redis")
@@ -25,6 +26,7 @@ build_everything = dg.define_asset_job(
     "build_everything",
     selection=dg.AssetSelection.all(),
     executor_def=MULTIPROCESS,
+    tags={STORE_RUN_TAG: "true"},  # its store loads run in it: the store automation ignores its updates
     description="Materialize the whole graph: MovieLens, synthetic data, embeddings, all stores, reports, backups.",
 )
 
@@ -46,6 +48,7 @@ load_stores = dg.define_asset_job(
     "load_stores",
     selection=dg.AssetSelection.groups(*STORE_GROUPS),
     executor_def=MULTIPROCESS,
+    tags={STORE_RUN_TAG: "true"},
     description="Load Milvus, Neo4j, PostgreSQL and Redis from the last ingested tables and embeddings.",
 )
 

@@ -5,8 +5,9 @@
   requests one `build_everything` run; a touched but unchanged file does not. On its first tick it
   records the folder, and requests a run only if `movies` was never materialized.
 - `store_loads_automation` evaluates the `AutomationCondition` of the four store groups
-  (conventions.STORE_LOAD_AUTOMATION, eager): a store load runs after any of its upstream assets is
-  updated, once the upstream is not missing or in progress.
+  (conventions.STORE_LOAD_AUTOMATION: eager, except for updates made by a run that loads the stores
+  itself): a store load runs after any of its upstream assets is updated, once the upstream is not
+  missing or in progress.
 Both are off unless TV5_AUTOMATION=on (switch.py), or turned on in the UI.
 """
 
@@ -89,7 +90,8 @@ def store_loads_automation() -> dg.AutomationConditionSensorDefinition:
         minimum_interval_seconds=30,
         description=(
             "Runs a store load when its upstream assets update (AutomationCondition.eager on the milvus, neo4j, "
-            "postgres and redis groups). Off unless TV5_AUTOMATION=on (or turned on here)."
+            "postgres and redis groups; updates by build_everything or load_stores runs, which load the stores "
+            "themselves, do not count). Off unless TV5_AUTOMATION=on (or turned on here)."
         ),
     )
 
