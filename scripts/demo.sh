@@ -23,7 +23,7 @@ tv5 services up
 # The build_everything job (not an ad-hoc asset run), so the run shows on the Overview and the job's
 # page; the same as `dagster job execute -m tv5_assets -j build_everything`.
 dg launch --job build_everything
-tv5 checks   # every check result of that run; non-zero on an ERROR-severity failure
+tv5 checks --job build_everything   # every check result of that run; non-zero on an ERROR-severity failure
 cat <<MSG
 
 Done. Browse lineage and check results with:

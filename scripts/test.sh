@@ -26,6 +26,6 @@ tv5_dagster_home
 # The build_everything job, as the demo runs it (its own executor; `tv5 checks` reads this run).
 echo "test: dg launch --job build_everything"
 dg launch --job build_everything
-tv5 checks   # fails on any ERROR-severity check failure in that run
+tv5 checks --job build_everything   # fails on any ERROR-severity check failure in that run
 
 python -m pytest "$@"
