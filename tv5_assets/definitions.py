@@ -15,7 +15,8 @@ import dagster as dg
 from .conventions import CPU_HEAVY_TAG
 from .io_managers import Tv5IOManager
 
-# The default executor of every job, `dagster asset materialize` included:
+# The default executor (ad-hoc asset runs: `dagster asset materialize`, `dg launch --assets`, automation);
+# the named jobs (defs/automation/executors.py) start from these settings and let run config override them:
 # - forkserver: each step forks from a server that imported the code location once, instead of a
 #   fresh interpreter importing it again (3 s a step median, 6 s p90 measured on 2 cores, 100+ steps);
 # - one CPU-heavy step at a time (conventions.CPU_HEAVY): they all use every core, and two at once

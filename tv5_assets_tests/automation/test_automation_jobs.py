@@ -48,12 +48,12 @@ def test_refresh_trends_cache_is_the_one_cache_step() -> None:
 @pytest.mark.parametrize(
     ("job", "executor_name"),
     [
-        ("build_everything", "tv5_multiprocess"),
-        ("ingest", "tv5_multiprocess"),
-        ("embeddings", "tv5_multiprocess"),
-        ("load_stores", "tv5_multiprocess"),
-        ("quality", "tv5_in_process"),
-        ("refresh_trends_cache", "tv5_in_process"),
+        ("build_everything", "tv5_job_multiprocess"),
+        ("ingest", "tv5_job_multiprocess"),
+        ("embeddings", "tv5_job_multiprocess"),
+        ("load_stores", "tv5_job_multiprocess"),
+        ("quality", "tv5_job_in_process"),
+        ("refresh_trends_cache", "tv5_job_in_process"),
     ],
 )
 def test_each_job_runs_its_executor(job: str, executor_name: str) -> None:

@@ -61,7 +61,7 @@ def tv5_executor(default_mode: Mode) -> dg.ExecutorDefinition:
         return _core_multiprocess_executor_creation(settings)
 
     return dg.ExecutorDefinition(
-        name=f"tv5_{default_mode}",
+        name=f"tv5_job_{default_mode}",
         config_schema=dg.Field(
             dg.Selector({"multiprocess": MULTI_PROC_CONFIG, "in_process": IN_PROC_CONFIG}),
             default_value={default_mode: {}},
