@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="Restrict to one service (repeatable): postgres, redis, milvus, neo4j.",
     )
 
-    checks = sub.add_parser("checks", help="Print the asset-check results of the latest (or a given) run.")
+    checks = sub.add_parser("checks", help="Print the asset-check results of the latest finished (or a given) run.")
     checks.add_argument("--run-id", default=None)
+    checks.add_argument("--job", default=None, help="The latest finished run of this job (e.g. build_everything).")
 
     _add_bench_parser(sub)
     _add_backup_parsers(sub)
@@ -107,7 +108,7 @@ def _services(args: argparse.Namespace) -> int:
 def _checks(args: argparse.Namespace) -> int:
     from .run_report import report
 
-    return report(args.run_id)
+    return report(args.run_id, job=args.job)
 
 
 def _bench(args: argparse.Namespace) -> int:

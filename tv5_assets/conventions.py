@@ -21,3 +21,26 @@ CPU_HEAVY = {CPU_HEAVY_TAG: "heavy"}
 # The embedding chain (media_text -> media_embeddings -> user_embeddings -> Milvus) is the critical
 # path of the whole graph: among ready steps the executor starts higher priorities first.
 CRITICAL_PATH = {"dagster/priority": "10"}
+
+# Store loads follow upstream changes when the `store_loads_automation` sensor runs (off unless
+# TV5_AUTOMATION=on, defs/automation/): Dagster's eager condition (a load runs on the tick after an
+# upstream asset updated, or with an upstream the sensor requests on the same tick; not while one is
+# missing or in progress), except that updates made by a run that loads the stores itself do not
+# count. Such runs (build_everything, load_stores) carry STORE_RUN_TAG: eager alone recognises only
+# runs that name their assets, not job runs, and would load the stores a second time after them.
+STORE_RUN_TAG = "tv5/loads_stores"
+_UPDATED_OUTSIDE_A_STORE_RUN = (
+    dg.AutomationCondition.newly_updated()
+    & ~dg.AutomationCondition.executed_with_root_target()
+    & ~dg.AutomationCondition.executed_with_tags(tag_keys={STORE_RUN_TAG})
+).with_label("newly_updated_outside_a_store_run")
+STORE_LOAD_AUTOMATION = (
+    dg.AutomationCondition.eager()
+    .replace(
+        "any_deps_updated",
+        dg.AutomationCondition.any_deps_match(
+            _UPDATED_OUTSIDE_A_STORE_RUN | dg.AutomationCondition.will_be_requested()
+        ).with_label("any_deps_updated_outside_a_store_run"),
+    )
+    .with_label("eager, outside store runs")
+)

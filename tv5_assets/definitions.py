@@ -1,9 +1,9 @@
 """The one place that assembles the code location: the `defs/` folder, plus what every group shares.
 
-`dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`) and
-the store resources (`defs/resources.py`); this module adds the IO manager, the executor and the
-jobs. `dg` reads `[tool.dg]` in pyproject.toml to find it; `dagster -m tv5_assets` and
-workspace.yaml reach the same `defs`.
+`dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`), the
+store resources (`defs/resources.py`) and the jobs, schedules and sensors (`defs/automation/`); this
+module adds the IO manager and the default executor. `dg` reads `[tool.dg]` in pyproject.toml to
+find it; `dagster -m tv5_assets` and workspace.yaml reach the same `defs`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from .conventions import CPU_HEAVY_TAG
 from .io_managers import Tv5IOManager
 from .k8s import executor_for_environment
 
-# The default executor of every job, `dagster asset materialize` included:
+# The default executor (ad-hoc asset runs: `dagster asset materialize`, `dg launch --assets`, automation);
+# the named jobs (defs/automation/executors.py) start from these settings and let run config override them:
 # - forkserver: each step forks from a server that imported the code location once, instead of a
 #   fresh interpreter importing it again (3 s a step median, 6 s p90 measured on 2 cores, 100+ steps);
 # - one CPU-heavy step at a time (conventions.CPU_HEAVY): they all use every core, and two at once
@@ -47,13 +48,6 @@ executor = dg.multiprocess_executor.configured(
 shared = dg.Definitions(
     executor=executor_for_environment(executor),
     resources={"io_manager": Tv5IOManager()},
-    jobs=[
-        dg.define_asset_job(
-            "build_everything",
-            selection=dg.AssetSelection.all(),
-            description="Materialize the whole graph: MovieLens, synthetic data, embeddings and all stores.",
-        )
-    ],
 )
 
 

@@ -36,12 +36,23 @@ def check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult
     return results
 
 
-def report(run_id: str | None = None, out=sys.stdout, instance: dg.DagsterInstance | None = None) -> int:
+# Without --run-id, the latest run that finished: with the daemon on, a queued or running run of a
+# schedule or sensor can be newer than the build whose checks the user wants.
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+
+
+def report(
+    run_id: str | None = None,
+    out=sys.stdout,
+    instance: dg.DagsterInstance | None = None,
+    job: str | None = None,
+) -> int:
     instance = instance or dg.DagsterInstance.get()
     if run_id is None:
-        runs = instance.get_runs(limit=1)
+        runs = instance.get_runs(filters=dg.RunsFilter(statuses=FINISHED, job_name=job), limit=1)
         if not runs:
-            print("no runs in this Dagster instance (is DAGSTER_HOME the one the run used?)", file=out)
+            of_job = f" of job {job}" if job else ""
+            print(f"no finished run{of_job} in this Dagster instance (is DAGSTER_HOME the one the run used?)", file=out)
             return 1
         run = runs[0]
     else:
@@ -57,7 +68,7 @@ def report(run_id: str | None = None, out=sys.stdout, instance: dg.DagsterInstan
         print(f"{(asset + ' / ' + check):<{width}} {state}", file=out)
     step_failures = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
     print(
-        f"run {run.run_id[:8]} {run.status.value}: {len(rows)} check results, {failed_errors} failed, "
+        f"run {run.run_id[:8]} ({run.job_name}) {run.status.value}: {len(rows)} check results, {failed_errors} failed, "
         f"{len(step_failures)} failed steps",
         file=out,
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from .conventions import OWNERS, STORE_LOAD_RETRY_POLICY
+from .conventions import OWNERS, STORE_LOAD_AUTOMATION, STORE_LOAD_RETRY_POLICY
 from .errors import ServiceUnavailableError, StoreSettingsError, Tv5Error
 from .resources.milvus import is_transient as milvus_transient
 from .resources.neo4j import is_transient as neo4j_transient
@@ -71,7 +71,7 @@ STORE_LOAD_ASSETS = [
 
 
 def store_asset(store: Store, **settings):
-    """`dg.asset` with the store's group, kinds, pool, the owners and the store-load retry policy;
+    """`dg.asset` with the store's group, kinds, pool, the owners, the store-load retry policy and automation;
     keywords (description, op_tags, deps, metadata, or any default) are passed on and win."""
     defaults = {
         "group_name": store.group,
@@ -79,6 +79,7 @@ def store_asset(store: Store, **settings):
         "owners": OWNERS,
         "pool": store.pool,
         "retry_policy": STORE_LOAD_RETRY_POLICY,
+        "automation_condition": STORE_LOAD_AUTOMATION,
     }
     return dg.asset(**{**defaults, **settings})
 

@@ -37,3 +37,28 @@ def test_exit_status_follows_error_failures(passed, severity, expected_exit, wor
     code, text = _run_with_check(passed, severity)
     assert code == expected_exit
     assert "thing / thing_is_good" in text and word in text
+
+
+def test_the_latest_finished_run_is_reported_not_a_queued_one() -> None:
+    # With the daemon on, a schedule's queued run can be newer than the build the user checks.
+    instance = dg.DagsterInstance.ephemeral()
+
+    @dg.asset
+    def thing() -> None:
+        return None
+
+    @dg.asset_check(asset=thing)
+    def thing_is_good() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    built = dg.materialize([thing, thing_is_good], instance=instance)
+    # A newer run that has not finished (STARTED: a queued run needs a code location origin).
+    instance.add_run(
+        dg.DagsterRun(job_name="refresh_trends_cache", run_id="q" * 36, status=dg.DagsterRunStatus.STARTED)
+    )
+    out = io.StringIO()
+    assert report(out=out, instance=instance) == 0
+    assert f"run {built.run_id[:8]} (__ephemeral_asset_job__) SUCCESS: 1 check results" in out.getvalue()
+    out = io.StringIO()
+    assert report(out=out, instance=instance, job="build_everything") == 1
+    assert "no finished run of job build_everything" in out.getvalue()

@@ -25,7 +25,7 @@ import neo4j
 import polars as pl
 from pydantic import Field
 
-from ...conventions import CPU_HEAVY, OWNERS
+from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_AUTOMATION
 from ...resources.neo4j import Neo4jResource
 from ...services.neo4j import Neo4jService
 from ...settings import data_dir
@@ -479,6 +479,7 @@ def neo4j_platforms(
     kinds={"neo4j", "csv"},
     owners=OWNERS,
     op_tags=CPU_HEAVY,
+    automation_condition=STORE_LOAD_AUTOMATION,  # the first step of the Neo4j loads, which follow upstream
     description=(
         "The whole graph as `neo4j-admin database import full` CSV files (ID spaces for movies and users, "
         "typed properties) under $TV5_DATA_DIR/neo4j-import/, with import.sh holding the command: the "
