@@ -67,7 +67,7 @@ def _wrong(url: str, store: str) -> str:
     return url.replace(PLANTED[store], WRONG[store])
 
 
-def test_right_passwords_work_and_none_is_needed_nowhere_else(servers: dict[str, str]) -> None:
+def test_right_passwords_work_and_no_login_is_left_on_trust(servers: dict[str, str]) -> None:
     assert PostgresResource(url=servers["postgres"]).ping()
     assert RedisResource(url=servers["redis"]).client().ping()
     no_password = servers["postgres"].replace(f":{PLANTED['postgres']}@", "@")
