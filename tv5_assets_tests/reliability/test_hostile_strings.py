@@ -3,8 +3,8 @@ text, `$param`, emoji, right-to-left marks, NBSP and zero-width characters plant
 titles, tags and genome tags survive parsing unchanged (titles: whitespace normalised, as the
 movies contract says) and come out of the JSONL exports unchanged.
 
-The stores (Neo4j titles and tag names, Milvus titles) are read back after a whole-graph run in
-`test_secrets_soak.py` (`-m soak`), which plants the same strings.
+Soak part (`-m soak`, the local stack): the same strings through the store loads, read back from
+Neo4j (Movie.title, Tag.name) and Milvus (title).
 """
 
 from __future__ import annotations
@@ -46,3 +46,36 @@ def test_hostile_strings_survive_parsing_and_the_jsonl_exports(
     titles, jsonl_tags = hostile.jsonl_values(data, planted)
     assert titles == planted.titles
     assert jsonl_tags == planted.tags
+
+
+STORE_SELECTION = dg.AssetSelection.assets(
+    "neo4j_movies", "neo4j_movie_tags", "milvus_media_collection", "movies_jsonl", "tags_jsonl"
+).upstream()
+
+
+@pytest.mark.soak
+@pytest.mark.services
+def test_hostile_strings_round_trip_through_the_stores(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph from the movielens files to Neo4j (Movie.title, Tag.name), Milvus (title) and the
+    JSONL exports, on the stack the environment names (it replaces that stack's movies graph and
+    media collection, as a run would): every planted string comes back unchanged."""
+    from tv5_assets.resources.milvus import milvus_resource_from_env
+    from tv5_assets_tests.conftest import neo4j_resource_now, require_service
+
+    neo4j = neo4j_resource_now()
+    require_service("Neo4j", neo4j.server_info)
+    milvus = milvus_resource_from_env().process_config_and_initialize()
+    release = Path(shutil.copytree(sample_dir, tmp_path / "ml"))
+    planted = hostile.plant(release)
+    monkeypatch.setenv("TV5_MOVIELENS_DIR", str(release))
+    monkeypatch.setenv("TV5_DATA_DIR", str(tmp_path / "data"))
+    result = corpus.materialize(STORE_SELECTION)
+    assert result.success, corpus.step_errors(result)
+
+    titles, tag_names = hostile.neo4j_values(neo4j, planted)
+    assert titles == planted.titles
+    assert tag_names == planted.genome_tags
+    assert hostile.milvus_values(milvus, planted) == planted.titles
+    assert hostile.jsonl_values(tmp_path / "data", planted) == (planted.titles, planted.tags)
