@@ -71,13 +71,22 @@ def encoder_alone(media_text: Path, count: int = 2_000) -> EngineFigure:
 
 def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> EngineFigure:
     """COPY of the live table's own rows (binary, read out untimed) into an empty temporary twin."""
+    from psycopg import sql
+
     with postgres.connection() as conn:
-        qualified = f"{postgres.schema_name}.{table}"
+        qualified = sql.Identifier(postgres.schema_name, table)
         payload = bytearray()
-        with conn.cursor().copy(f"COPY (SELECT * FROM {qualified} LIMIT {int(rows)}) TO STDOUT (FORMAT binary)") as out:
+        read_out = sql.SQL("COPY (SELECT * FROM {} LIMIT {}) TO STDOUT (FORMAT binary)").format(
+            qualified, sql.Literal(int(rows))
+        )
+        with conn.cursor().copy(read_out) as out:
             for block in out:
                 payload += block
-        conn.execute(f"CREATE TEMPORARY TABLE tv5_engine_probe (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP")
+        conn.execute(
+            sql.SQL("CREATE TEMPORARY TABLE tv5_engine_probe (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+                qualified
+            )
+        )
         started = time.perf_counter()
         with conn.cursor().copy("COPY tv5_engine_probe FROM STDIN (FORMAT binary)") as copy:
             view = memoryview(payload)

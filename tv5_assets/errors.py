@@ -14,18 +14,22 @@ class MissingInputError(Tv5Error):
 class BadInputError(Tv5Error):
     """A row of an input file breaks a rule; the message names the file, line and rule."""
 
-    def __init__(self, path: str, line: int, rule: str, value: object = None, more: int = 0):
+    def __init__(self, path: str, line: int, rule: str, value: object = None, more: int = 0, whole_file: bool = False):
         self.path = str(path)
         self.line = line
         self.rule = rule
         self.value = value
         self.more = more
+        self.whole_file = whole_file
         shown = "" if value is None else f" (value: {value!r})"
         extra = f"; {more} more row(s) break rules in this file" if more else ""
-        super().__init__(
-            f"{self.path}, line {line}: {rule}{shown}{extra}. Fix the file, or set the asset's "
-            f"`quarantine: true` config to move bad rows to a rejects table instead."
+        advice = (
+            "Fix or replace the file: the whole file is unusable, so `quarantine: true` cannot set it aside."
+            if whole_file
+            else "Fix the file, or set the asset's `quarantine: true` config to move bad rows to a rejects "
+            "table instead."
         )
+        super().__init__(f"{self.path}, line {line}: {rule}{shown}{extra}. {advice}")
 
 
 class ServiceUnavailableError(Tv5Error):

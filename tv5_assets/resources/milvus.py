@@ -16,7 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from ..endpoints import MILVUS
-from ..errors import ServiceUnavailableError
+from ..errors import ServiceUnavailableError, StoreSettingsError
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -67,6 +67,18 @@ class MilvusResource(dg.ConfigurableResource):
             reason = reason.replace(self.token, "***")
         return ServiceUnavailableError(f"Milvus at {self.address} is not reachable ({reason}). {remedy}")
 
+    def _connect_error(self, error) -> ServiceUnavailableError:
+        """A refused token fails at once (StoreSettingsError); anything else may be retried."""
+        reason = error.message or type(error).__name__
+        if not refused_credentials(error):
+            return self.unavailable(reason)
+        if self.token:
+            reason = reason.replace(self.token, "***")
+        return StoreSettingsError(
+            f"Milvus at {self.address} rejected the credentials ({reason}). Set the right `user:password` or "
+            "API key in TV5_MILVUS_TOKEN."
+        )
+
     @contextmanager
     def get_client(self) -> Iterator[MilvusClient]:
         """A connected `MilvusClient`, closed afterwards; connection failures raise ServiceUnavailableError."""
@@ -78,24 +90,37 @@ class MilvusResource(dg.ConfigurableResource):
             # after an idle spell on a busy machine, and every later client in the process then fails.
             client = MilvusClient(uri=self.uri, token=self.token or "", timeout=self.timeout_s, dedicated=True)
         except MilvusException as error:
-            raise self.unavailable(error.message) from None
+            raise self._connect_error(error) from None
         try:
             # pymilvus may reuse a cached channel without connecting: one cheap call proves the server answers.
             client.list_collections(timeout=self.timeout_s)
         except MilvusException as error:
             client.close()
-            raise self.unavailable(error.message) from None
+            raise self._connect_error(error) from None
         try:
             yield client
         finally:
             client.close()
 
 
+_AUTH_WORDS = ("auth", "password", "credential", "permission denied", "token")
+
+
+def refused_credentials(error: BaseException) -> bool:
+    """Milvus turned the token down (its message speaks of auth, password, credentials or token)."""
+    from pymilvus.exceptions import MilvusException
+
+    return isinstance(error, MilvusException) and any(w in (error.message or "").lower() for w in _AUTH_WORDS)
+
+
 def is_transient(error: BaseException) -> bool:
-    """Worth a retry: the server was unreachable or overloaded, not a bug in the data or the code."""
+    """Worth a retry: the server was unreachable or overloaded, not a bug in the data or the code,
+    nor a refused token."""
     import grpc
     from pymilvus.exceptions import MilvusException
 
+    if isinstance(error, StoreSettingsError) or refused_credentials(error):
+        return False
     if isinstance(error, (ServiceUnavailableError, ConnectionError, TimeoutError)):
         return True
     if isinstance(error, grpc.RpcError):

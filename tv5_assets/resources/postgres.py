@@ -15,7 +15,7 @@ import dagster as dg
 import psycopg
 
 from ..endpoints import POSTGRES, hide_password
-from ..errors import ServiceUnavailableError
+from ..errors import ServiceUnavailableError, StoreSettingsError
 
 DEFAULT_SCHEMA = "agentdb"
 
@@ -45,6 +45,8 @@ class PostgresResource(dg.ConfigurableResource):
                 application_name=self.application_name,
             )
         except psycopg.OperationalError as error:
+            if refused_credentials(error):
+                raise self.refused(error) from None
             raise self.unavailable(error) from None
 
     @contextmanager
@@ -69,6 +71,15 @@ class PostgresResource(dg.ConfigurableResource):
             "a reachable server."
         )
 
+    def refused(self, error: BaseException) -> StoreSettingsError:
+        """The server turned our credentials down: a retry cannot help, the variable must change."""
+        cause = _first_line(self._redact(str(error)))
+        return StoreSettingsError(
+            f"PostgreSQL (AgentDB) at {self.address} rejected the credentials ({cause}). Set the right user "
+            "and password in TV5_POSTGRES_URL (postgresql://user:password@host:port/db); the local stack's "
+            "server takes its password from TV5_LOCAL_POSTGRES_PASSWORD when `tv5 services up` starts it."
+        )
+
     def _redact(self, text: str) -> str:
         return hide_password(text, self.url)
 
@@ -83,10 +94,24 @@ def postgres_resource_from_env(schema_name: str = DEFAULT_SCHEMA) -> PostgresRes
     return PostgresResource(url=POSTGRES.resource_url(), schema_name=schema_name)
 
 
+_AUTH_FAILURES = ("password authentication failed", "no password supplied", "authentication failed for user")
+
+
+def refused_credentials(error: BaseException) -> bool:
+    """The server answered and refused the user or password (SQLSTATE 28xxx; libpq reports a failed
+    login at connect time without a SQLSTATE, so its text is matched too)."""
+    if not isinstance(error, psycopg.Error):
+        return False
+    if (error.sqlstate or "").startswith("28"):
+        return True
+    return any(phrase in str(error) for phrase in _AUTH_FAILURES)
+
+
 def is_transient(error: BaseException) -> bool:
     """Worth a retry: a lost or refused connection (SQLSTATE class 08, server shutdown 57P0x, or no
-    SQLSTATE: client side). Other errors (disk full, lock timeouts, bad data) are not fixed by retrying."""
-    if not isinstance(error, psycopg.OperationalError):
+    SQLSTATE: client side). Rejected credentials and other errors (disk full, lock timeouts, bad
+    data) are not fixed by retrying."""
+    if not isinstance(error, psycopg.OperationalError) or refused_credentials(error):
         return False
     state = error.sqlstate
     return state is None or state.startswith(("08", "57P"))

@@ -12,7 +12,7 @@ import dagster as dg
 import redis
 
 from ..endpoints import REDIS, hide_password
-from ..errors import ServiceUnavailableError
+from ..errors import ServiceUnavailableError, StoreSettingsError
 
 DEFAULT_NAMESPACE = "tv5"
 
@@ -44,8 +44,19 @@ class RedisResource(dg.ConfigurableResource):
             client.ping()
         except (redis.ConnectionError, redis.TimeoutError, redis.AuthenticationError, redis.ResponseError) as error:
             client.close()
+            if refused_credentials(error):
+                raise self.refused(error) from None
             raise self.unavailable(error) from None
         return client
+
+    def refused(self, error: BaseException) -> StoreSettingsError:
+        """The server turned the password down (or wants one): a retry cannot help."""
+        cause = hide_password(str(error).strip().splitlines()[0] if str(error).strip() else "", self.url)
+        return StoreSettingsError(
+            f"Redis (cache) at {self.address} rejected the credentials ({cause or type(error).__name__}). Set "
+            "the password in TV5_REDIS_URL (redis://:password@host:port/db); the local stack's server takes "
+            "it from TV5_LOCAL_REDIS_PASSWORD when `tv5 services up` starts it."
+        )
 
     def key(self, *parts: str) -> str:
         """`key("platform", "ml_1")` -> `tv5:platform:ml_1`."""
@@ -64,6 +75,13 @@ class RedisResource(dg.ConfigurableResource):
 def redis_resource_from_env(namespace: str = DEFAULT_NAMESPACE) -> RedisResource:
     """`TV5_REDIS_URL` through `dg.EnvVar` when it is set, else the local server's URL."""
     return RedisResource(url=REDIS.resource_url(), namespace=namespace)
+
+
+def refused_credentials(error: BaseException) -> bool:
+    """A wrong or missing password: AuthenticationError, or the server's NOAUTH/WRONGPASS replies."""
+    if isinstance(error, redis.AuthenticationError):
+        return True
+    return isinstance(error, redis.ResponseError) and str(error).startswith(("NOAUTH", "WRONGPASS", "invalid password"))
 
 
 def is_transient(error: BaseException) -> bool:

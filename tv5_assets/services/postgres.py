@@ -6,7 +6,10 @@ Layout under `services_dir()/postgres`:
 
 The server listens on 127.0.0.1 only (no Unix socket), port `TV5_LOCAL_POSTGRES_PORT`, with
 `trust` authentication for local TCP clients; `up` creates the role and database named in the
-local URL of `endpoints.POSTGRES` (tv5/tv5). PostgreSQL refuses to run as root, so when we are root
+local URL of `endpoints.POSTGRES` (tv5/tv5). With `TV5_LOCAL_POSTGRES_PASSWORD` set, `up` gives
+that role and the superuser that password and switches every login to `scram-sha-256` (the server
+starts on `trust` for that first step only); clients then connect with TV5_POSTGRES_URL=
+postgresql://tv5:<password>@127.0.0.1:<port>/tv5. PostgreSQL refuses to run as root, so when we are root
 the server runs as the `postgres` system user that Debian's package creates (`runuser -u`).
 
 Tuning (written to `pgdata/tv5.conf` on every `up`, so code changes apply on restart) favours
@@ -37,6 +40,7 @@ from .base import LocalService
 
 SERVER_OS_USER = "postgres"  # Debian's system user for the server; used only when we are root
 SUPERUSER = "postgres"  # bootstrap superuser name given to initdb
+PASSWORD_VAR = "TV5_LOCAL_POSTGRES_PASSWORD"
 INSTALL_HINT = "install PostgreSQL's server binaries: `apt-get install postgresql` (Debian/Ubuntu)"
 
 TUNING = {
@@ -132,6 +136,14 @@ class PostgresService(LocalService):
 
     def prepare_clients(self) -> None:
         self._ensure_role_and_database()
+        if self.password:
+            self._write_hba(trust=False)
+            self._superuser_sql("SELECT pg_reload_conf()")
+
+    @property
+    def password(self) -> str | None:
+        """The password `up` gives the local roles (TV5_LOCAL_POSTGRES_PASSWORD); None: trust logins."""
+        return os.environ.get(PASSWORD_VAR) or None
 
     def stop(self, pid: int) -> None:
         bin_dir = find_binaries()
@@ -214,16 +226,20 @@ class PostgresService(LocalService):
             *(f"{key} = '{value}'" for key, value in TUNING.items()),
         ]
         self._write_owned(self.pgdata / "tv5.conf", "\n".join(lines) + "\n")
-        hba = (
-            "# Written by `tv5 services up`: local TCP clients only, trust authentication.\n"
-            "host all all 127.0.0.1/32 trust\n"
-        )
-        self._write_owned(self.pgdata / "pg_hba.conf", hba)
+        self._write_hba(trust=True)  # with a password, prepare_clients switches to scram once it is set
         main_conf = self.pgdata / "postgresql.conf"
         include = "include_if_exists = 'tv5.conf'"
         text = main_conf.read_text()
         if include not in text:
             self._write_owned(main_conf, text.rstrip("\n") + f"\n\n{include}\n")
+
+    def _write_hba(self, trust: bool) -> None:
+        method = "trust" if trust else "scram-sha-256"
+        hba = (
+            f"# Written by `tv5 services up`: local TCP clients only, {method} authentication.\n"
+            f"host all all 127.0.0.1/32 {method}\n"
+        )
+        self._write_owned(self.pgdata / "pg_hba.conf", hba)
 
     def _write_owned(self, path: Path, text: str) -> None:
         path.write_text(text)
@@ -232,13 +248,35 @@ class PostgresService(LocalService):
             os.chown(path, *ids)
         path.chmod(0o600)
 
-    def _ensure_role_and_database(self) -> None:
+    def _superuser(self):
+        """An autocommit connection as the superuser (with the local password when one is set)."""
         import psycopg
+
+        try:
+            return psycopg.connect(
+                host=self.host,
+                port=self.port,
+                dbname="postgres",
+                user=SUPERUSER,
+                password=self.password,
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as error:
+            raise ServiceUnavailableError(
+                f"PostgreSQL at {self.address} refused the superuser login ({str(error).strip().splitlines()[-1]}). "
+                f"The server keeps the password it was given when it started: after changing {PASSWORD_VAR}, "
+                "restart it with `tv5 services down --only postgres && tv5 services up --only postgres`."
+            ) from None
+
+    def _superuser_sql(self, statement: str) -> None:
+        with self._superuser() as conn:
+            conn.execute(statement)
+
+    def _ensure_role_and_database(self) -> None:
         from psycopg import sql
 
-        with psycopg.connect(
-            host=self.host, port=self.port, dbname="postgres", user=SUPERUSER, connect_timeout=10, autocommit=True
-        ) as conn:
+        with self._superuser() as conn:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.role,)).fetchone() is None:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(self.role)))
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone() is None:
@@ -247,6 +285,11 @@ class PostgresService(LocalService):
                         sql.Identifier(self.database), sql.Identifier(self.role)
                     )
                 )
+            if self.password:  # ALTER ROLE takes no bind parameters: psycopg quotes the literal
+                for role in (self.role, SUPERUSER):
+                    conn.execute(
+                        sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(self.password))
+                    )
 
     def _run(self, command: list[str], what: str) -> None:
         self.run_tool([*self._as_server_user(), *command], what)

@@ -6,13 +6,16 @@ Layout under `services_dir()/redis`:
     redis.log       server log
     dump.rdb, appendonlydir/   persistence (RDB snapshots plus an append-only file, fsync each second)
 
-Bound to 127.0.0.1 on `TV5_LOCAL_REDIS_PORT`, no password (localhost only). Deletes that
+Bound to 127.0.0.1 on `TV5_LOCAL_REDIS_PORT`, no password (localhost only) unless
+`TV5_LOCAL_REDIS_PASSWORD` is set: then `requirepass` (redis.conf is written mode 600) and clients
+connect with TV5_REDIS_URL=redis://:<password>@127.0.0.1:<port>/0. Deletes that
 replace or drop big keys are lazy (freed in a background thread), so a cache refresh that renames
 a new key over an old one never blocks readers on freeing memory.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -22,6 +25,7 @@ from ..endpoints import REDIS
 from ..errors import ServiceUnavailableError
 from .base import LocalService
 
+PASSWORD_VAR = "TV5_LOCAL_REDIS_PASSWORD"
 INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu)"
 
 
@@ -61,7 +65,7 @@ class RedisService(LocalService):
         return self.root / "redis.conf"
 
     def answers(self, pid: int | None) -> bool:
-        return (_ping(self.host, self.port) or "").startswith("+PONG")
+        return (_ping(self.host, self.port) or "").startswith(("+PONG", "-NOAUTH"))  # NOAUTH: up, with a password
 
     def probe_external(self, url: str) -> str:
         import redis
@@ -75,6 +79,8 @@ class RedisService(LocalService):
     def start(self) -> None:
         server = find_redis_server()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.conf_file.touch(mode=0o600)
+        self.conf_file.chmod(0o600)  # it may hold the password
         self.conf_file.write_text(self._config())
         self.run_tool([str(server), str(self.conf_file)], what="start redis-server")  # daemonizes
 
@@ -95,4 +101,8 @@ class RedisService(LocalService):
             "lazyfree-lazy-user-del yes",
             "lazyfree-lazy-expire yes",
         ]
+        password = os.environ.get(PASSWORD_VAR)
+        if password:
+            quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'requirepass "{quoted}"')
         return "\n".join(lines) + "\n"

@@ -94,10 +94,37 @@ def _outside_unit_interval(col: str) -> pl.Expr:
     return pl.col(col).is_nan() | ~pl.col(col).is_between(0.0, 1.0)
 
 
+MAX_TEXT_CHARS = 1_000
+"""Longest text field accepted (titles, tags: the longest in ml-25m are under 300 characters). A
+longer one is a broken export (a runaway quote swallowing lines, a pasted blob), and every store
+downstream (index keys, Redis values, Neo4j properties) would carry it."""
+
+
+def _text_rules(*columns: str) -> tuple[ValueRule, ...]:
+    """A text field must not hold a NUL byte (PostgreSQL text cannot) nor run past MAX_TEXT_CHARS."""
+    rules = []
+    for col in columns:
+        rules.append(
+            ValueRule(f"{col} contains a NUL byte (\\x00)", col, pl.col(col).str.contains("\x00", literal=True))
+        )
+        rules.append(
+            ValueRule(
+                f"{col} is longer than {MAX_TEXT_CHARS} characters", col, pl.col(col).str.len_chars() > MAX_TEXT_CHARS
+            )
+        )
+    return tuple(rules)
+
+
+def _positive_ids(*columns: str) -> tuple[ValueRule, ...]:
+    """MovieLens ids start at 1: zero or a negative id is a broken row, not an id."""
+    return tuple(ValueRule(f"{col} is not a positive id (1 or more)", col, pl.col(col) < 1) for col in columns)
+
+
 MOVIES_FILE = FileSpec(
     "movies.csv",
     (Column("movieId", pl.Int32), Column("title", pl.String), Column("genres", pl.String, required=False)),
     key=("movieId",),
+    value_rules=(*_positive_ids("movieId"), *_text_rules("title", "genres")),
 )
 LINKS_FILE = FileSpec(
     "links.csv",
@@ -107,7 +134,10 @@ LINKS_FILE = FileSpec(
         Column("tmdbId", pl.Int64, required=False),
     ),
     key=("movieId",),
-    value_rules=(ValueRule("imdbId is not a string of digits", "imdbId", ~pl.col("imdbId").str.contains(r"^\d+$")),),
+    value_rules=(
+        *_positive_ids("movieId"),
+        ValueRule("imdbId is not a string of digits", "imdbId", ~pl.col("imdbId").str.contains(r"^\d+$")),
+    ),
 )
 RATINGS_FILE = FileSpec(
     "ratings.csv",
@@ -119,6 +149,7 @@ RATINGS_FILE = FileSpec(
     ),
     key=("userId", "movieId"),
     value_rules=(
+        *_positive_ids("userId", "movieId"),
         ValueRule("rating is not a half star between 0.5 and 5.0", "rating", _off_half_star_grid("rating")),
         _TIMESTAMP_RULE,
     ),
@@ -127,17 +158,24 @@ RATINGS_FILE = FileSpec(
 TAGS_FILE = FileSpec(
     "tags.csv",
     (Column("userId", pl.Int32), Column("movieId", pl.Int32), Column("tag", pl.String), Column("timestamp", pl.Int64)),
-    value_rules=(_TIMESTAMP_RULE,),
+    value_rules=(*_positive_ids("userId", "movieId"), *_text_rules("tag"), _TIMESTAMP_RULE),
     references=(Reference("movieId", "movies.csv"),),
 )
 GENOME_TAGS_FILE = FileSpec(
-    "genome-tags.csv", (Column("tagId", pl.Int32), Column("tag", pl.String)), key=("tagId",), optional=True
+    "genome-tags.csv",
+    (Column("tagId", pl.Int32), Column("tag", pl.String)),
+    key=("tagId",),
+    value_rules=(*_positive_ids("tagId"), *_text_rules("tag")),
+    optional=True,
 )
 GENOME_SCORES_FILE = FileSpec(
     "genome-scores.csv",
     (Column("movieId", pl.Int32), Column("tagId", pl.Int32), Column("relevance", pl.Float64)),
     key=("movieId", "tagId"),
-    value_rules=(ValueRule("relevance is not a number in [0, 1]", "relevance", _outside_unit_interval("relevance")),),
+    value_rules=(
+        *_positive_ids("movieId", "tagId"),
+        ValueRule("relevance is not a number in [0, 1]", "relevance", _outside_unit_interval("relevance")),
+    ),
     references=(Reference("movieId", "movies.csv"), Reference("tagId", "genome-tags.csv")),
     optional=True,
 )
@@ -195,22 +233,31 @@ def read_file(
     typed = None if force_diagnosis else _typed_read(path, spec)
     if typed is not None:
         frame, rejects, suspects = _resolve_typed(path, spec, typed, references)
-        return ParsedFile(path, frame, rejects, "typed read", suspects)
-    frame, rejects = _diagnose_lines(path, spec, references)
-    return ParsedFile(path, frame, rejects, "line-by-line diagnosis")
+        parsed = ParsedFile(path, frame, rejects, "typed read", suspects)
+    else:
+        frame, rejects = _diagnose_lines(path, spec, references)
+        parsed = ParsedFile(path, frame, rejects, "line-by-line diagnosis")
+    if parsed.frame.height + parsed.rejects.height == 0:
+        raise BadInputError(
+            path,
+            2,
+            "the file has its header but no rows (a truncated download or a failed export?); re-download the release",
+            whole_file=True,
+        )
+    return parsed
 
 
 def _check_header(path: Path, spec: FileSpec) -> None:
     with open(path, "rb") as handle:
         first = handle.readline()
     if not first:
-        raise BadInputError(path, 1, f"file is empty; expected the header '{spec.header}'")
+        raise BadInputError(path, 1, f"file is empty; expected the header '{spec.header}'", whole_file=True)
     try:
         header = first.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise BadInputError(path, 1, "header is not valid UTF-8") from None
+        raise BadInputError(path, 1, "header is not valid UTF-8", whole_file=True) from None
     if header != spec.header:
-        raise BadInputError(path, 1, f"header must be '{spec.header}'", header)
+        raise BadInputError(path, 1, f"header must be '{spec.header}' (names and order)", header, whole_file=True)
 
 
 def _newline_count(path: Path) -> tuple[int, bool]:
@@ -354,9 +401,13 @@ def _utf8_error(path: Path) -> BadInputError:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         return BadInputError(
-            path, line, "not valid UTF-8 (re-save the file as UTF-8)", repr(data[error.start : error.start + 8])
+            path,
+            line,
+            "not valid UTF-8 (re-save the file as UTF-8: `iconv -f latin1 -t utf-8` for a Latin-1 file)",
+            repr(data[error.start : error.start + 8]),
+            whole_file=True,
         )
-    return BadInputError(path, 1, "could not be decoded as UTF-8")
+    return BadInputError(path, 1, "could not be decoded as UTF-8", whole_file=True)
 
 
 def _join_multiline_records(lines: pl.DataFrame) -> pl.DataFrame:
@@ -465,6 +516,10 @@ def _evaluate(records: pl.DataFrame, spec: FileSpec, references: Mapping[str, pl
             value = value.when(empty).then(text)
         if c.dtype != pl.String:
             unparsable = ~empty & pl.col(c.name).is_null()
+            if c.dtype.is_integer():  # digits that do not fit: say so, "not an integer" would mislead
+                too_big = unparsable & text.str.strip_chars().str.contains(r"^[+-]?\d+$")
+                rule = rule.when(too_big).then(pl.lit(f"{c.name} is out of range for {c.dtype}"))
+                value = value.when(too_big).then(text)
             rule = rule.when(unparsable).then(
                 pl.lit(f"{c.name} is not {'an integer' if c.dtype.is_integer() else 'a number'}")
             )

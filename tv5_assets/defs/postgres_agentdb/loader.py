@@ -217,7 +217,7 @@ def _copy_batches(
 ) -> _CopyStats:
     """COPY every batch into `target` in binary format."""
     types = pg_types(table)
-    columns = ", ".join(f'"{c}"' for c in types)
+    columns = ", ".join(model.quoted(c) for c in types)
     stats = _CopyStats()
     with conn.cursor().copy(f"COPY {model.qualified(schema, target)} ({columns}) FROM STDIN (FORMAT binary)") as copy:
         copy.write(HEADER)
@@ -456,7 +456,7 @@ def _attach_and_swap(
             f"{model.qualified(schema, name)} FOR VALUES {spec.bounds()}"
         )
         # The partition bound now enforces the range; the CHECK only served the attach.
-        conn.execute(f'ALTER TABLE {model.qualified(schema, name)} DROP CONSTRAINT "{name}_range"')
+        conn.execute(f"ALTER TABLE {model.qualified(schema, name)} DROP CONSTRAINT {model.quoted(f'{name}_range')}")
     for _label, statement in model.keys_ddl(table, schema, parent):
         conn.execute(statement)  # adopts the partitions' indexes
     conn.execute(f"ANALYZE {model.qualified(schema, parent)}")
