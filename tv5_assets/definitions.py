@@ -15,9 +15,29 @@ import dagster as dg
 from .conventions import CPU_HEAVY_TAG
 from .io_managers import Tv5IOManager
 
+# Heavy libraries that only steps use. The code location (webserver, daemon, `dg`, run workers) loads
+# without them: every module imports them inside the functions that use them, and a test keeps them
+# out of `sys.modules` after `defs()`. The executor's forkserver preloads the first group once, so a
+# forked step finds them imported; torch and sentence-transformers stay with the embedding steps
+# (seconds to import, and the model is loaded by those steps anyway).
+FORKSERVER_LIBRARIES = (
+    "neo4j",
+    "pymilvus",
+    "redis",
+    "psycopg",
+    "sqlalchemy",
+    "sqlalchemy.dialects.postgresql",
+    "pyarrow",
+    "pyarrow.compute",
+    "scipy.sparse",
+    "faker",
+)
+STEP_LIBRARIES = (*FORKSERVER_LIBRARIES, "torch", "sentence_transformers", "transformers", "pandas", "grpc")
+
 # The default executor of every job, `dagster asset materialize` included:
-# - forkserver: each step forks from a server that imported the code location once, instead of a
-#   fresh interpreter importing it again (3 s a step median, 6 s p90 measured on 2 cores, 100+ steps);
+# - forkserver: each step forks from a server that imported the code location (and the libraries
+#   above) once, instead of a fresh interpreter importing it again (3 s a step median, 6 s p90
+#   measured on 2 cores, 100+ steps);
 # - one CPU-heavy step at a time (conventions.CPU_HEAVY): they all use every core, and two at once
 #   only slow each other; light steps run beside them.
 
@@ -33,13 +53,19 @@ def defs_modules() -> list[str]:
     ]
 
 
+def forkserver_preload() -> list[str]:
+    """What the forkserver imports before it forks steps: the code location, then the step libraries."""
+    return ["tv5_assets.definitions", *defs_modules(), *FORKSERVER_LIBRARIES]
+
+
 executor = dg.multiprocess_executor.configured(
     {
-        "start_method": {"forkserver": {"preload_modules": ["tv5_assets.definitions", *defs_modules()]}},
+        "start_method": {"forkserver": {"preload_modules": forkserver_preload()}},
         "tag_concurrency_limits": [{"key": CPU_HEAVY_TAG, "value": "heavy", "limit": 1}],
     },
     name="tv5_multiprocess",
 )
+
 
 shared = dg.Definitions(
     executor=executor,

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import psycopg
 
 from ..endpoints import POSTGRES, hide_password
 from ..errors import ServiceUnavailableError
+
+if TYPE_CHECKING:
+    import psycopg
 
 DEFAULT_SCHEMA = "agentdb"
 
@@ -37,6 +40,8 @@ class PostgresResource(dg.ConfigurableResource):
 
     def connect(self, autocommit: bool = False) -> psycopg.Connection:
         """A new connection; a server that cannot be reached raises `ServiceUnavailableError`."""
+        import psycopg  # imported where used: the code location loads without the driver (fast start)
+
         try:
             return psycopg.connect(
                 self.url,
@@ -86,6 +91,8 @@ def postgres_resource_from_env(schema_name: str = DEFAULT_SCHEMA) -> PostgresRes
 def is_transient(error: BaseException) -> bool:
     """Worth a retry: a lost or refused connection (SQLSTATE class 08, server shutdown 57P0x, or no
     SQLSTATE: client side). Other errors (disk full, lock timeouts, bad data) are not fixed by retrying."""
+    import psycopg
+
     if not isinstance(error, psycopg.OperationalError):
         return False
     state = error.sqlstate

@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import neo4j
 import polars as pl
 from pydantic import Field
 
@@ -31,6 +31,9 @@ from ...services.neo4j import Neo4jService
 from ...settings import data_dir
 from ...store_load import NEO4J, store_asset, store_errors
 from . import bulk_import, import_files, loader, model
+
+if TYPE_CHECKING:
+    import neo4j
 
 PROGRESS_EVERY_S = 10.0
 
@@ -79,7 +82,7 @@ class BulkImportConfig(dg.Config):
 
 # ----------------------------------------------------------------------------------- helpers
 @contextmanager
-def open_graph(neo4j_resource: Neo4jResource, doing: str) -> Iterator[neo4j.Driver]:
+def open_graph(neo4j_resource: Neo4jResource, doing: str) -> Iterator["neo4j.Driver"]:
     """A verified driver; the resource words the driver's errors, store_errors decides what is retried."""
     unavailable = partial(neo4j_resource.unavailable, doing=doing)
     with store_errors(NEO4J, neo4j_resource.address, doing, unavailable):
