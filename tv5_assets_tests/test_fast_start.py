@@ -66,3 +66,18 @@ def test_the_declared_agentdb_column_schemas_match_the_sqlalchemy_model() -> Non
     assert json.loads(assets.COLUMN_SCHEMAS.read_text()) == computed
     policies = assets.column_schema("policies")
     assert [c.name for c in policies.columns] == [c.name for c in schema.policies.columns]
+
+
+def test_the_forkserver_builds_the_definitions_once_for_its_steps_and_freezes_them() -> None:
+    # In the forkserver every forked step gets the prebuilt definitions and a frozen heap; anywhere
+    # else defs() builds afresh (resources read the environment when they are built).
+    script = """
+import gc, json
+from tv5_assets.definitions import defs
+fresh = defs() is not defs()
+import tv5_assets.forkserver
+print(json.dumps([fresh, defs() is defs(), gc.get_freeze_count() > 100_000]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True]
