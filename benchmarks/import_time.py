@@ -6,7 +6,8 @@ interpreters, the way `dagster dev`, `dg`, the daemon and every run worker start
 Prints, over `--runs` fresh interpreters, the median and min of: the whole process (interpreter start
 included; wall and CPU), the import of tv5_assets.definitions, and the defs() call; then which of the
 heavy libraries the steps use (definitions.STEP_LIBRARIES) the load pulled in (none expected) and the
-slowest top-level packages from `python -X importtime` of one more run. Target: at most 2 s. The
+slowest top-level packages from `python -X importtime` of one more run. To compare with another
+checkout, run it with that checkout first on PYTHONPATH. Target: at most 2 s. The
 machine is shared: read the CPU figure (user + sys of the child) beside the wall figure, and the load
 average printed with them.
 """
@@ -26,11 +27,12 @@ from collections import Counter
 CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-from tv5_assets.definitions import STEP_LIBRARIES, defs
+from tv5_assets import definitions
 t1 = time.perf_counter()
-defs()
+definitions.defs()
 t2 = time.perf_counter()
-loaded = sorted(name for name in STEP_LIBRARIES if name in sys.modules)
+names = getattr(definitions, "STEP_LIBRARIES", ("neo4j", "pymilvus", "redis", "psycopg", "sqlalchemy", "torch"))
+loaded = sorted(name for name in names if name in sys.modules)
 print(json.dumps({"import_s": t1 - t0, "defs_s": t2 - t1, "heavy_loaded": loaded}))
 """
 IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
