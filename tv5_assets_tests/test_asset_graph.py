@@ -128,12 +128,12 @@ def test_importing_the_defs_leaves_polars_safe_to_fork(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tv5_assets.definitions import defs_modules
+    from tv5_assets.definitions import forkserver_preload
 
     (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
     script = f"""
 import importlib, os, signal
-for name in {["tv5_assets.definitions", *defs_modules()]!r}:
+for name in {forkserver_preload()!r}:
     importlib.import_module(name)
 pid = os.fork()
 if pid == 0:

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import neo4j
 from pydantic import Field
 
 from ..endpoints import NEO4J
 from ..errors import ServiceUnavailableError, StoreSettingsError
+
+if TYPE_CHECKING:
+    import neo4j
 
 START_HINT = (
     "Start the local server with `tv5 services up --only neo4j`, or point TV5_NEO4J_URI (and "
@@ -58,6 +61,8 @@ class Neo4jResource(dg.ConfigurableResource):
     @contextmanager
     def translate_errors(self, doing: str = "talking to it") -> Iterator[None]:
         """Turn the driver's exceptions into messages that name the store and say what to do."""
+        import neo4j  # imported where used: the code location loads without the driver (fast start)
+
         where = self._where
         try:
             yield
@@ -91,6 +96,8 @@ class Neo4jResource(dg.ConfigurableResource):
     @contextmanager
     def driver(self) -> Iterator[neo4j.Driver]:
         """A driver whose connectivity and credentials were verified; closed on exit."""
+        import neo4j
+
         with self.translate_errors("connecting"):
             driver = neo4j.GraphDatabase.driver(
                 self.uri, auth=self._auth(), connection_timeout=self.connection_timeout_s
@@ -118,6 +125,8 @@ class Neo4jResource(dg.ConfigurableResource):
 def is_transient(error: BaseException) -> bool:
     """Worth a retry: the server went away, or asked the client to retry (a deadlock between writers,
     a leader switch); syntax, constraint and credentials errors are not."""
+    import neo4j
+
     if isinstance(error, (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError)):
         return error.is_retryable()
     return isinstance(error, OSError)

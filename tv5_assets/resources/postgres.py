@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import psycopg
 
 from ..endpoints import POSTGRES, hide_password
 from ..errors import ServiceUnavailableError, StoreSettingsError
+
+if TYPE_CHECKING:
+    import psycopg
 
 DEFAULT_SCHEMA = "agentdb"
 
@@ -37,6 +40,8 @@ class PostgresResource(dg.ConfigurableResource):
 
     def connect(self, autocommit: bool = False) -> psycopg.Connection:
         """A new connection; a server that cannot be reached raises `ServiceUnavailableError`."""
+        import psycopg  # imported where used: the code location loads without the driver (fast start)
+
         try:
             return psycopg.connect(
                 self.url,
@@ -100,6 +105,8 @@ _AUTH_FAILURES = ("password authentication failed", "no password supplied", "aut
 def refused_credentials(error: BaseException) -> bool:
     """The server answered and refused the user or password (SQLSTATE 28xxx; libpq reports a failed
     login at connect time without a SQLSTATE, so its text is matched too)."""
+    import psycopg
+
     if not isinstance(error, psycopg.Error):
         return False
     if (error.sqlstate or "").startswith("28"):
@@ -111,6 +118,8 @@ def is_transient(error: BaseException) -> bool:
     """Worth a retry: a lost or refused connection (SQLSTATE class 08, server shutdown 57P0x, or no
     SQLSTATE: client side). Rejected credentials and other errors (disk full, lock timeouts, bad
     data) are not fixed by retrying."""
+    import psycopg
+
     if not isinstance(error, psycopg.OperationalError) or refused_credentials(error):
         return False
     state = error.sqlstate

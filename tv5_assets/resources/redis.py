@@ -8,11 +8,15 @@ one server. Messages name the server by host, port and database only, never a pa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import redis
 
 from ..endpoints import REDIS, hide_password
 from ..errors import ServiceUnavailableError, StoreSettingsError
+
+if TYPE_CHECKING:
+    import redis
 
 DEFAULT_NAMESPACE = "tv5"
 
@@ -34,6 +38,8 @@ class RedisResource(dg.ConfigurableResource):
 
     def client(self) -> redis.Redis:
         """A connected client (PING checked); an unreachable server raises `ServiceUnavailableError`."""
+        import redis  # imported where used: the code location loads without the client (fast start)
+
         client = redis.Redis.from_url(
             self.url,
             socket_timeout=self.socket_timeout_s,
@@ -79,6 +85,8 @@ def redis_resource_from_env(namespace: str = DEFAULT_NAMESPACE) -> RedisResource
 
 def refused_credentials(error: BaseException) -> bool:
     """A wrong or missing password: AuthenticationError, or the server's NOAUTH/WRONGPASS replies."""
+    import redis
+
     if isinstance(error, redis.AuthenticationError):
         return True
     return isinstance(error, redis.ResponseError) and str(error).startswith(("NOAUTH", "WRONGPASS", "invalid password"))
@@ -87,6 +95,8 @@ def refused_credentials(error: BaseException) -> bool:
 def is_transient(error: BaseException) -> bool:
     """Worth a retry: a dropped connection or a timeout; a rejected password (AuthenticationError,
     itself a ConnectionError) is not."""
+    import redis
+
     return isinstance(error, (redis.ConnectionError, redis.TimeoutError)) and not isinstance(
         error, redis.AuthenticationError
     )

@@ -243,6 +243,7 @@ def test_a_missing_database_is_named(graph_driver, graph_resource):
 
 
 NEVER_IMPORT = {"ops": {"neo4j_bulk_import": {"config": {"mode": "never"}}}}
+ANY_SIZE = {"ops": {"neo4j_bulk_import": {"config": {"min_graph_size": 0}}}}
 # The data folder of the stack the tests run on, read before any fixture points TV5_DATA_DIR at a
 # private folder: the bulk import may only stop a server started from it.
 STACK_DATA_DIR = os.environ.get("TV5_DATA_DIR")
@@ -282,7 +283,12 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
     try:
         with loader.session(empty_graph, DB) as s:  # a fresh database: not even the tests' marker node
             s.run("MATCH (n) DETACH DELETE n").consume()
-        bulk = _materialize(everything, graph_resource, stored_frames)
+        small = _materialize(everything, graph_resource, stored_frames)  # the test graph is tiny: online
+        assert small.success and _metadata(small, "neo4j_bulk_import")["imported"] is False
+        assert "under min_graph_size" in _metadata(small, "neo4j_bulk_import")["reason"]
+        with loader.session(empty_graph, DB) as s:
+            s.run("MATCH (n) DETACH DELETE n").consume()
+        bulk = _materialize(everything, graph_resource, stored_frames, run_config=ANY_SIZE)
         assert bulk.success
         imported = _metadata(bulk, "neo4j_bulk_import")
         assert imported["imported"] is True
@@ -295,7 +301,7 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
             assert fingerprint(restarted) == reference
             assert counts(restarted) == expected_counts(frames)
 
-            again = _materialize(everything, graph_resource, stored_frames)  # the graph now holds data
+            again = _materialize(everything, graph_resource, stored_frames, run_config=ANY_SIZE)  # holds data
             assert again.success
             assert (
                 _metadata(again, "neo4j_bulk_import")["reason"]

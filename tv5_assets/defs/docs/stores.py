@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
 from ..neo4j_graph.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
-from ..postgres_agentdb.schema import TABLES
 from ..redis_cache.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
 from .dictionary import Part, code, count, table
 
@@ -179,12 +178,16 @@ def pg_heading(schema: str, table_name: str) -> str:
 
 
 def postgres_required(schema: str = "agentdb") -> dict[str, list[str]]:
+    from ..postgres_agentdb.schema import TABLES  # SQLAlchemy, imported where used (fast code-location start)
+
     return {pg_heading(schema, name): [c.name for c in t.columns] for name, t in TABLES.items()}
 
 
 def postgres_part(connection, resource) -> Part:
     """Tables from the SQLAlchemy model (types, keys, comments, indexes) with the server's row estimates."""
     from sqlalchemy.dialects import postgresql
+
+    from ..postgres_agentdb.schema import TABLES
 
     dialect = postgresql.dialect()
     part = Part("PostgreSQL", f"Server {resource.address}, schema {code(resource.schema_name)} (the AgentDB).")

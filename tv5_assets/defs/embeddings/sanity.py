@@ -28,10 +28,13 @@ fails with WARN severity, never passes silently).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 SEQUEL_SUFFIX = r"\s+(?:\d{1,2}|ii|iii|iv|v|vi|vii|viii|ix|x|part\s+\w+|chapter\s+\w+|episode\s+\w+)$"
 
@@ -53,6 +56,8 @@ class SanityReport:
 
 def _incidence(lists: pl.Series) -> sp.csr_matrix:
     """Binary rows x vocabulary matrix from a list-of-strings column."""
+    import scipy.sparse as sp  # imported where used: the code location loads without scipy (fast start)
+
     exploded = (
         pl.DataFrame({"items": lists})
         .with_row_index("row")

@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from ..movielens.schemas import user_key_expr
 from .model import l2_normalise
 from .schemas import USER_EMBEDDINGS
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 LIKED = "liked"
 FALLBACK_ALL_RATED = "fallback_all_rated"
@@ -140,6 +143,8 @@ def _rated_with_vectors(ratings: pl.LazyFrame | pl.DataFrame, movie_ids: np.ndar
 
 def _weight_matrix(rated: pl.DataFrame, n_movies: int) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
     """(user ids, users x movies CSR of the weights, has_liked per user) from rows sorted by user."""
+    import scipy.sparse as sp  # imported where used: the code location loads without scipy (fast start)
+
     user_column = rated["user_id"].to_numpy()
     n_ratings = user_column.size
     if n_ratings:

@@ -3,7 +3,6 @@ run on a collection that lost rows, lost its index parameters or cannot find its
 
 import dagster as dg
 import polars as pl
-from pymilvus.client.types import LoadState
 
 from ...resources.milvus import MilvusResource
 from .assets import milvus_media_collection, milvus_user_collection
@@ -65,6 +64,8 @@ def _self_search_result(
 
 
 def _alias_result(milvus: MilvusResource, what: str) -> dg.AssetCheckResult:
+    from pymilvus.client.types import LoadState  # imported where used: the code location loads without pymilvus
+
     alias = milvus.collection_name(what)
     with milvus.get_client() as client:
         target = alias_target(client, alias)

@@ -28,13 +28,14 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import neo4j
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ServiceUnavailableError
 from ...services.neo4j import Neo4jService, deploy_dir, find_java
 from . import import_files, loader
+
+if TYPE_CHECKING:
+    import neo4j
 
 MARKER_FILE = "bulk-import.json"
 IMPORTER_HEAP = "2g"

@@ -25,12 +25,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import neo4j
 import polars as pl
 
 from . import model
 from .model import NodeSpec, RelSpec
+
+if TYPE_CHECKING:
+    import neo4j
 
 # (batch index, rows written so far, rows in total); raising from it aborts the load (tests use
 # this to fail half-way); the assets log progress through it.

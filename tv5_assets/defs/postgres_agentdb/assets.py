@@ -5,18 +5,19 @@ and loaded by loader.py (staging table, binary COPY, keys after the load, one-tr
 Each asset returns a MaterializeResult: the data lives in PostgreSQL, in `<schema_name>.<table>`.
 """
 
+import functools
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
-import sqlalchemy as sa
 from pydantic import Field
 
 from ...conventions import CPU_HEAVY
 from ...resources.postgres import PostgresResource
 from ...store_load import POSTGRES, run_tag, store_asset, store_errors
-from . import schema as model
-from .loader import LoadReport, PartitionSpec, load_partitioned, load_table, split_contiguous
 from .transitions import (
     ACTION_SPACE,
     DEFAULT_EXPLORATION_RATE,
@@ -25,6 +26,15 @@ from .transitions import (
     movie_genre_masks,
     user_chunks,
 )
+
+if TYPE_CHECKING:
+    from .loader import LoadReport, PartitionSpec
+
+# The tables' Dagster column schemas, written once from schema.py by `schema.column_rows` (a test checks
+# that they still match and rewrites them with TV5_UPDATE_SNAPSHOTS=1): the asset definitions need
+# them when the code location loads, and SQLAlchemy (schema.py, loader.py) is imported only by the
+# steps that use it, so the code location starts fast.
+COLUMN_SCHEMAS = Path(__file__).with_name("column_schemas.json")
 
 
 class PoliciesConfig(dg.Config):
@@ -50,20 +60,22 @@ class EpisodesConfig(dg.Config):
     )
 
 
-def table_schema(table: sa.Table) -> dg.TableSchema:
-    """The SQLAlchemy table as Dagster column schema (types as PostgreSQL spells them)."""
-    from sqlalchemy.dialects import postgresql
+@functools.cache
+def _column_schemas() -> dict[str, list[dict]]:
+    return json.loads(COLUMN_SCHEMAS.read_text())
 
-    dialect = postgresql.dialect()
+
+def column_schema(table_name: str) -> dg.TableSchema:
+    """The Dagster column schema of an AgentDB table, from COLUMN_SCHEMAS (no SQLAlchemy needed)."""
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
-                name=column.name,
-                type=column.type.compile(dialect=dialect),
-                description=column.comment,
-                constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=column.primary_key),
+                name=column["name"],
+                type=column["type"],
+                description=column["description"],
+                constraints=dg.TableColumnConstraints(nullable=column["nullable"], unique=column["unique"]),
             )
-            for column in table.columns
+            for column in _column_schemas()[table_name]
         ]
     )
 
@@ -73,7 +85,7 @@ def _load_errors(postgres: PostgresResource, table: str):
     return store_errors(POSTGRES, postgres.address, f"loading {postgres.schema_name}.{table}", postgres.unavailable)
 
 
-def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
+def _metadata(report: "LoadReport", postgres: PostgresResource) -> dict:
     return {
         "dagster/row_count": report.rows,
         **report.metadata(),
@@ -93,7 +105,7 @@ def _metadata(report: LoadReport, postgres: PostgresResource) -> dict:
         "exploration rate 0.1 and 0 visits; `updated_at` is the user's latest rating, so a reload of the same "
         "inputs writes the same rows. Loaded with binary COPY into a staging table and swapped in atomically."
     ),
-    metadata={"dagster/column_schema": table_schema(model.policies), "dagster/table_name": "agentdb.policies"},
+    metadata={"dagster/column_schema": column_schema("policies"), "dagster/table_name": "agentdb.policies"},
 )
 def agentdb_policies(
     context: dg.AssetExecutionContext,
@@ -102,6 +114,9 @@ def agentdb_policies(
     user_profiles: pl.LazyFrame,
     ratings: pl.LazyFrame,
 ) -> dg.MaterializeResult:
+    from . import schema as model
+    from .loader import load_table
+
     policies = build_policies(user_profiles, ratings, config.exploration_rate).collect()
     missing = policies.filter(pl.col("updated_at").is_null())
     if missing.height:
@@ -127,8 +142,10 @@ def agentdb_policies(
 
 def episode_partitions(
     ratings: pl.LazyFrame, movies: pl.LazyFrame, batch_ratings: int, workers: int
-) -> tuple[list[PartitionSpec], int]:
+) -> tuple[list["PartitionSpec"], int]:
     """Range partitions of episode ids, each with the user chunks whose episodes it holds."""
+    from .loader import PartitionSpec, split_contiguous
+
     chunks = user_chunks(ratings, batch_ratings)
     masks = movie_genre_masks(movies).collect().lazy()
     rows = chunks["rows"].to_list()
@@ -163,7 +180,7 @@ def episode_partitions(
         "Built with polars window logic in chunks of users, loaded with parallel binary COPY into range "
         "partitions of a staging table, indexed after the load and swapped in within one transaction."
     ),
-    metadata={"dagster/column_schema": table_schema(model.episodes), "dagster/table_name": "agentdb.episodes"},
+    metadata={"dagster/column_schema": column_schema("episodes"), "dagster/table_name": "agentdb.episodes"},
 )
 def agentdb_episodes(
     context: dg.AssetExecutionContext,
@@ -172,6 +189,9 @@ def agentdb_episodes(
     ratings: pl.LazyFrame,
     movies: pl.LazyFrame,
 ) -> dg.MaterializeResult:
+    from . import schema as model
+    from .loader import load_partitioned
+
     specs, chunk_count = episode_partitions(ratings, movies, config.batch_ratings, config.load_workers)
     context.log.info(f"episodes: {chunk_count} user chunk(s) in {len(specs)} partition(s)")
     with _load_errors(postgres, "episodes"):

@@ -17,11 +17,15 @@ Format reference: https://www.postgresql.org/docs/current/sql-copy.html ("Binary
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
+
+# pyarrow is imported where used: the defs folder imports every module when the code location loads,
+# and only the PostgreSQL loads need it (fast code-location start).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 TRAILER = (-1).to_bytes(2, "big", signed=True)
@@ -56,6 +60,8 @@ def _fixed_values(series: pl.Series, pg_type: str) -> np.ndarray:
 
 def _binary_from_block(block: np.ndarray) -> pa.Array:
     """A numpy structured array (one record per row) as an Arrow binary array, one value per record."""
+    import pyarrow as pa
+
     width = block.dtype.itemsize
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(block), [None, pa.py_buffer(block)])
     return fixed.cast(pa.large_binary())
@@ -77,6 +83,9 @@ def _fixed_run(frame: pl.DataFrame, columns: list[str], pg_types: dict[str, str]
 
 def _null_aware(prefix: pa.Array, series: pl.Series) -> pa.Array:
     """Replace the prefix of NULL rows by the NULL marker (their payload is empty)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not series.null_count():
         return prefix
     return pc.if_else(pa.array(series.is_null().to_numpy()), pa.scalar(NULL_FIELD, pa.large_binary()), prefix)
@@ -84,6 +93,8 @@ def _null_aware(prefix: pa.Array, series: pl.Series) -> pa.Array:
 
 def _field_parts(series: pl.Series, pg_type: str) -> list[pa.Array]:
     """One column as [prefix, payload] arrays whose row-wise join is the binary-COPY field."""
+    import pyarrow as pa
+
     if pg_type in _FIXED:  # a fixed-width column with NULLs
         dtype, width = _FIXED[pg_type]
         block = np.empty(series.len(), dtype=[("length", ">i4"), ("value", dtype)])
@@ -119,6 +130,9 @@ def encode_tuples(frame: pl.DataFrame, pg_types: dict[str, str]) -> memoryview:
         raise KeyError(f"frame lacks column(s) {missing} needed for the binary COPY")
     if frame.height == 0:
         return memoryview(b"")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     parts: list[pa.Array] = []
     run: list[str] = []
     columns = list(pg_types)

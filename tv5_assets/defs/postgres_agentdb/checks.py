@@ -4,18 +4,23 @@ import dagster as dg
 import polars as pl
 
 from ...resources.postgres import PostgresResource
-from . import schema as model
 from .assets import agentdb_episodes, agentdb_policies
 from .transitions import ACTION_SPACE
 
 SAMPLE_EPISODES = 10
 
 
+def _qualified(schema: str, table: str) -> str:
+    from .schema import qualified  # SQLAlchemy, imported where used (fast code-location start)
+
+    return qualified(schema, table)
+
+
 def _primary_key_columns(conn, schema: str, table: str) -> list[str]:
     rows = conn.execute(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY a.attnum",
-        (model.qualified(schema, table),),
+        (_qualified(schema, table),),
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -37,7 +42,7 @@ def _missing_table(postgres: PostgresResource, table: str) -> dg.AssetCheckResul
 def agentdb_policies_match_profiles(postgres: PostgresResource, user_profiles: pl.LazyFrame) -> dg.AssetCheckResult:
     expected = user_profiles.select(pl.len()).collect().item()
     schema = postgres.schema_name
-    table = model.qualified(schema, "policies")
+    table = _qualified(schema, "policies")
     with postgres.connection(autocommit=True) as conn:
         if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
             return _missing_table(postgres, "policies")
@@ -88,7 +93,7 @@ def agentdb_episodes_match_ratings(postgres: PostgresResource, ratings: pl.LazyF
     ).collect()
     expected_rows, expected_users, first_user = summary.row(0)
     schema = postgres.schema_name
-    table = model.qualified(schema, "episodes")
+    table = _qualified(schema, "episodes")
     with postgres.connection(autocommit=True) as conn:
         if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
             return _missing_table(postgres, "episodes")

@@ -31,14 +31,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
-import psycopg
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from . import schema as model
 from .binary_copy import HEADER, TRAILER, encode_tuples, fixed_width_first
+
+# psycopg and SQLAlchemy are imported where used: the defs folder imports every module when the code
+# location loads, and only the PostgreSQL steps need them (fast code-location start).
+if TYPE_CHECKING:
+    import psycopg
+    import sqlalchemy as sa
 
 WRITE_BLOCK_BYTES = 1 << 20
 DEFAULT_SWAP_LOCK_TIMEOUT_S = 120
@@ -111,6 +115,9 @@ def after_batch(table: str, batch_index: int, rows_so_far: int) -> None:
 
 def pg_types(table: sa.Table) -> dict[str, str]:
     """Column -> PostgreSQL type name understood by the binary COPY encoder."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
     types: dict[str, str] = {}
     for column in table.columns:
         kind = column.type
@@ -177,6 +184,8 @@ class _TableLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import psycopg
+
         try:
             if not self.conn.closed:
                 self.conn.rollback()
@@ -286,6 +295,8 @@ def load_table(
     lock_timeout_s: int = DEFAULT_SWAP_LOCK_TIMEOUT_S,
 ) -> LoadReport:
     """Replace `<schema>.<table>` with the rows of `batches`, atomically (see module docstring)."""
+    import psycopg
+
     report = LoadReport(table=f"{schema}.{table.name}")
     started = time.perf_counter()
     staged = model.staging_name(table, tag)
@@ -379,6 +390,8 @@ def load_partitioned(
     `partitions` must cover the key space in order (first lower and last upper None, each upper the
     next lower); each partition's batches are built and COPYed by its own worker and connection.
     """
+    import psycopg
+
     (key,) = [c.name for c in table.primary_key.columns]
     _validate_partitions(partitions)
     report = LoadReport(table=f"{schema}.{table.name}", partitions=len(partitions))
@@ -510,6 +523,8 @@ def _first_error_first(futures: list) -> list:
 
 def _drop_quietly(conn: psycopg.Connection, schema: str, names: Sequence[str]) -> None:
     """Remove committed staging partitions of a failed load (best effort; the next load sweeps)."""
+    import psycopg
+
     try:
         for name in names:
             conn.execute(f"DROP TABLE IF EXISTS {model.qualified(schema, name)}")

@@ -14,71 +14,133 @@ live table and rename the staging one into its place (`rename_ddl`); see loader.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-metadata = sa.MetaData()
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine.interfaces import Dialect
+
+# `metadata`, `policies`, `episodes` and `TABLES` are built on first use (module __getattr__ below):
+# the defs folder imports every module when the code location loads, and SQLAlchemy is imported
+# only by the steps that talk to PostgreSQL, so the code location starts fast.
+_MODEL_NAMES = ("metadata", "policies", "episodes", "TABLES")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODEL_NAMES:
+        return _model()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def IdString(length: int) -> sa.String:  # noqa: N802 - reads like a type in the Column lists
     """Ids are ASCII codes (user_00000042, ml_42): the "C" collation compares them bytewise, their
     natural order, and makes the index builds after a load much cheaper than a locale collation."""
+    import sqlalchemy as sa
+
     return sa.String(length, collation="C")
 
 
-policies = sa.Table(
-    "policies",
-    metadata,
-    sa.Column("user_id", IdString(16), primary_key=True, comment="user_{userId:08d}"),
-    sa.Column(
-        "state_hash", sa.String(64), nullable=True, comment="SHA-256 of the last visited state; NULL before any visit"
-    ),
-    sa.Column("q_values", postgresql.JSONB, nullable=False, comment="{genre: Q-value} over ACTION_SPACE"),
-    sa.Column("exploration_rate", sa.REAL, nullable=False, comment="epsilon of the epsilon-greedy policy"),
-    sa.Column("total_visits", sa.Integer, nullable=False),
-    sa.Column(
-        "archetype", sa.String(32), nullable=False, comment="the profile archetype the Q-values were initialised from"
-    ),
-    sa.Column(
-        "updated_at",
-        sa.DateTime(timezone=True),
-        nullable=False,
-        comment="as-of time of the data the policy reflects (the user's latest rating at initialisation)",
-    ),
-    comment="Per-user RL policies (tabular Q-values over genres).",
-)
-sa.Index("policies_archetype_idx", policies.c.archetype)
+def _policies(metadata: sa.MetaData) -> sa.Table:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
 
-episodes = sa.Table(
-    "episodes",
-    metadata,
-    sa.Column("episode_id", sa.BigInteger, primary_key=True, autoincrement=False, comment="1..N in (user, time) order"),
-    sa.Column("user_id", IdString(16), nullable=False, comment="user_{userId:08d}"),
-    sa.Column("step", sa.Integer, nullable=False, comment="0-based position in the user's history"),
-    sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("time_of_day", sa.String(16), nullable=False),
-    sa.Column("action", IdString(32), nullable=False, comment="media id of the rated movie (ml_{movieId})"),
-    sa.Column("rating", sa.REAL, nullable=False, comment="stars 0.5..5.0"),
-    sa.Column("reward", sa.REAL, nullable=False, comment="(rating - 2.75) / 2.25, in [-1, 1]"),
-    sa.Column("state", postgresql.JSONB, nullable=False, comment="{step, time_of_day, recent_genres}"),
-    sa.Column("next_state", postgresql.JSONB, nullable=True, comment="state at step + 1; NULL when terminal"),
-    sa.Column("is_terminal", sa.Boolean, nullable=False, comment="the user's last rating"),
-    comment="RL transitions derived from the ratings, one per rating.",
-)
-# A user's history in time order ("last 10 episodes of a user"), and the episodes of one movie.
-sa.Index("episodes_user_id_timestamp_idx", episodes.c.user_id, episodes.c.timestamp)
-sa.Index("episodes_action_idx", episodes.c.action)
+    policies = sa.Table(
+        "policies",
+        metadata,
+        sa.Column("user_id", IdString(16), primary_key=True, comment="user_{userId:08d}"),
+        sa.Column(
+            "state_hash",
+            sa.String(64),
+            nullable=True,
+            comment="SHA-256 of the last visited state; NULL before any visit",
+        ),
+        sa.Column("q_values", postgresql.JSONB, nullable=False, comment="{genre: Q-value} over ACTION_SPACE"),
+        sa.Column("exploration_rate", sa.REAL, nullable=False, comment="epsilon of the epsilon-greedy policy"),
+        sa.Column("total_visits", sa.Integer, nullable=False),
+        sa.Column(
+            "archetype",
+            sa.String(32),
+            nullable=False,
+            comment="the profile archetype the Q-values were initialised from",
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="as-of time of the data the policy reflects (the user's latest rating at initialisation)",
+        ),
+        comment="Per-user RL policies (tabular Q-values over genres).",
+    )
+    sa.Index("policies_archetype_idx", policies.c.archetype)
+    return policies
 
-TABLES: dict[str, sa.Table] = {"policies": policies, "episodes": episodes}
-_DIALECT = postgresql.dialect()
+
+def _episodes(metadata: sa.MetaData) -> sa.Table:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    episodes = sa.Table(
+        "episodes",
+        metadata,
+        sa.Column(
+            "episode_id", sa.BigInteger, primary_key=True, autoincrement=False, comment="1..N in (user, time) order"
+        ),
+        sa.Column("user_id", IdString(16), nullable=False, comment="user_{userId:08d}"),
+        sa.Column("step", sa.Integer, nullable=False, comment="0-based position in the user's history"),
+        sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("time_of_day", sa.String(16), nullable=False),
+        sa.Column("action", IdString(32), nullable=False, comment="media id of the rated movie (ml_{movieId})"),
+        sa.Column("rating", sa.REAL, nullable=False, comment="stars 0.5..5.0"),
+        sa.Column("reward", sa.REAL, nullable=False, comment="(rating - 2.75) / 2.25, in [-1, 1]"),
+        sa.Column("state", postgresql.JSONB, nullable=False, comment="{step, time_of_day, recent_genres}"),
+        sa.Column("next_state", postgresql.JSONB, nullable=True, comment="state at step + 1; NULL when terminal"),
+        sa.Column("is_terminal", sa.Boolean, nullable=False, comment="the user's last rating"),
+        comment="RL transitions derived from the ratings, one per rating.",
+    )
+    # A user's history in time order ("last 10 episodes of a user"), and the episodes of one movie.
+    sa.Index("episodes_user_id_timestamp_idx", episodes.c.user_id, episodes.c.timestamp)
+    sa.Index("episodes_action_idx", episodes.c.action)
+    return episodes
+
+
+@cache
+def _model() -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    policies, episodes = _policies(metadata), _episodes(metadata)
+    tables: dict[str, sa.Table] = {"policies": policies, "episodes": episodes}
+    return {"metadata": metadata, "policies": policies, "episodes": episodes, "TABLES": tables}
+
+
+@cache
+def _dialect() -> Dialect:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
+
+
+def column_rows(table: sa.Table) -> list[dict]:
+    """The table's columns as the assets' column_schemas.json holds them (types as PostgreSQL spells them)."""
+    return [
+        {
+            "name": column.name,
+            "type": column.type.compile(dialect=_dialect()),
+            "description": column.comment,
+            "nullable": column.nullable,
+            "unique": column.primary_key,
+        }
+        for column in table.columns
+    ]
 
 
 def _compile(element: sa.schema.ExecutableDDLElement | sa.sql.ClauseElement) -> str:
-    return str(element.compile(dialect=_DIALECT)).strip()
+    return str(element.compile(dialect=_dialect())).strip()
 
 
 def _quote(identifier: str) -> str:
-    return _DIALECT.identifier_preparer.quote(identifier)
+    return _dialect().identifier_preparer.quote(identifier)
 
 
 def _literal(text: str) -> str:
@@ -103,6 +165,8 @@ def staging_table(
     `check` adds a CHECK constraint (a partition's key range, so ATTACH PARTITION needs no scan);
     `partition_by` makes it a partitioned parent, e.g. "RANGE (episode_id)".
     """
+    import sqlalchemy as sa
+
     extras: list[sa.SchemaItem] = []
     if check:
         extras.append(sa.CheckConstraint(sa.text(check), name=f"{staging_name}_range"))
@@ -119,6 +183,8 @@ def staging_table(
 def create_staging_ddl(
     table: sa.Table, schema: str, staging_name: str, check: str | None = None, partition_by: str | None = None
 ) -> str:
+    import sqlalchemy as sa
+
     return _compile(sa.schema.CreateTable(staging_table(table, schema, staging_name, check, partition_by)))
 
 
@@ -135,6 +201,8 @@ def keys_ddl(table: sa.Table, schema: str, target_name: str) -> list[tuple[str, 
     On a partitioned parent the same statements attach the partitions' matching keys and indexes
     instead of building new ones.
     """
+    import sqlalchemy as sa
+
     target = qualified(schema, target_name)
     pk_columns = ", ".join(_quote(c.name) for c in table.primary_key.columns)
     statements = [

@@ -33,7 +33,6 @@ import polars as pl
 from ..embeddings.schemas import EMBEDDING_DIM
 from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
 from ..neo4j_graph import model
-from ..postgres_agentdb import schema as agentdb
 from ..redis_cache.cache import DEFAULT_TOP_TRENDING, latest_trends, platform_values
 
 MILVUS, NEO4J, POSTGRES, REDIS = "Milvus", "Neo4j", "PostgreSQL", "Redis"
@@ -216,6 +215,8 @@ def read_neo4j(neo4j) -> dict[str, Found]:
 
 def read_postgres(postgres) -> dict[str, Found]:
     """Rows of each AgentDB table (a missing table counts 0 and says so)."""
+    from ..postgres_agentdb import schema as agentdb  # SQLAlchemy, imported where used (fast code-location start)
+
     schema = postgres.schema_name
     names = {t: (f"{schema}.{t}", "rows") for t in AGENTDB_TABLES}
 

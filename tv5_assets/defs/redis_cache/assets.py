@@ -3,10 +3,10 @@ key layout, the atomic refresh and the reader helpers)."""
 
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
-import redis as redis_py
 from pydantic import Field
 
 from ...resources.redis import RedisResource
@@ -20,6 +20,9 @@ from .cache import (
     refresh_trends,
 )
 from .protocol import DEFAULT_CHUNK
+
+if TYPE_CHECKING:
+    import redis as redis_py
 
 
 class PlatformCacheConfig(dg.Config):
@@ -38,7 +41,7 @@ class TrendsCacheConfig(dg.Config):
 
 
 @contextmanager
-def _refreshing(cache: RedisResource, what: str) -> Iterator[redis_py.Redis]:
+def _refreshing(cache: RedisResource, what: str) -> Iterator["redis_py.Redis"]:
     """A client for refreshing `what`, closed afterwards; errors translated by store_errors."""
     with store_errors(REDIS, cache.address, f"refreshing {what}", cache.unavailable), closing(cache.client()) as client:
         yield client

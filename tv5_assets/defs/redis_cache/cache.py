@@ -37,11 +37,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
-import redis
 
 from .protocol import DEFAULT_CHUNK, resp_command, send_commands
+
+if TYPE_CHECKING:
+    import redis
 
 PLATFORM_TTL_S = 24 * 3600
 TRENDS_TTL_S = 15 * 60

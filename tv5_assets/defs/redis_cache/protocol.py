@@ -11,9 +11,12 @@ command), and reads the replies with redis-py's own parser, so an error reply ra
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import polars as pl
-import redis
+
+if TYPE_CHECKING:
+    import redis
 
 DEFAULT_CHUNK = 10_000
 

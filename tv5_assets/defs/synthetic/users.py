@@ -12,16 +12,18 @@ sparse user x movie product), a few seconds; Faker only builds small name/city p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
-from faker import Faker
 
 from ..movielens.schemas import user_key_expr
 from .catalog import GENRE_INDEX, MovieTraits, dense_index, movie_traits, unique_sorted_ids
 from .common import categorical_by_row, check_schema, rank_percentile, rng_for, weighted_order, zscore
 from .schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 ASSET = "user_profiles"
 
@@ -236,6 +238,8 @@ def _taste_features(
     traits: MovieTraits, user_idx: np.ndarray, movie_idx: np.ndarray, rated_year: np.ndarray, n_users: int
 ) -> dict[str, np.ndarray]:
     """The features of rating_history but activity, from the grouped (user, movie, year) rows."""
+    import scipy.sparse as sp  # imported where used: the code location loads without scipy (fast start)
+
     known = movie_idx >= 0
     if not known.all():  # ratings of movies missing from `movies` count for time, not for taste
         user_idx, movie_idx, rated_year = user_idx[known], movie_idx[known], rated_year[known]
@@ -295,6 +299,8 @@ def name_pools(seed: int, pool_size: int) -> dict[str, pl.Series]:
     Faker is slow per call (tens of microseconds), so it fills a pool of `pool_size` values per
     locale once; users then pick from the pools by numpy index.
     """
+    from faker import Faker  # imported where used: the code location loads without Faker
+
     first, last, city = [], [], []
     for locale in LOCALES:
         stream = rng_for(seed, ASSET, "faker", locale)
