@@ -133,3 +133,33 @@ def test_stale_filters_cover_exactly_the_missing_keys() -> None:
     (open_end,) = stale_filters("pk", np.array([5]), first=5, last=None)
     assert open_end == "(pk > 5)"
     assert stale_filters("pk", np.arange(1, 13), first=1, last=12) == []
+
+
+def test_partitioned_mode_partitions_exactly_the_user_growing_assets_and_their_checks() -> None:
+    """In a fresh process with TV5_USER_PARTITIONS set (read at import): the four assets, every check
+    on them, and the `user_partitions` job share the range partitions; nothing else is partitioned."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import json\n"
+        "from tv5_assets.definitions import defs\n"
+        "d = defs(); g = d.get_repository_def().asset_graph\n"
+        "nodes = [g.get(k) for k in g.get_all_asset_keys() if g.get(k).partitions_def]\n"
+        "assets = {n.key.to_user_string(): n.partitions_def.get_partition_keys() for n in nodes}\n"
+        "checks = [g.get(c).partitions_def is not None for n in nodes for c in n.check_keys]\n"
+        "job = d.resolve_job_def('user_partitions').partitions_def.get_partition_keys()\n"
+        "print(json.dumps({'assets': assets, 'checks': checks, 'job': job}))\n"
+    )
+    env = {**os.environ, "TV5_USER_PARTITIONS": "2x100"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    keys = ["users-000001-000100", "users-000101-up"]
+    assert found["assets"] == {
+        name: keys for name in ("agentdb_episodes", "milvus_user_collection", "neo4j_ratings", "user_embeddings")
+    }
+    assert found["job"] == keys
+    assert found["checks"] == [True] * 9  # embeddings 2, episodes 1, RATED 2, Milvus 4: all partitioned
