@@ -162,7 +162,9 @@ def episode_partitions(
         "time_of_day, recent_genres (genres of the previous 3 rated movies)}, action = the movie's media id, "
         "reward = (rating - 2.75) / 2.25 in [-1, 1], next_state = the following state (NULL on the last rating). "
         "Built with polars window logic in chunks of users, loaded with parallel binary COPY into range "
-        "partitions of a staging table, indexed after the load and swapped in within one transaction."
+        "partitions of a staging table, indexed after the load and swapped in within one transaction. With "
+        "TV5_USER_PARTITIONS set, partitioned by user-id range: a partition deletes its users' rows and COPYs "
+        "them again in one transaction."
     ),
     metadata={"dagster/column_schema": table_schema(model.episodes), "dagster/table_name": "agentdb.episodes"},
     partitions_def=user_partitions_def(),

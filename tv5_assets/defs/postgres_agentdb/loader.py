@@ -542,7 +542,13 @@ class _SharedTableLock(_TableLock):
 
 
 def ensure_table(connect: Callable[[], psycopg.Connection], table: sa.Table, schema: str) -> bool:
-    """Create `<schema>.<table>` with its keys, indexes and comments when missing; True if created."""
+    """Create `<schema>.<table>` with its keys, indexes and comments when missing; True if created.
+
+    The exclusive load lock is taken only when the table is missing: range loads in progress hold it
+    shared, and a load of another range must not wait for them just to find the table there."""
+    with connect() as conn:
+        if _live_exists(conn, schema, table.name):
+            return False
     with _load_session(connect, schema, table) as conn:
         if _live_exists(conn, schema, table.name):
             return False
