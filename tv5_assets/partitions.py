@@ -137,7 +137,17 @@ def range_of(partition_key: str) -> UserRange:
 
 
 def context_range(context) -> UserRange | None:
-    """The run's user range for an asset or check context, or None on the unpartitioned path."""
-    if not context.has_partition_key:
-        return None
-    return range_of(context.partition_key)
+    """The run's user range for an asset or check context, or None on the unpartitioned path.
+
+    With partitions configured, a run without a partition key is refused: Dagster would run the
+    asset whole, and its whole output would sit beside (and disagree with) the per-range ones."""
+    if context.has_partition_key:
+        return range_of(context.partition_key)
+    if configured_ranges() is not None:
+        raise dg.Failure(
+            description=f"{ENV_VAR} is set, so this asset is partitioned by user-id range, but the run has no "
+            "partition key. Materialize its partitions (a backfill in the UI, `dagster job backfill -j "
+            "user_partitions --all`, or `--partition <key>`), or unset the variable for an unpartitioned run.",
+            allow_retries=False,
+        )
+    return None

@@ -163,3 +163,16 @@ def test_partitioned_mode_partitions_exactly_the_user_growing_assets_and_their_c
     }
     assert found["job"] == keys
     assert found["checks"] == [True] * 9  # embeddings 2, episodes 1, RATED 2, Milvus 4: all partitioned
+
+
+def test_a_run_without_a_partition_key_is_refused_in_partitioned_mode(monkeypatch) -> None:
+    from tv5_assets.partitions import context_range
+
+    class Unkeyed:
+        has_partition_key = False
+
+    monkeypatch.delenv("TV5_USER_PARTITIONS", raising=False)
+    assert context_range(Unkeyed()) is None
+    monkeypatch.setenv("TV5_USER_PARTITIONS", "2x100")
+    with pytest.raises(dg.Failure, match="no partition key"):
+        context_range(Unkeyed())
