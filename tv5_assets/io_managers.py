@@ -7,6 +7,11 @@
 | `np.ndarray`     | `a/b.npy` (memory-mapped on load)                               | `np.ndarray`         |
 | `None`/`MaterializeResult` | nothing (store loads own their data in the store)    | -                    |
 
+Partitioned assets (user-id ranges, `tv5_assets/partitions.py`) store one Parquet file per partition,
+`a/b.partitions/<partition key>.parquet` (beside, never inside, the unpartitioned layout); an input
+gets the partitions it asks for (a partitioned downstream its own range, an unpartitioned one all of
+them) as one frame, in partition-key order.
+
 A downstream input may ask for `pl.LazyFrame` from an asset stored as `pl.DataFrame` and vice versa:
 both are the same Parquet. Nothing goes through pickle: any other type is an error that says so.
 
@@ -37,6 +42,15 @@ PREVIEW_ROWS = 5
 def asset_path(base: Path, key: dg.AssetKey) -> Path:
     """`a/b` -> `<base>/a/b` (suffix added by the writer)."""
     return base.joinpath(*key.path)
+
+
+PARTITIONS_SUFFIX = ".partitions"
+
+
+def partition_path(base: Path, key: dg.AssetKey, partition_key: str) -> Path:
+    """`a/b` partition `p` -> `<base>/a/b.partitions/p.parquet`."""
+    target = asset_path(base, key)
+    return target.with_name(target.name + PARTITIONS_SUFFIX) / f"{partition_key}.parquet"
 
 
 def table_schema(schema: pl.Schema, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
@@ -98,6 +112,9 @@ class Tv5IOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
             return
+        if context.has_asset_partitions:
+            self._write_partition(context, obj)
+            return
         target = asset_path(self._base(), context.asset_key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pl.DataFrame):
@@ -128,6 +145,24 @@ class Tv5IOManager(dg.ConfigurableIOManager):
                 df.write_parquet(staged, compression=PARQUET_COMPRESSION)
         _remove_other_layouts(file_path, dir_path, keep=final)
         self._record_frame(context, df.schema, df.height, final, df)
+
+    def _write_partition(self, context: dg.OutputContext, obj: Any) -> None:
+        """One file per partition, replaced atomically; other partitions' files are left alone."""
+        if not isinstance(obj, pl.DataFrame | pl.LazyFrame):
+            raise dg.DagsterInvariantViolationError(
+                f"Partitioned asset {context.asset_key.to_user_string()} returned a {type(obj).__name__}; "
+                "partitions are stored as Parquet: return a polars DataFrame or LazyFrame."
+            )
+        final = partition_path(self._base(), context.asset_key, context.asset_partition_key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.replacing(final) as staged:
+            if isinstance(obj, pl.LazyFrame):
+                obj.sink_parquet(staged, compression=PARQUET_COMPRESSION)
+            else:
+                obj.write_parquet(staged, compression=PARQUET_COMPRESSION)
+        scan = pl.scan_parquet(final)
+        rows = scan.select(pl.len()).collect().item()
+        self._record_frame(context, scan.collect_schema(), rows, final, scan.head(PREVIEW_ROWS).collect())
 
     def _sink_lazy(self, context: dg.OutputContext, lf: pl.LazyFrame, target: Path) -> None:
         file_path = target.with_suffix(".parquet")
@@ -172,6 +207,9 @@ class Tv5IOManager(dg.ConfigurableIOManager):
         target = asset_path(self._base(), key)
         wanted = context.dagster_type.typing_type
         wanted = _unwrap_optional(wanted)
+        if context.has_asset_partitions:
+            files = [partition_path(self._base(), key, p) for p in sorted(context.asset_partition_keys)]
+            return _read_partitions(key, files, lazy=wanted is pl.LazyFrame)
         npy = target.with_suffix(".npy")
         if wanted is np.ndarray or (npy.exists() and wanted not in (pl.DataFrame, pl.LazyFrame)):
             if not npy.exists():
@@ -199,7 +237,20 @@ def _missing(key: dg.AssetKey, path: Path) -> dg.DagsterInvariantViolationError:
 def read_frame(key: str | dg.AssetKey, lazy: bool = True, base_dir: Path | None = None) -> pl.LazyFrame | pl.DataFrame:
     """Read a stored asset outside Dagster (benchmarks, notebooks, tests)."""
     asset_key = key if isinstance(key, dg.AssetKey) else dg.AssetKey.from_user_string(key)
-    return _read_parquet(asset_key, asset_path(base_dir or settings.data_dir() / "assets", asset_key), lazy)
+    target = asset_path(base_dir or settings.data_dir() / "assets", asset_key)
+    partitions = target.with_name(target.name + PARTITIONS_SUFFIX)
+    if partitions.is_dir() and not (target.is_dir() or target.with_suffix(".parquet").exists()):
+        return _read_partitions(asset_key, sorted(partitions.glob("*.parquet")), lazy)  # every partition
+    return _read_parquet(asset_key, target, lazy)
+
+
+def _read_partitions(key: dg.AssetKey, files: list[Path], lazy: bool) -> pl.LazyFrame | pl.DataFrame:
+    """The asked partitions' files as one frame; a missing one is an error naming it."""
+    for path in files:
+        if not path.exists():
+            raise _missing(key, path)
+    patterns = [str(p) for p in files]
+    return pl.scan_parquet(patterns) if lazy else pl.read_parquet(patterns)
 
 
 def _read_parquet(key: dg.AssetKey, target: Path, lazy: bool) -> pl.LazyFrame | pl.DataFrame:

@@ -22,6 +22,7 @@ import polars as pl
 from ...conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS
 from ...io_managers import table_schema
 from ...k8s import A100_POOL, EXECUTOR_TAG, with_pod_config
+from ...partitions import context_range, user_partitions_def
 from . import exports
 from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
 from .schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
@@ -215,8 +216,10 @@ def media_embeddings(
         "One L2-normalised preference vector per user in ratings: the mean of the vectors of the movies "
         "they rated above their own average, weighted by how far above (users whose ratings are all "
         "equal: the plain mean of everything they rated). One sparse product (users x movies) @ "
-        "(movies x 384). Also writes embeddings/users/preference_vectors.npy and user_ids.json."
+        "(movies x 384). Also writes embeddings/users/preference_vectors.npy and user_ids.json. With "
+        "TV5_USER_PARTITIONS set, partitioned by user-id range (one Parquet file per range; no export)."
     ),
+    partitions_def=user_partitions_def(),
     metadata={
         "dagster/column_schema": table_schema(
             USER_EMBEDDINGS,
@@ -235,6 +238,10 @@ def user_embeddings(
     ratings: pl.LazyFrame,
     media_embeddings: pl.DataFrame,
 ) -> pl.DataFrame:
+    users = context_range(context)  # None: every user (the default, unpartitioned)
+    if users is not None:
+        ratings = ratings.filter(users.contains_expr())
+        context.log.info(f"partition {context.partition_key}: {users.describe()}")
     movie_ids = media_embeddings["movie_id"].to_numpy()
     result = user_preference_vectors(ratings, movie_ids, vectors_of(media_embeddings))
     frame = result.frame()
@@ -246,7 +253,7 @@ def user_embeddings(
         **result.stats,
         "weighting_rule": "max(rating - user's mean rating, 0); fallback: unweighted mean",
     }
-    if config.write_export:
+    if config.write_export and users is None:  # the export is one file of every user: not per partition
         keys = frame["user_key"].to_list()
         folder = exports.write_user_export(result.vectors, keys)
         metadata["export_vectors"] = dg.MetadataValue.path(str(folder / exports.USER_VECTORS))

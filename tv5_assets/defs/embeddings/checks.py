@@ -6,6 +6,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from ...partitions import context_range, user_partitions_def
 from ..movielens.schemas import media_id_expr, user_key_expr
 from .assets import media_embeddings, media_text, similar_movies, user_embeddings, vectors_of
 from .model import encode_texts, load_model
@@ -217,7 +218,7 @@ def media_embeddings_semantic_sanity(
 
 
 # ------------------------------------------------------------------------------- user_embeddings
-@dg.asset_check(asset=user_embeddings, blocking=True)
+@dg.asset_check(asset=user_embeddings, blocking=True, partitions_def=user_partitions_def())
 def user_embeddings_vectors_valid(user_embeddings: pl.DataFrame) -> dg.AssetCheckResult:
     """384-dim, finite, no zero rows, unit norm within 1e-3; weighting is a known value."""
     problems, figures = vector_problems(vectors_of(user_embeddings), user_embeddings["user_id"].to_numpy(), "user")
@@ -232,9 +233,20 @@ def user_embeddings_vectors_valid(user_embeddings: pl.DataFrame) -> dg.AssetChec
     return _result(problems, figures, f"{user_embeddings.height:,} unit vectors of dimension {EMBEDDING_DIM}")
 
 
-@dg.asset_check(asset=user_embeddings, blocking=True, additional_ins={"ratings": dg.AssetIn("ratings")})
-def user_embeddings_aligned_with_ratings(user_embeddings: pl.DataFrame, ratings: pl.LazyFrame) -> dg.AssetCheckResult:
-    """Exactly one row per user in `ratings`, sorted by user_id, user_key = user_{id:08d}."""
+@dg.asset_check(
+    asset=user_embeddings,
+    blocking=True,
+    additional_ins={"ratings": dg.AssetIn("ratings")},
+    partitions_def=user_partitions_def(),
+)
+def user_embeddings_aligned_with_ratings(
+    context: dg.AssetCheckExecutionContext, user_embeddings: pl.DataFrame, ratings: pl.LazyFrame
+) -> dg.AssetCheckResult:
+    """Exactly one row per user in `ratings` (of the partition's user range, when partitioned), sorted by
+    user_id, user_key = user_{id:08d}."""
+    users = context_range(context)
+    if users is not None:
+        ratings = ratings.filter(users.contains_expr())
     rating_users = ratings.select(pl.col("user_id").unique()).collect()["user_id"]
     problems, figures = id_alignment_problems(user_embeddings["user_id"], rating_users, "user_embeddings", "ratings")
     wrong_key = user_embeddings.filter(pl.col("user_key") != user_key_expr("user_id")).height

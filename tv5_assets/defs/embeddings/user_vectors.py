@@ -135,7 +135,9 @@ def _rated_with_vectors(ratings: pl.LazyFrame | pl.DataFrame, movie_ids: np.ndar
     rated = (
         preference_weights(base.join(movie_index, on="movie_id", how="inner"))
         .select("user_id", "movie_row", "weight", "has_liked")
-        .sort("user_id")  # CSR rows; order within a user does not matter for the product
+        # CSR rows by user; within a user by movie, so the float32 sums run in one order whatever
+        # other users the frame holds: bit-identical vectors from a user-range partition and a full run.
+        .sort("user_id", "movie_row")
         .collect()
     )
     return rated, counts

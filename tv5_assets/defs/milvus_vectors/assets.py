@@ -11,10 +11,11 @@ import polars as pl
 from pydantic import Field
 
 from ...conventions import CPU_HEAVY, CRITICAL_PATH
+from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.milvus import MilvusResource
 from ...store_load import MILVUS, store_asset, store_errors
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
-from .loading import LoadReport, load_blue_green
+from .loading import LoadReport, load_blue_green, upsert_range
 
 
 class MilvusLoadConfig(dg.Config):
@@ -46,6 +47,46 @@ def _load(
                 log=context.log.info,
             )
     return dg.MaterializeResult(metadata=_metadata(report, milvus))
+
+
+def _load_range(
+    context: dg.AssetExecutionContext,
+    config: MilvusLoadConfig,
+    milvus: MilvusResource,
+    users: UserRange,
+    build_rows: Callable[[], pl.DataFrame],
+) -> dg.MaterializeResult:
+    """One user-range partition into the collection the alias serves (loading.upsert_range)."""
+    alias = milvus.collection_name(USER_COLLECTION.logical_name)
+    with store_errors(MILVUS, milvus.address, f"loading {users.describe()} into {alias}", milvus.unavailable):
+        rows = build_rows()
+        with milvus.get_client() as client:
+            report = upsert_range(
+                client,
+                USER_COLLECTION,
+                rows,
+                alias,
+                users.first,
+                users.last,
+                max_batch_bytes=int(config.max_batch_mb * 1024 * 1024),
+                log=context.log.info,
+            )
+    context.log.info(f"{alias}: {report.rows:,} entities of {users.describe()} upserted into {report.collection}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": report.rows,
+            "rows": report.rows,
+            "user_range": users.describe(),
+            "collection_version": report.collection,
+            "alias": alias,
+            "created_collection": report.created,
+            "milvus_address": milvus.address,
+            "upsert_batches": report.batches,
+            "upsert_seconds": round(report.upsert_seconds, 3),
+            "flush_seconds": round(report.flush_seconds, 3),
+            "stale_key_gaps_deleted": report.stale_deleted_gaps,
+        }
+    )
 
 
 def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
@@ -99,8 +140,11 @@ def milvus_media_collection(
         "Milvus collection `user_embeddings` (an alias onto a versioned collection): one entity per user, "
         "primary key movielens_user_id, user_id (user_{id:08d})/archetype/country/weighting for filtered "
         f"search, 384-d preference vector with a {USER_COLLECTION.index.describe()} index (graph indexes miss in "
-        "the users' narrow cone, see collections.py); blue/green like the media collection."
+        "the users' narrow cone, see collections.py); blue/green like the media collection. With "
+        "TV5_USER_PARTITIONS set, partitioned by user-id range: a partition upserts its users into the served "
+        "collection and deletes the range's stale ones."
     ),
+    partitions_def=user_partitions_def(),
     metadata={"dagster/column_schema": USER_COLLECTION.table_schema(), "milvus/alias": USER_COLLECTION.logical_name},
 )
 def milvus_user_collection(
@@ -110,6 +154,9 @@ def milvus_user_collection(
     user_embeddings: pl.LazyFrame,
     user_profiles: pl.LazyFrame,
 ) -> dg.MaterializeResult:
+    users = context_range(context)
+    if users is not None:  # user_embeddings is this partition's file already
+        return _load_range(context, config, milvus, users, lambda: user_rows(user_embeddings, user_profiles))
     return _load(context, config, milvus, USER_COLLECTION, lambda: user_rows(user_embeddings, user_profiles))
 
 

@@ -4,12 +4,14 @@ run on a collection that lost rows, lost its index parameters or cannot find its
 import dagster as dg
 import polars as pl
 
+from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.milvus import MilvusResource
 from .assets import milvus_media_collection, milvus_user_collection
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, VERSION_SEPARATOR, CollectionSpec
 from .loading import (
     alias_target,
     count_entities,
+    count_in_range,
     describe_vector_index,
     index_mismatches,
     normalise_index_description,
@@ -28,13 +30,22 @@ def _sample_ids(upstream: pl.LazyFrame, id_column: str, sample: int) -> list[int
     return [int(ids[p]) for p in positions]
 
 
-def _entity_count_result(milvus: MilvusResource, what: str, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
+def _entity_count_result(
+    milvus: MilvusResource, spec: CollectionSpec, upstream: pl.LazyFrame, users: UserRange | None = None
+) -> dg.AssetCheckResult:
+    """Entities against upstream rows: all of them, or a user-range partition's (upstream is then
+    that partition's rows)."""
     expected = int(upstream.select(pl.len()).collect().item())
+    alias = milvus.collection_name(spec.logical_name)
     with milvus.get_client() as client:
-        stored = count_entities(client, milvus.collection_name(what))
+        if users is None:
+            stored = count_entities(client, alias)
+        else:
+            stored = count_in_range(client, alias, spec.primary_key.name, users.first, users.last)
+    scope = {} if users is None else {"user_range": users.describe()}
     return dg.AssetCheckResult(
         passed=stored == expected,
-        metadata={"stored_entities": stored, "upstream_rows": expected, "difference": stored - expected},
+        metadata={"stored_entities": stored, "upstream_rows": expected, "difference": stored - expected, **scope},
     )
 
 
@@ -78,8 +89,15 @@ def _alias_result(milvus: MilvusResource, what: str) -> dg.AssetCheckResult:
     )
 
 
-def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: str, upstream_id: str) -> list:
-    """The four blocking checks of one collection; the work is in the `_*_result` functions above."""
+def _build_checks(
+    asset: dg.AssetsDefinition,
+    spec: CollectionSpec,
+    upstream: str,
+    upstream_id: str,
+    partitions_def: dg.PartitionsDefinition | None = None,
+) -> list:
+    """The four blocking checks of one collection; the work is in the `_*_result` functions above.
+    With `partitions_def` (user-range partitions) each check runs per partition, the count within its range."""
     what = spec.logical_name
 
     @dg.asset_check(
@@ -88,14 +106,18 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         blocking=True,
         additional_ins={"upstream": dg.AssetIn(upstream)},
         description=f"The live {what} collection holds exactly one entity per row of {upstream}.",
+        partitions_def=partitions_def,
     )
-    def entity_count_matches_upstream(milvus: MilvusResource, upstream: pl.LazyFrame) -> dg.AssetCheckResult:
-        return _entity_count_result(milvus, what, upstream)
+    def entity_count_matches_upstream(
+        context: dg.AssetCheckExecutionContext, milvus: MilvusResource, upstream: pl.LazyFrame
+    ) -> dg.AssetCheckResult:
+        return _entity_count_result(milvus, spec, upstream, context_range(context))
 
     @dg.asset_check(
         asset=asset,
         name="index_as_requested",
         blocking=True,
+        partitions_def=partitions_def,
         description=f"describe_index on {what}: {spec.index.describe()}, as kept by the engine.",
     )
     def index_as_requested(milvus: MilvusResource) -> dg.AssetCheckResult:
@@ -105,6 +127,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         asset=asset,
         name="stored_vector_finds_itself",
         blocking=True,
+        partitions_def=partitions_def,
         additional_ins={"upstream": dg.AssetIn(upstream)},
         description=(
             f"For {SELF_SEARCH_SAMPLE} ids spread over {what}, the stored vector searched through the alias "
@@ -118,6 +141,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
         asset=asset,
         name="alias_serves_loaded_version",
         blocking=True,
+        partitions_def=partitions_def,
         description=f"The alias {what} points at an existing versioned collection that is loaded.",
     )
     def alias_serves_loaded_version(milvus: MilvusResource) -> dg.AssetCheckResult:
@@ -127,5 +151,7 @@ def _build_checks(asset: dg.AssetsDefinition, spec: CollectionSpec, upstream: st
 
 
 media_collection_checks = _build_checks(milvus_media_collection, MEDIA_COLLECTION, "media_embeddings", "movie_id")
-user_collection_checks = _build_checks(milvus_user_collection, USER_COLLECTION, "user_embeddings", "user_id")
+user_collection_checks = _build_checks(
+    milvus_user_collection, USER_COLLECTION, "user_embeddings", "user_id", user_partitions_def()
+)
 CHECKS = [*media_collection_checks, *user_collection_checks]

@@ -365,3 +365,133 @@ def self_search_misses(
 def _hit_id(hit, primary_key: str):
     value = hit.get(primary_key)
     return value if value is not None else hit.get("id")
+
+
+# ------------------------------------------------------------------------------ user-range load
+# A partitioned deployment (tv5_assets/partitions.py) writes one primary-key range per step into the
+# collection the alias serves, several ranges at once. Milvus has no multi-row transactions: each
+# upserted entity is replaced whole (a search sees its old or its new row, never neither), then the
+# range's entities that are no longer upstream are deleted. So during a range load a reader sees
+# every current entity, some old and some new; after it, exactly the new range.
+FIRST_VERSION_STAMP = "00000000_000000_000000"
+
+
+@dataclass
+class RangeReport:
+    collection: str
+    rows: int = 0
+    batches: int = 0
+    rows_per_batch: int = 0
+    stale_deleted_gaps: int = 0
+    stored_in_range: int = 0
+    upsert_seconds: float = 0.0
+    flush_seconds: float = 0.0
+    created: bool = False
+
+
+def ensure_served_collection(
+    client, spec: CollectionSpec, alias: str, log: Callable[[str], None] = print
+) -> tuple[str, bool]:
+    """The collection `alias` serves; when none, an empty first version, indexed, loaded and aliased.
+    Its name is fixed, so range loads racing to create it meet on one collection; a later full
+    (blue/green) load sorts after it and replaces it. Returns (name, created)."""
+    target = alias_target(client, alias)
+    if target is not None:
+        return target, False
+    name = f"{alias}{VERSION_SEPARATOR}{FIRST_VERSION_STAMP}"
+    _tolerate_race(
+        lambda: client.create_collection(name, schema=spec.milvus_schema(), consistency_level="Bounded"),
+        lambda: client.has_collection(name),
+    )
+    _tolerate_race(
+        lambda: create_vector_index(client, name, spec.index), lambda: describe_vector_index(client, name) is not None
+    )
+    client.load_collection(name)
+    _tolerate_race(lambda: client.create_alias(name, alias), lambda: alias_target(client, alias) is not None)
+    log(f"created {name} behind alias {alias} for range loads")
+    return alias_target(client, alias) or name, True
+
+
+def _tolerate_race(action: Callable[[], Any], done: Callable[[], bool]) -> None:
+    """Run `action` unless `done`; an error is ignored only if another loader did it meanwhile."""
+    if done():
+        return
+    try:
+        action()
+    except Exception:
+        if not done():
+            raise
+
+
+def range_filter(primary_key: str, first: int, last: int | None) -> str:
+    return f"{primary_key} >= {int(first)}" + ("" if last is None else f" and {primary_key} <= {int(last)}")
+
+
+def stale_filters(primary_key: str, ids: np.ndarray, first: int, last: int | None, per_filter: int = 200) -> list[str]:
+    """Filters matching the keys in first..last that are NOT in `ids` (sorted): the gaps between
+    consecutive kept keys, so no list of every key goes to the server."""
+    sentinel_low = np.array([first - 1], dtype=np.int64)
+    sentinel_high = np.array([np.iinfo(np.int64).max if last is None else last + 1], dtype=np.int64)
+    bounds = np.concatenate([sentinel_low, ids.astype(np.int64), sentinel_high])
+    lows, highs = bounds[:-1], bounds[1:]
+    gaps = np.nonzero(highs - lows > 1)[0]
+    terms = []
+    for low, high in zip(lows[gaps], highs[gaps]):
+        upper = "" if last is None and high == sentinel_high[0] else f" and {primary_key} < {int(high)}"
+        terms.append(f"({primary_key} > {int(low)}{upper})")
+    return [" or ".join(terms[i : i + per_filter]) for i in range(0, len(terms), per_filter)]
+
+
+def count_in_range(client, collection: str, primary_key: str, first: int, last: int | None) -> int:
+    result = client.query(
+        collection,
+        filter=range_filter(primary_key, first, last),
+        output_fields=["count(*)"],
+        consistency_level="Strong",
+    )
+    return int(result[0]["count(*)"])
+
+
+def upsert_range(
+    client,
+    spec: CollectionSpec,
+    rows: pl.DataFrame,
+    alias: str,
+    first: int,
+    last: int | None,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    log: Callable[[str], None] = print,
+) -> RangeReport:
+    """Make the served collection's entities with keys in first..last equal `rows` (see above)."""
+    key = spec.primary_key.name
+    outside = rows.filter(
+        (pl.col(key) < first) | (pl.col(key) > (last if last is not None else np.iinfo(np.int64).max))
+    )
+    if outside.height:
+        raise LoadVerificationError(
+            f"{outside.height} row(s) outside the range {first}..{last} (first: {outside[key][0]})"
+        )
+    collection, created = ensure_served_collection(client, spec, alias, log)
+    report = RangeReport(collection=collection, rows=rows.height, created=created)
+    started = time.perf_counter()
+    if rows.height:
+        report.rows_per_batch = rows_per_batch(rows, spec, max_batch_bytes)
+        for offset in range(0, rows.height, report.rows_per_batch):
+            batch = rows.slice(offset, report.rows_per_batch)
+            wire.send_upsert(client, wire.upsert_request(collection, spec, batch))
+            report.batches += 1
+    report.upsert_seconds = time.perf_counter() - started
+    filters = stale_filters(key, rows[key].sort().to_numpy(), first, last)
+    for expression in filters:
+        client.delete(collection, filter=expression)
+    report.stale_deleted_gaps = sum(f.count(" or ") + 1 for f in filters)
+    started = time.perf_counter()
+    client.flush(collection)
+    report.flush_seconds = time.perf_counter() - started
+    report.stored_in_range = count_in_range(client, collection, key, first, last)
+    if report.stored_in_range != rows.height:
+        raise LoadVerificationError(
+            f"Milvus collection {collection} holds {report.stored_in_range:,} entities with {key} in {first}..{last} "
+            f"after the range load, expected {rows.height:,}"
+        )
+    return report

@@ -31,6 +31,24 @@ def insert_request(collection: str, spec: CollectionSpec, batch: pl.DataFrame) -
     return milvus_pb2.InsertRequest(collection_name=collection, num_rows=batch.height, fields_data=fields)
 
 
+def upsert_request(collection: str, spec: CollectionSpec, batch: pl.DataFrame) -> Any:
+    """The `UpsertRequest` for `batch`: the same fields as an insert; rows replace those with their keys."""
+    from pymilvus.grpc_gen import milvus_pb2
+
+    fields = [_scalar_field(field.name, field.milvus_type, batch[field.name]) for field in spec.fields]
+    fields.append(_vector_field(batch[VECTOR_FIELD], spec.dim))
+    return milvus_pb2.UpsertRequest(collection_name=collection, num_rows=batch.height, fields_data=fields)
+
+
+def send_upsert(client: Any, request: Any, timeout_s: float = 120.0) -> int:
+    """Send an upsert over the client's connection; the number of rows the server acknowledged."""
+    from pymilvus.client.utils import check_status
+
+    response = client._get_connection()._stub.Upsert(request, timeout=timeout_s)
+    check_status(response.status)
+    return int(response.upsert_cnt)
+
+
 def send_insert(client: Any, request: Any, timeout_s: float = 120.0) -> int:
     """Send the request over the client's connection; the number of rows the server acknowledged."""
     from pymilvus.client.utils import check_status

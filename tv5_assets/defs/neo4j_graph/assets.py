@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import Field
 
 from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_AUTOMATION
+from ...partitions import context_range, user_partitions_def
 from ...resources.neo4j import Neo4jResource
 from ...services.neo4j import Neo4jService
 from ...settings import data_dir
@@ -370,15 +371,21 @@ def neo4j_users(
     description=(
         "(:User)-[:RATED {score, timestamp}]->(:Movie) per rating (timestamp in epoch seconds, UTC). "
         "Streams users in chunks; each batch replaces whole users' ratings in one transaction, so a "
-        "second materialization leaves the same graph and a failed one never half-writes a user."
+        "second materialization leaves the same graph and a failed one never half-writes a user. With "
+        "TV5_USER_PARTITIONS set, partitioned by user-id range: a partition replaces its users' edges only."
     ),
+    partitions_def=user_partitions_def(),
 )
 def neo4j_ratings(
     context: dg.AssetExecutionContext, config: RatingsLoadConfig, neo4j: Neo4jResource, ratings: pl.LazyFrame
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, rated="RATED")
+    users = context_range(context)
+    written = _written_by_bulk_import(context, neo4j, rated="RATED") if users is None else None
     if written is not None:
         return written
+    if users is not None:  # one partition: its users' ratings, and a prune limited to its range
+        ratings = ratings.filter(users.contains_expr())
+        context.log.info(f"RATED, partition {context.partition_key}: {users.describe()}")
     started = time.perf_counter()
     with open_graph(neo4j, "loading ratings") as driver:
         (rated,) = loader.load_ratings(
@@ -390,6 +397,7 @@ def neo4j_ratings(
             progress(context, "RATED"),
             config.chunk_rows,
             context.log.info,
+            key_range=None if users is None else users.key_bounds(),
         )
     _warn_skipped(context, rated, "the user or movie node is missing (load neo4j_users and neo4j_movies first)")
     return dg.MaterializeResult(

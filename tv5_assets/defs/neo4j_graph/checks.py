@@ -11,6 +11,7 @@ import time
 import dagster as dg
 import polars as pl
 
+from ...partitions import context_range, user_partitions_def
 from ...resources.neo4j import Neo4jResource
 from ...settings import data_dir
 from . import import_files, loader, model
@@ -139,12 +140,24 @@ def user_nodes_match_profiles(neo4j: Neo4jResource, user_profiles: pl.DataFrame)
 @dg.asset_check(
     asset=neo4j_ratings,
     blocking=True,
-    description="One RATED edge per (user, movie) rating in `ratings`; no parallel RATED edges.",
+    description="One RATED edge per (user, movie) rating in `ratings`; no parallel RATED edges. Partitioned: "
+    "the same within the partition's user range.",
     additional_ins={"ratings": dg.AssetIn("ratings")},
+    partitions_def=user_partitions_def(),
 )
-def rated_edges_match_ratings(neo4j: Neo4jResource, ratings: pl.LazyFrame) -> dg.AssetCheckResult:
-    pairs = ratings.select(pl.struct("user_id", "movie_id").n_unique()).collect().item()
-    return _compare({"RATED": int(pairs)}, _counts(neo4j), _duplicates(neo4j, model.RATED))
+def rated_edges_match_ratings(
+    context: dg.AssetCheckExecutionContext, neo4j: Neo4jResource, ratings: pl.LazyFrame
+) -> dg.AssetCheckResult:
+    users = context_range(context)
+    if users is None:
+        pairs = ratings.select(pl.struct("user_id", "movie_id").n_unique()).collect().item()
+        return _compare({"RATED": int(pairs)}, _counts(neo4j), _duplicates(neo4j, model.RATED))
+    in_range = ratings.filter(users.contains_expr())
+    pairs = in_range.select(pl.struct("user_id", "movie_id").n_unique()).collect().item()
+    with neo4j.driver() as driver, neo4j.translate_errors(f"counting RATED edges of {users.describe()}"):
+        stored = loader.relationships_in_range(driver, neo4j.database, model.RATED, users.key_bounds())
+        duplicates = loader.duplicate_relationships(driver, neo4j.database, model.RATED, users.key_bounds())
+    return _compare({"RATED": int(pairs)}, {"RATED": stored}, {"RATED": duplicates})
 
 
 TRAVERSAL = (
@@ -156,15 +169,21 @@ TRAVERSAL = (
 @dg.asset_check(
     asset=neo4j_ratings,
     blocking=True,
-    description="The plan's benchmark traversal (a user's rated movies and their genres) returns rows.",
+    description="The plan's benchmark traversal (a user's rated movies and their genres) returns rows "
+    "(partitioned: for a user of the partition's range).",
+    partitions_def=user_partitions_def(),
 )
-def user_traversal_returns_rows(neo4j: Neo4jResource) -> dg.AssetCheckResult:
+def user_traversal_returns_rows(context: dg.AssetCheckExecutionContext, neo4j: Neo4jResource) -> dg.AssetCheckResult:
+    users = context_range(context)
+    where, params = loader.source_filter(model.RATED, None if users is None else users.key_bounds())
     with neo4j.driver() as driver, neo4j.translate_errors("running the benchmark traversal"):
         with loader.session(driver, neo4j.database) as s:
             # The user with the most ratings among the first few: a user is sure to have genres
             # reachable unless the graph is broken (empty, or HAS_GENRE missing).
             record = s.run(
-                "MATCH (u:User) WITH u LIMIT 100 RETURN u.user_id AS user_id ORDER BY COUNT { (u)-[:RATED]->() } DESC LIMIT 1"
+                f"MATCH (s:User) WHERE {where} WITH s AS u LIMIT 100 "
+                "RETURN u.user_id AS user_id ORDER BY COUNT { (u)-[:RATED]->() } DESC LIMIT 1",
+                **params,
             ).single()
             if record is None:
                 return dg.AssetCheckResult(

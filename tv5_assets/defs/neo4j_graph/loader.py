@@ -273,11 +273,11 @@ class RelationshipLoad:
         stats.seconds = time.perf_counter() - self.started
         return stats
 
-    def prune(self) -> LoadStats:
-        """Delete this type's edges of every source node that no written chunk listed."""
+    def prune(self, key_range: KeyRange | None = None) -> LoadStats:
+        """Delete this type's edges of every source node (in `key_range`) that no written chunk listed."""
         if self.existing:
             keep = pl.concat(self.kept_sources).unique().to_list() if self.kept_sources else []
-            self.stats.removed = prune_relationships(self.driver, self.database, self.rel, keep)
+            self.stats.removed = prune_relationships(self.driver, self.database, self.rel, keep, key_range)
         self.stats.seconds = time.perf_counter() - self.started
         return self.stats
 
@@ -297,16 +297,50 @@ def replace_relationships(
     return load.prune()
 
 
-def prune_relationships(driver: neo4j.Driver, database: str, rel: RelSpec, keep_sources: list[int]) -> int:
-    """Delete `rel.type` edges of source nodes whose id is not in `keep_sources`."""
+# Inclusive range of source keys (a user-range partition: `user_{id:08d}` keys, None = no upper
+# bound): the part of the graph a partitioned load owns, and the only part its prune may touch.
+KeyRange = tuple[str, str | None]
+
+
+def source_filter(rel: RelSpec, key_range: KeyRange | None) -> tuple[str, dict]:
+    """A Cypher predicate on `s` (the source node) for `key_range`, and its parameters."""
+    if key_range is None:
+        return "true", {}
+    first, last = key_range
+    if last is None:
+        return f"s.{rel.source.key} >= $range_first", {"range_first": first}
+    return (
+        f"s.{rel.source.key} >= $range_first AND s.{rel.source.key} <= $range_last",
+        {"range_first": first, "range_last": last},
+    )
+
+
+def prune_relationships(
+    driver: neo4j.Driver, database: str, rel: RelSpec, keep_sources: list[int], key_range: KeyRange | None = None
+) -> int:
+    """Delete `rel.type` edges of source nodes whose id is not in `keep_sources` (within `key_range`)."""
+    where, params = source_filter(rel, key_range)
     with session(driver, database) as s:
         summary = s.run(
             f"MATCH (s:{rel.source.label})-[r:{rel.type}]->(:{rel.target.label}) "
-            "WHERE NOT id(s) IN $keep "
+            f"WHERE {where} AND NOT id(s) IN $keep "
             "CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS",
             keep=keep_sources,
+            **params,
         ).consume()
     return summary.counters.relationships_deleted
+
+
+def relationships_in_range(driver: neo4j.Driver, database: str, rel: RelSpec, key_range: KeyRange) -> int:
+    """`rel.type` edges whose source key is in `key_range` (a partition's share of the graph)."""
+    where, params = source_filter(rel, key_range)
+    with session(driver, database) as s:
+        record = s.run(
+            f"MATCH (s:{rel.source.label}) WHERE {where} "
+            f"RETURN coalesce(sum(COUNT {{ (s)-[:{rel.type}]->(:{rel.target.label}) }}), 0) AS n",
+            **params,
+        ).single(strict=True)
+    return int(record["n"])
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -327,17 +361,21 @@ def relationship_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
     return counts
 
 
-def duplicate_relationships(driver: neo4j.Driver, database: str, rel: RelSpec) -> int:
+def duplicate_relationships(
+    driver: neo4j.Driver, database: str, rel: RelSpec, key_range: KeyRange | None = None
+) -> int:
     """Edges beyond the first between the same (source, target): count minus distinct pairs.
 
     Walks each source node's edges on its own, so memory stays per node even at 25M edges.
     """
+    where, params = source_filter(rel, key_range)
     with session(driver, database) as s:
         record = s.run(
-            f"MATCH (s:{rel.source.label}) "
+            f"MATCH (s:{rel.source.label}) WHERE {where} "
             f"CALL (s) {{ MATCH (s)-[r:{rel.type}]->(t:{rel.target.label}) "
             "WITH t, count(r) AS c WHERE c > 1 RETURN sum(c - 1) AS extra } "
-            "RETURN coalesce(sum(extra), 0) AS duplicates"
+            "RETURN coalesce(sum(extra), 0) AS duplicates",
+            **params,
         ).single(strict=True)
     return int(record["duplicates"])
 
@@ -409,8 +447,12 @@ def load_ratings(
     on_batch: BatchHook | None = None,
     chunk_rows: int = 2_000_000,
     log: Callable[[str], None] | None = None,
+    key_range: KeyRange | None = None,
 ) -> list[LoadStats]:
-    """RATED edges, streaming whole users from `ratings` in chunks of about `chunk_rows`."""
+    """RATED edges, streaming whole users from `ratings` in chunks of about `chunk_rows`.
+
+    With `key_range` (a user-range partition; `ratings` holds only its users) the final prune
+    touches only users in that range, so the other partitions' edges stay as they are."""
     lazy = ratings.lazy() if isinstance(ratings, pl.DataFrame) else ratings
     chunks = user_chunks(lazy, chunk_rows)
     total = lazy.select(pl.len()).collect().item()
@@ -427,7 +469,7 @@ def load_ratings(
 
         load.write(frame, batch_size, writers, hook)
         del frame
-    return [load.prune()]
+    return [load.prune(key_range)]
 
 
 def load_similarity(

@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import Field
 
 from ...conventions import CPU_HEAVY
+from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.postgres import PostgresResource
 from ...store_load import POSTGRES, run_tag, store_asset, store_errors
 from .transitions import (
@@ -178,9 +179,12 @@ def episode_partitions(
         "time_of_day, recent_genres (genres of the previous 3 rated movies)}, action = the movie's media id, "
         "reward = (rating - 2.75) / 2.25 in [-1, 1], next_state = the following state (NULL on the last rating). "
         "Built with polars window logic in chunks of users, loaded with parallel binary COPY into range "
-        "partitions of a staging table, indexed after the load and swapped in within one transaction."
+        "partitions of a staging table, indexed after the load and swapped in within one transaction. With "
+        "TV5_USER_PARTITIONS set, partitioned by user-id range: a partition deletes its users' rows and COPYs "
+        "them again in one transaction."
     ),
     metadata={"dagster/column_schema": column_schema("episodes"), "dagster/table_name": "agentdb.episodes"},
+    partitions_def=user_partitions_def(),
 )
 def agentdb_episodes(
     context: dg.AssetExecutionContext,
@@ -192,6 +196,9 @@ def agentdb_episodes(
     from . import schema as model
     from .loader import load_partitioned
 
+    users = context_range(context)
+    if users is not None:
+        return _load_episode_range(context, config, postgres, ratings, movies, users)
     specs, chunk_count = episode_partitions(ratings, movies, config.batch_ratings, config.load_workers)
     context.log.info(f"episodes: {chunk_count} user chunk(s) in {len(specs)} partition(s)")
     with _load_errors(postgres, "episodes"):
@@ -202,6 +209,50 @@ def agentdb_episodes(
         f"partitions) into {report.table} at {postgres.address}"
     )
     return dg.MaterializeResult(metadata=_metadata(report, postgres))
+
+
+def episode_range_batches(
+    ratings: pl.LazyFrame, movies: pl.LazyFrame, users: UserRange, batch_ratings: int
+) -> tuple[Iterator[pl.DataFrame], int]:
+    """The episodes of one user range, in chunks of whole users, numbered as in the whole table:
+    episode ids continue after every rating of the users below the range."""
+    before = ratings.filter(pl.col("user_id") < users.first).select(pl.len()).collect().item()
+    in_range = ratings.filter(users.contains_expr())
+    chunks = user_chunks(in_range, batch_ratings)
+    masks = movie_genre_masks(movies).collect().lazy()
+
+    def produce() -> Iterator[pl.DataFrame]:
+        for chunk in chunks.iter_rows(named=True):
+            chunk_users = in_range.filter(pl.col("user_id").is_between(chunk["first_user"], chunk["last_user"]))
+            yield build_episodes(chunk_users, masks, before + int(chunk["first_episode_id"])).collect()
+
+    return produce(), chunks.height
+
+
+def _load_episode_range(
+    context: dg.AssetExecutionContext,
+    config: EpisodesConfig,
+    postgres: PostgresResource,
+    ratings: pl.LazyFrame,
+    movies: pl.LazyFrame,
+    users: UserRange,
+) -> dg.MaterializeResult:
+    """One partition: the range's rows replaced in one transaction (loader.load_user_range)."""
+    from . import schema as model
+    from .loader import load_user_range
+
+    batches, chunk_count = episode_range_batches(ratings, movies, users, config.batch_ratings)
+    context.log.info(f"episodes, partition {context.partition_key} ({users.describe()}): {chunk_count} chunk(s)")
+    first, last = users.key_bounds()
+    with _load_errors(postgres, "episodes"):
+        report = load_user_range(postgres.connect, model.episodes, postgres.schema_name, batches, first, last)
+    context.log.info(
+        f"episodes: replaced {report.deleted_rows:,} rows of {users.describe()} by {report.rows:,} in "
+        f"{report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s) in {report.table} at {postgres.address}"
+    )
+    return dg.MaterializeResult(
+        metadata={**_metadata(report, postgres), "deleted_rows": report.deleted_rows, "user_range": users.describe()}
+    )
 
 
 ASSETS = [agentdb_policies, agentdb_episodes]

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from ...partitions import context_range, user_partitions_def
 from ...resources.postgres import PostgresResource
 from .assets import agentdb_episodes, agentdb_policies
 from .transitions import ACTION_SPACE
@@ -79,15 +80,33 @@ def agentdb_policies_match_profiles(postgres: PostgresResource, user_profiles: p
     )
 
 
+def _episode_scope(context: dg.AssetCheckExecutionContext, ratings: pl.LazyFrame) -> tuple:
+    """(ratings in scope, SQL filter, its parameters, first expected episode id): every rating, or the
+    partition's user range."""
+    users = context_range(context)
+    if users is None:
+        return ratings, "TRUE", [], 1
+    before = ratings.filter(pl.col("user_id") < users.first).select(pl.len()).collect().item()
+    first, last = users.key_bounds()
+    if last is None:
+        return ratings.filter(users.contains_expr()), "user_id >= %s", [first], before + 1
+    return ratings.filter(users.contains_expr()), "user_id BETWEEN %s AND %s", [first, last], before + 1
+
+
 @dg.asset_check(
     asset=agentdb_episodes,
     blocking=True,
     additional_ins={"ratings": dg.AssetIn("ratings")},
     description="episodes holds one row per rating with ids 1..N under a primary key, one terminal transition "
     "per user, rewards in [-1, 1], and a user's last 10 episodes come back newest first through the "
-    "(user_id, timestamp) index.",
+    "(user_id, timestamp) index. Partitioned: the same, within the partition's user range (ids continue "
+    "after the ratings of the users below it).",
+    partitions_def=user_partitions_def(),
 )
-def agentdb_episodes_match_ratings(postgres: PostgresResource, ratings: pl.LazyFrame) -> dg.AssetCheckResult:
+def agentdb_episodes_match_ratings(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, ratings: pl.LazyFrame
+) -> dg.AssetCheckResult:
+    ratings, where, params, first_id = _episode_scope(context, ratings)
     summary = ratings.select(
         pl.len().alias("rows"), pl.col("user_id").n_unique().alias("users"), pl.col("user_id").min().alias("first_user")
     ).collect()
@@ -99,7 +118,8 @@ def agentdb_episodes_match_ratings(postgres: PostgresResource, ratings: pl.LazyF
             return _missing_table(postgres, "episodes")
         rows, min_id, max_id, terminals, min_reward, max_reward, null_next = conn.execute(
             f"SELECT count(*), min(episode_id), max(episode_id), count(*) FILTER (WHERE is_terminal), "
-            f"min(reward), max(reward), count(*) FILTER (WHERE next_state IS NULL) FROM {table}"
+            f"min(reward), max(reward), count(*) FILTER (WHERE next_state IS NULL) FROM {table} WHERE {where}",
+            params,
         ).fetchone()
         key = _primary_key_columns(conn, schema, "episodes")
         sample: list[tuple] = []
@@ -115,8 +135,8 @@ def agentdb_episodes_match_ratings(postgres: PostgresResource, ratings: pl.LazyF
     problems = []
     if rows != expected_rows:
         problems.append(f"{rows} rows, but ratings has {expected_rows}")
-    if rows and (min_id != 1 or max_id != rows):
-        problems.append(f"episode ids span {min_id}..{max_id}, expected 1..{rows}")
+    if rows and (min_id != first_id or max_id != first_id + rows - 1):
+        problems.append(f"episode ids span {min_id}..{max_id}, expected {first_id}..{first_id + rows - 1}")
     if key != ["episode_id"]:
         problems.append(f"primary key is {key or 'missing'}, expected (episode_id)")
     if terminals != expected_users:

@@ -68,6 +68,8 @@ class LoadReport:
     send_seconds: float = 0.0
     """Inside COPY writes (the server parsing and storing rows), summed over workers."""
     index_breakdown: dict[str, float] = field(default_factory=dict)
+    deleted_rows: int = 0
+    """Rows a user-range load deleted before writing its range again."""
 
     def add_copy(self, stats: _CopyStats) -> None:
         self.rows += stats.rows
@@ -531,3 +533,81 @@ def _drop_quietly(conn: psycopg.Connection, schema: str, names: Sequence[str]) -
         conn.commit()
     except psycopg.Error:
         conn.rollback()
+
+
+# ------------------------------------------------------------------------- user-range load
+# A partitioned deployment (tv5_assets/partitions.py) loads one user range per step, several at
+# once. Each holds the table's load lock in SHARED mode (range loads run side by side; a full
+# load's swap, which takes it EXCLUSIVE, waits for them and they for it) and replaces exactly its
+# users' rows in ONE transaction: readers see the range's old rows until COMMIT, then the new ones.
+class _SharedTableLock(_TableLock):
+    def __enter__(self) -> _SharedTableLock:
+        self.conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (self.key,))
+        self.conn.commit()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import psycopg
+
+        try:
+            if not self.conn.closed:
+                self.conn.rollback()
+                self.conn.execute("SELECT pg_advisory_unlock_shared(hashtextextended(%s, 0))", (self.key,))
+                self.conn.commit()
+        except psycopg.Error:
+            pass
+
+
+def ensure_table(connect: Callable[[], psycopg.Connection], table: sa.Table, schema: str) -> bool:
+    """Create `<schema>.<table>` with its keys, indexes and comments when missing; True if created.
+
+    The exclusive load lock is taken only when the table is missing: range loads in progress hold it
+    shared, and a load of another range must not wait for them just to find the table there."""
+    with connect() as conn:
+        if _live_exists(conn, schema, table.name):
+            return False
+    with _load_session(connect, schema, table) as conn:
+        if _live_exists(conn, schema, table.name):
+            return False
+        conn.execute(model.create_staging_ddl(table, schema, table.name))
+        for _label, statement in model.keys_ddl(table, schema, table.name):
+            conn.execute(statement)
+        for statement in model.comments_ddl(table, schema, table.name):
+            conn.execute(statement)
+        conn.commit()
+        return True
+
+
+def load_user_range(
+    connect: Callable[[], psycopg.Connection],
+    table: sa.Table,
+    schema: str,
+    batches: Iterable[pl.DataFrame],
+    first_user: str,
+    last_user: str | None,
+) -> LoadReport:
+    """Replace the rows whose `user_id` is in first_user..last_user (inclusive; None = no upper
+    bound) with `batches`, in one transaction: DELETE the range, COPY the new rows, COMMIT.
+    A rerun with the same rows leaves the same table; a failure leaves the range as it was."""
+    report = LoadReport(table=f"{schema}.{table.name}")
+    started = time.perf_counter()
+    ensure_table(connect, table, schema)
+    target = model.qualified(schema, table.name)
+    if last_user is None:
+        where, params = "user_id >= %s", [first_user]
+    else:
+        where, params = "user_id BETWEEN %s AND %s", [first_user, last_user]
+    with connect() as conn, _SharedTableLock(conn, schema, table.name):
+        try:
+            deleted = conn.execute(f"DELETE FROM {target} WHERE {where}", params).rowcount
+            report.add_copy(_copy_batches(conn, table, schema, table.name, batches))
+            report.copy_seconds = time.perf_counter() - started
+            swap_started = time.perf_counter()
+            conn.commit()
+            report.swap_seconds = time.perf_counter() - swap_started
+        except BaseException:
+            conn.rollback()
+            raise
+    report.deleted_rows = deleted
+    report.seconds = time.perf_counter() - started
+    return report
