@@ -92,13 +92,11 @@ def _hit_movie(hit) -> int:
 # ------------------------------------------------------------------------------------- graph
 GRAPH_QUERY = """
 UNWIND $users AS u
-CALL {
-  WITH u
+CALL (u) {
   MATCH (me:User {user_id: u.user_key})
   UNWIND u.seeds AS seed
   MATCH (m:Movie {media_id: seed})
-  CALL {
-    WITH m, me
+  CALL (m, me) {
     MATCH (m)<-[r:RATED]-(other:User)
     WHERE r.score >= $min_rating AND other <> me
     WITH other
