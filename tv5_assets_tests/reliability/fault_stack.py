@@ -237,25 +237,60 @@ class ReaderLog:
     wrong: list[str] = field(default_factory=list)
 
 
+def neo4j_user_reads(users: int = 60) -> dict:
+    """What the platform's graph readers ask: each of the first `users` users' RATED edges, one query
+    per user. Neo4j runs a query at read-committed isolation, not on a snapshot, so a scan of the
+    whole graph while a load commits batches can count a source's old edges and, further on, its new
+    ones; the load's guarantee is per source (one transaction replaces a source's edges), and that
+    is what these reads check."""
+    from tv5_assets.resources.neo4j import Neo4jResource
+
+    resource = Neo4jResource(uri=_endpoint("NEO4J").local_url(int(os.environ["TV5_LOCAL_NEO4J_PORT"])))
+    out = {}
+    with resource.driver() as driver, driver.session(database=resource.database) as s:
+        ids = s.run("MATCH (u:User) RETURN u.user_id AS id ORDER BY id LIMIT $n", n=users).value("id")
+        for user in ids:
+            out[user] = s.run(
+                "MATCH (:User {user_id: $id})-[r:RATED]->(m:Movie) RETURN m.media_id AS m, r.score AS s, "
+                "r.timestamp AS t ORDER BY m",
+                id=user,
+            ).values()
+    return out
+
+
 @contextmanager
 def reader(store: str, expected: StoreDigest, interval_s: float = 0.05) -> Iterator[ReaderLog]:
     """Read the store's whole served contents in a loop; every successful read must equal `expected`
-    (the previous, complete version). Errors are counted as connection errors (the server is down)."""
+    (the previous, complete version). Errors are counted as connection errors (the server is down).
+    Neo4j: per-user reads (`neo4j_user_reads`), each equal to what it was before the load."""
     log = ReaderLog()
     stop = threading.Event()
+    if store == "neo4j":
+        before = neo4j_user_reads()
+        assert before, "no User node to read"
+
+        def same() -> tuple[bool, str]:
+            seen = neo4j_user_reads()
+            changed = [u for u in before if seen.get(u) != before[u]]
+            return not changed and seen.keys() == before.keys(), f"users whose RATED edges changed: {changed[:5]}"
+    else:
+
+        def same() -> tuple[bool, str]:
+            seen = digest(store)
+            return seen.same_contents(expected), seen.describe()
 
     def loop() -> None:
         while not stop.is_set():
             try:
-                seen = digest(store)
+                ok, what = same()
             except Exception:  # a dead server: any client error is fine, partial data is not
                 log.connection_errors += 1
             else:
-                if seen.same_contents(expected):
+                if ok:
                     log.complete_reads += 1
                     log.reads_since_mark += 1
                 else:
-                    log.wrong.append(seen.describe())
+                    log.wrong.append(what)
             stop.wait(interval_s)
 
     thread = threading.Thread(target=loop, name=f"reader-{store}", daemon=True)
