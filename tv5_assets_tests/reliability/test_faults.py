@@ -157,6 +157,7 @@ class FaultOutcome:
     resumed: fault_stack.StoreDigest
     killed_at_batch: int
     seconds_to_kill: float
+    serving_after_s: float
 
 
 @contextmanager
@@ -203,7 +204,9 @@ def inject_fault(
     assert not failed.success, f"{fault.store}: the run succeeded although its server was killed mid-load"
 
     stack.up(fault.store)
-    after_restart = fault_stack.digest(fault.store)
+    restarted = time.monotonic()
+    after_restart = _first_answer(fault.store)
+    serving_after_s = time.monotonic() - restarted
     resumed = fault_stack.run(instance, reexecute_from=failed.run_id)
     assert resumed.success, fault_stack.step_failures(instance, resumed.run_id)
     return FaultOutcome(
@@ -215,7 +218,21 @@ def inject_fault(
         fault_stack.digest(fault.store),
         state["batch"],
         state["seconds"],
+        serving_after_s,
     )
+
+
+def _first_answer(store: str, timeout_s: float = 180.0) -> fault_stack.StoreDigest:
+    """The store's digest as soon as it answers again: a restarted Milvus reloads its collections
+    (queries say "collection not loaded" meanwhile), a restarted Neo4j recovers its transaction log."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return fault_stack.digest(store)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def assert_survived(outcome: FaultOutcome, fault: Fault) -> None:
@@ -249,7 +266,8 @@ def test_server_killed_mid_load_resumes_to_identical_contents(stack_instance, mo
     print(f"\n{store}: the failed step said: {outcome.failures[FAULTS[store].asset]!r}")
     print(
         f"\n{store}: killed at batch {outcome.killed_at_batch} ({outcome.seconds_to_kill:.1f} s into the load); "
-        f"{outcome.log.complete_reads} whole reads, {outcome.log.connection_errors} refused; "
+        f"{outcome.log.complete_reads} whole reads, {outcome.log.connection_errors} refused; serving again "
+        f"{outcome.serving_after_s:.1f} s after the restart; "
         f"after re-execution {outcome.resumed.describe()}"
     )
 
