@@ -173,7 +173,7 @@ def _merge(a: dict, b: dict) -> dict:
 
 def step_failures(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
     """step key -> what its STEP_FAILURE event says: the error's message, then each cause as
-    `Class: message` (stacks left out), as the UI lists them. After a RetryPolicy ran out, Dagster's
+    `Class: message` (stacks left out), as the UI lists them, separated by blank lines. After a RetryPolicy ran out, Dagster's
     own message is "Exceeded max_retries of N" and the step's last error is its cause."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     out = {}
@@ -184,7 +184,7 @@ def step_failures(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
         while error is not None:
             lines.append(f"{error.cls_name}: {error.message.strip()}")
             error = error.cause
-        out[event.step_key] = "\n".join(lines)
+        out[event.step_key] = "\n\n".join(lines)
     return out
 
 

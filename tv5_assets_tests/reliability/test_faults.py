@@ -244,7 +244,7 @@ def assert_survived(outcome: FaultOutcome, fault: Fault) -> None:
     # The failure names the store and says what to do: the step's last error (the cause under
     # Dagster's "Exceeded max_retries") is the store's own message, not a client library's exception.
     message = outcome.failures.get(fault.asset, "")
-    store_lines = [line for line in message.splitlines() if line.startswith("ServiceUnavailableError: ")]
+    store_lines = [part for part in message.split("\n\n") if part.startswith("ServiceUnavailableError: ")]
     assert store_lines, f"{fault.asset} failed without the store's own error: {message!r}"
     assert name in store_lines[-1] and "tv5 services up" in store_lines[-1], f"{fault.asset}: {message!r}"
     assert "Traceback" not in message
