@@ -12,6 +12,7 @@ private Neo4j for its dump, the benchmarks only time queries; neither writes dat
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from pathlib import Path
@@ -78,7 +79,9 @@ def snapshot(stack) -> dict[str, str]:
     state = file_digests(stack.root)
     for name, normalise in MEASURED.items():
         if name in state:
-            state[name] = hashlib.sha256(normalise(stack.root / name).encode()).hexdigest()
+            text = normalise(stack.root / name)
+            state[name] = hashlib.sha256(text.encode()).hexdigest()
+            state[f"text:{name}"] = text
     for store in fault_stack.STORES:
         digest = fault_stack.digest(store)
         assert digest.staging == [], f"{store}: staging objects left after a successful run: {digest.staging}"
@@ -102,7 +105,12 @@ KNOWN_DIFFERENT = frozenset({"assets/recommendation_quality.parquet", "docs/data
 
 
 def assert_identical(before: dict, after: dict, checks_first: dict, checks_second: dict) -> None:
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    texts = {k for k in before.keys() | after.keys() if k.startswith("text:")}
+    changed = sorted(k for k in before.keys() | after.keys() - texts if before.get(k) != after.get(k))
+    for key in sorted(texts):
+        if before.get(key) != after.get(key):
+            diff = difflib.unified_diff(before.get(key, "").splitlines(), after.get(key, "").splitlines(), lineterm="")
+            print(f"\n{key[5:]} differs:\n" + "\n".join(list(diff)[:40]))
     unexpected = [k for k in changed if k not in KNOWN_DIFFERENT]
     assert unexpected == [], (
         f"{len(unexpected)} file(s)/store(s) differ between two materializations: {unexpected[:20]}"
@@ -119,7 +127,7 @@ def test_materializing_twice_is_byte_identical(stack_instance) -> None:
     stack, instance = stack_instance
     before, after, first, second = materialize_twice(stack, instance, QUICK)
     assert_identical(before, after, first, second)
-    files = sum(1 for k in before if not k.startswith("store:"))
+    files = sum(1 for k in before if not k.startswith(("store:", "text:")))
     assert files >= 30, f"only {files} asset files found under {stack.root}"
     print(f"\nidempotent: {files} files byte-identical, 4 stores identical, {len(second)} checks passed twice")
 
