@@ -106,7 +106,7 @@ KNOWN_DIFFERENT = frozenset({"assets/recommendation_quality.parquet", "docs/data
 
 def assert_identical(before: dict, after: dict, checks_first: dict, checks_second: dict) -> None:
     texts = {k for k in before.keys() | after.keys() if k.startswith("text:")}
-    changed = sorted(k for k in before.keys() | after.keys() - texts if before.get(k) != after.get(k))
+    changed = sorted(k for k in (before.keys() | after.keys()) - texts if before.get(k) != after.get(k))
     for key in sorted(texts):
         if before.get(key) != after.get(key):
             diff = difflib.unified_diff(before.get(key, "").splitlines(), after.get(key, "").splitlines(), lineterm="")
