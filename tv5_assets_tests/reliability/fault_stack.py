@@ -108,6 +108,21 @@ class PrivateStack:
         return pid
 
     def down(self) -> None:
+        # The session's teardown runs after the modules restored the environment: point at the stack
+        # again, or `get_service` would resolve the default data folder and ports and stop nothing.
+        saved = {name: os.environ.get(name) for name in self.env()}
+        os.environ.update(self.env())
+        try:
+            self._stop_all()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _stop_all(self) -> None:
         for name in reversed(STORES):
             service = self.service(name)
             try:
@@ -117,7 +132,6 @@ class PrivateStack:
                 pid = service.managed_pid()
                 if pid is not None:
                     os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------ the job
