@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
+import time
 from pathlib import Path
 
 from ..endpoints import MILVUS, hide_password
@@ -192,6 +194,7 @@ class MilvusServerService(_MilvusProcess):
                 "The local Milvus server needs the PyPI package `milvus` (pip install 'milvus==2.3.5'; "
                 "scripts/bootstrap.sh installs it), or set TV5_LOCAL_MILVUS_ENGINE=lite to run Milvus Lite."
             ) from error
+        _wait_until_bindable(self.host, self.port)
         ports = {key: free_local_port() for key in _SERVER_INTERNAL_PORTS}
         config = milvus_package.MilvusServerConfig(data_dir=str(self.store_dir), proxy_port=self.port, **ports)
         config.extra_configs = {f"{component}.ip": self.host for component in _SERVER_COMPONENTS}
@@ -214,6 +217,25 @@ class MilvusServerService(_MilvusProcess):
 
     def is_ours(self, cmdline: str) -> bool:
         return cmdline.startswith(f"{self.store_dir / 'bin' / 'milvus'} run standalone")
+
+
+def _wait_until_bindable(host: str, port: int, timeout_s: float = 120.0) -> None:
+    """After a crash (SIGKILL, OOM) the proxy port stays unbindable while the dead server's connections
+    linger in TIME_WAIT (up to 60 s on Linux), and the package's config check then refuses to start
+    ("set proxy_port=N, but bind failed"): wait for the port instead of failing the restart."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ServiceUnavailableError(
+                        f"Milvus cannot start: port {host}:{port} stayed in use for {timeout_s:.0f} s; "
+                        f"stop what holds it or choose another port with TV5_LOCAL_MILVUS_PORT."
+                    ) from None
+        time.sleep(1.0)
 
 
 def _embedded_etcd_config(host: str, client_port: int, peer_port: int, data_dir: Path) -> str:

@@ -32,7 +32,7 @@ def test_live_store_details_are_shown(text: str) -> None:
     assert "String" in found["Neo4j relationship `AVAILABLE_ON`"]
     assert "Rows: about" in found["PostgreSQL table `agentdb.episodes`"]
     live_keys = found["Redis key `tv5:platform:{media_id}`"]
-    assert "Live keys: 0." not in live_keys and "s left)" in live_keys
+    assert "Live keys: 0." not in live_keys and "(with its TTL set)" in live_keys
 
 
 def test_row_counts_come_from_the_run(text: str) -> None:

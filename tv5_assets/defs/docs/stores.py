@@ -277,16 +277,18 @@ def redis_required(ns: str = "tv5") -> dict[str, list[str]]:
 
 
 def redis_part(client, resource) -> Part:
-    """Each key pattern with its type, TTL and fields, plus the live key count and one key's TTL left."""
+    """Each key pattern with its type, TTL and fields, plus the live key count and whether a live key
+    has its TTL (not the seconds left, which change by the second: the dictionary of an unchanged
+    store stays byte-identical)."""
     ns = resource.namespace
     part = Part("Redis", f"Server {resource.address}, namespace {code(ns)}.")
     for p in redis_patterns(ns):
         keys = scan_keys(client, f"{glob_escape(ns)}:{p['scan']}") if client is not None else None
-        ttl_left = client.ttl(keys[0]) if keys else None
+        ttl_left = client.ttl(min(keys)) if keys else None
         ttl = "the live key's" if p["ttl"] is None else f"{p['ttl']:,} s"
         lines = [
             f"{p['type']}; TTL {ttl}; {p['meaning']}. Live keys: {count(None if keys is None else len(keys))}"
-            + ("" if ttl_left is None else f" (one has {ttl_left:,} s left)")
+            + ("" if ttl_left is None else " (with its TTL set)" if ttl_left > 0 else " (one has no TTL!)")
             + ".",
         ]
         if p["fields"]:

@@ -132,12 +132,16 @@ def _rated_with_vectors(ratings: pl.LazyFrame | pl.DataFrame, movie_ids: np.ndar
     ).lazy()
     base = ratings.lazy().select("user_id", "movie_id", "rating")
     counts = base.select(pl.len().alias("all")).collect().item()
+    # Sorted by user (the CSR rows) and movie before the weights: the join's output order varies from
+    # run to run, and float sums (a user's mean, the product) taken in another order differ in the
+    # last bits, so the same inputs would not give byte-identical vectors.
+    joined = base.join(movie_index, on="movie_id", how="inner").sort("user_id", "movie_row")
     rated = (
-        preference_weights(base.join(movie_index, on="movie_id", how="inner"))
+        preference_weights(joined)
         .select("user_id", "movie_row", "weight", "has_liked")
         # CSR rows by user; within a user by movie, so the float32 sums run in one order whatever
         # other users the frame holds: bit-identical vectors from a user-range partition and a full run.
-        .sort("user_id", "movie_row")
+        .sort("user_id", "movie_row", maintain_order=True)
         .collect()
     )
     return rated, counts

@@ -95,13 +95,19 @@ def split_holdout(
 def score(recommended: pl.DataFrame, test: pl.DataFrame, users: int, catalogue: int, k: int = K) -> dict[str, float]:
     """HR@k, NDCG@k and coverage of `recommended` (user_id, rank 1..k, movie_id) against `test`."""
     recs = recommended.filter(pl.col("rank") <= k)
-    hits = recs.join(test, on=["user_id", "movie_id"], how="semi")
-    dcg = hits.group_by("user_id").agg(dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum())
+    # Sorted, groups in order: float sums taken in the join's varying row order differ in the last bit
+    # from run to run, and the report must be byte-identical for the same inputs.
+    hits = recs.join(test, on=["user_id", "movie_id"], how="semi").sort("user_id", "rank")
+    dcg = hits.group_by("user_id", maintain_order=True).agg(
+        dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum()
+    )
     ideal_dcg = pl.DataFrame(
         {"n": np.arange(k + 1, dtype=np.uint32), "idcg": np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))]}
     )
     ideal = test.group_by("user_id").agg(n=pl.len().clip(upper_bound=k).cast(pl.UInt32)).join(ideal_dcg, on="n")
-    per_user = dcg.join(ideal, on="user_id", how="left").with_columns(ndcg=pl.col("dcg") / pl.col("idcg"))
+    per_user = (
+        dcg.join(ideal, on="user_id", how="left").with_columns(ndcg=pl.col("dcg") / pl.col("idcg")).sort("user_id")
+    )
     distinct = recs["movie_id"].n_unique()
     return {
         "hr": per_user.height / users if users else 0.0,

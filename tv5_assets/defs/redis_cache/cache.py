@@ -36,6 +36,9 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -194,6 +197,47 @@ def _unlink_all(client: redis.Redis, keys: list[bytes], chunk: int = DEFAULT_CHU
     return removed
 
 
+def _server_run_id(client: redis.Redis) -> str:
+    """The server process's run id: Redis draws a new one at every start."""
+    return str(client.info("server")["run_id"])
+
+
+# Deletes the lock only while it still holds the stale token read before (another refresh may take it meanwhile).
+_BREAK_LOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@contextmanager
+def refresh_lock(client: redis.Redis, name: str, timeout_s: int) -> Iterator[None]:
+    """The family's refresh lock, its token prefixed with the server's run id.
+
+    A refresh whose Redis server died mid-load (SIGKILL, OOM, a host crash) leaves its lock behind when
+    the AOF had persisted it, and the next refresh would wait out the lock's whole TTL (10 minutes).
+    Its holder lost its connection with the server it ran against, so a lock taken on an earlier
+    server run (another run id) is stale and is broken; a lock of the current server run is waited
+    for as usual. Tokens without a run id (older releases) are left to their TTL.
+    """
+    server = _server_run_id(client)
+    held = client.get(name)
+    if held is not None:
+        holder_server = held.decode(errors="replace").partition(":")[0] if b":" in held else server
+        if holder_server != server:
+            client.eval(_BREAK_LOCK_SCRIPT, 1, name, held)
+    lock = client.lock(name, timeout=timeout_s, blocking_timeout=timeout_s)
+    if not lock.acquire(token=f"{server}:{uuid.uuid4().hex}"):
+        from redis.exceptions import LockError
+
+        raise LockError(
+            f"Could not take the Redis lock {name} within {timeout_s} s: another refresh holds it; retry when it ends."
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def refresh_family(
     client: redis.Redis,
     namespace: str,
@@ -214,7 +258,7 @@ def refresh_family(
     staged = staging_prefix(namespace, tag)
     live = f"{namespace}:"
     ns = glob_escape(namespace)
-    with client.lock(f"{namespace}:lock:{family}", timeout=lock_timeout_s, blocking_timeout=lock_timeout_s):
+    with refresh_lock(client, f"{namespace}:lock:{family}", lock_timeout_s):
         leftovers = scan_keys(client, f"{ns}:staging:*:{family}*")
         report.swept_staging_keys = _unlink_all(client, leftovers)
         try:
