@@ -28,6 +28,8 @@ tv5_dagster_home
 # executor is covered by the tests (`dagster asset materialize`, the executor and fork tests).
 echo "test: dg launch --job build_everything --config deploy/run-config/in-process.yaml"
 dg launch --job build_everything --config deploy/run-config/in-process.yaml
+echo "test: dg launch --job backup_stores"
+dg launch --job backup_stores   # so every asset has been materialized (the UI tests require it)
 tv5 checks --job build_everything   # fails on any ERROR-severity check failure in that run
 
 # The UI tests (tv5_assets_tests/ui/) read this run's instance through dagster-webserver; here they

@@ -21,6 +21,7 @@ EXPECTED_GROUPS = {
     "embeddings": {"embeddings"},
     "load_stores": {"milvus", "neo4j", "postgres", "redis"},
     "quality": {"quality", "docs"},
+    "backup_stores": {"backups"},
 }
 
 
@@ -28,9 +29,12 @@ def job_assets(name: str) -> set[dg.AssetKey]:
     return set(defs.resolve_job_def(name).asset_layer.executable_asset_keys)
 
 
-def test_build_everything_selects_every_asset() -> None:
+def test_build_everything_selects_every_asset_but_the_backups() -> None:
     every = {k for k in GRAPH.get_all_asset_keys() if GRAPH.get(k).is_materializable}
-    assert job_assets("build_everything") == every
+    backups = {k for k in every if GRAPH.get(k).group_name == "backups"}
+    assert backups, "no backup asset found"
+    assert job_assets("build_everything") == every - backups
+    assert job_assets("backup_stores") == backups
 
 
 @pytest.mark.parametrize("job", sorted(EXPECTED_GROUPS))
@@ -54,6 +58,7 @@ def test_refresh_trends_cache_is_the_one_cache_step() -> None:
         ("load_stores", "tv5_job_multiprocess"),
         ("quality", "tv5_job_in_process"),
         ("refresh_trends_cache", "tv5_job_in_process"),
+        ("backup_stores", "tv5_job_in_process"),
     ],
 )
 def test_each_job_runs_its_executor(job: str, executor_name: str) -> None:

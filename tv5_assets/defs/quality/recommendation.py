@@ -13,6 +13,7 @@
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -37,6 +38,7 @@ class GraphBounds:
     seed: int = 11  # of that order
     neighbours: int = 50  # neighbours kept: most seeds shared, then user id
     batch_users: int = 25  # users per Cypher call (UNWIND)
+    parallel_calls: int = 2  # calls in flight: Neo4j runs each on one core, so one call leaves the others idle
     min_rating: float = 4.0
 
 
@@ -138,8 +140,8 @@ def graph_recommendations(
         }
         for i, user in enumerate(users.tolist())
     ]
-    found: dict[int, list[int]] = {}
-    for start in range(0, len(payload), bounds.batch_users):
+
+    def call(start: int) -> dict[int, list[int]]:
         records, _, _ = driver.execute_query(
             GRAPH_QUERY,
             users=payload[start : start + bounds.batch_users],
@@ -150,7 +152,13 @@ def graph_recommendations(
             k=K,
             database_=database,
         )
-        found.update({int(r["user_id"]): [int(m) for m in r["recs"]] for r in records})
+        return {int(r["user_id"]): [int(m) for m in r["recs"]] for r in records}
+
+    found: dict[int, list[int]] = {}
+    # Each call's answer depends only on its users, so calls run side by side (the driver is thread-safe).
+    with ThreadPoolExecutor(max_workers=max(1, bounds.parallel_calls)) as pool:
+        for part in pool.map(call, range(0, len(payload), bounds.batch_users)):
+            found.update(part)
     lists = [found.get(user, []) for user in users.tolist()]
     return ranked(users, lists), {"graph_users_with_seeds": len(seeds_by_user)}
 
@@ -215,8 +223,10 @@ def quality_metadata(frame: pl.DataFrame, split_seconds: float, extra: dict) -> 
 
 
 class RecommendationQualityConfig(dg.Config):
-    users: int = 2000
-    """Users sampled for the evaluation (fewer when fewer are eligible)."""
+    users: int = 500
+    """Users sampled for the evaluation (fewer when fewer are eligible): 500 put HR@10 within about
+    +-4.5 points (95%) and keep the graph method's Neo4j walks to seconds on a small sample; raise it
+    (for example 2,000: +-2.2 points) for a finer comparison."""
     seed: int = 11
     """Seed of the user sample."""
     holdout: int = 10
