@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
+import fault_stack
 import pytest
 
 HERE = Path(__file__).parent
@@ -18,3 +20,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(item.path).parents:
             item.add_marker(pytest.mark.reliability)
+
+
+# The fault and idempotency tests share one private stack (fault_stack.py: its own ports and data
+# folder, since they kill its servers), started once per session.
+@pytest.fixture(scope="session")
+def reliability_stack():
+    stack = fault_stack.acquire_stack()
+    yield stack
+    fault_stack.release_stack()
+
+
+@pytest.fixture(scope="module")
+def stack_instance(reliability_stack, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The private stack active for this module, with a persistent Dagster instance."""
+    with (
+        reliability_stack.activate(sample_dir),
+        dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dh"))) as inst,
+    ):
+        fault_stack.prepare(reliability_stack, inst)
+        yield reliability_stack, inst

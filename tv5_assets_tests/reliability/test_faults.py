@@ -41,24 +41,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 STORE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis", "milvus": "Milvus", "neo4j": "Neo4j"}
 
 
-@pytest.fixture(scope="session")
-def reliability_stack():
-    stack = fault_stack.acquire_stack()
-    yield stack
-    fault_stack.release_stack()
-
-
-@pytest.fixture(scope="module")
-def stack_instance(reliability_stack, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The private stack active for this module, with a persistent Dagster instance."""
-    with (
-        reliability_stack.activate(sample_dir),
-        dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dh"))) as inst,
-    ):
-        fault_stack.prepare(reliability_stack, inst)
-        yield reliability_stack, inst
-
-
 # ------------------------------------------------------------------------------ fault points
 @dataclass
 class Fault:

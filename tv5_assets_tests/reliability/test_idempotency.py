@@ -27,23 +27,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 QUICK = "* and not key:store_backups and not key:query_benchmarks"
 
 
-@pytest.fixture(scope="session")
-def reliability_stack():
-    stack = fault_stack.acquire_stack()
-    yield stack
-    fault_stack.release_stack()
-
-
-@pytest.fixture(scope="module")
-def stack_instance(reliability_stack, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    with (
-        reliability_stack.activate(sample_dir),
-        dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dh"))) as inst,
-    ):
-        fault_stack.prepare(reliability_stack, inst)
-        yield reliability_stack, inst
-
-
 def check_outcomes(instance: dg.DagsterInstance, run_id: str) -> dict[str, bool]:
     """check name (asset:check) -> passed, for every check evaluated in the run."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records

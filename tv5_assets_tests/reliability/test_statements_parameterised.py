@@ -35,6 +35,7 @@ STATEMENT = re.compile(
 )
 QUOTERS = {
     "qualified",  # postgres_agentdb.model: schema-qualified, quoted identifier
+    "_qualified",  # postgres_agentdb.checks: the same, imported under a private name
     "quoted",  # postgres_agentdb.model: quoted identifier
     "_quote",  # postgres_agentdb.schema: the dialect's identifier quoting
     "_literal",  # postgres_agentdb.schema: a quoted string literal (DDL comments, which take no parameters)
@@ -52,6 +53,12 @@ IDENTIFIER_NAMES = {
     ("defs/neo4j_graph/loader.py", "assignments"): "`n.<column> = $<column>[i]` for the frame's code-defined "
     "columns: names from schemas, values as $parameters",
     ("defs/neo4j_graph/loader.py", "props"): "`<property>: $<property>[i]` for the model's relationship properties",
+    # A user range's predicate (partitions): written in code with bind placeholders ($range_first,
+    # %s), its values returned beside it as the parameters the call passes.
+    ("defs/neo4j_graph/loader.py", "where"): "loader.source_filter: `s.<model key> >= $range_first ...`",
+    ("defs/neo4j_graph/checks.py", "where"): "loader.source_filter, as above",
+    ("defs/postgres_agentdb/loader.py", "where"): "`user_id BETWEEN %s AND %s` literals",
+    ("defs/postgres_agentdb/checks.py", "where"): "the range predicate with %s placeholders",
 }
 
 

@@ -177,11 +177,14 @@ def _sweep_staging(conn: psycopg.Connection, schema: str, table: sa.Table) -> li
 class _TableLock:
     """Session advisory lock on a dedicated connection: one load per table at a time."""
 
+    lock_sql = "SELECT pg_advisory_lock(hashtextextended(%s, 0))"
+    unlock_sql = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+
     def __init__(self, conn: psycopg.Connection, schema: str, table: str):
         self.conn, self.key = conn, _lock_key(schema, table)
 
     def __enter__(self) -> _TableLock:
-        self.conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (self.key,))
+        self.conn.execute(self.lock_sql, (self.key,))
         self.conn.commit()
         return self
 
@@ -191,7 +194,7 @@ class _TableLock:
         try:
             if not self.conn.closed:
                 self.conn.rollback()
-                self.conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (self.key,))
+                self.conn.execute(self.unlock_sql, (self.key,))
                 self.conn.commit()
         except psycopg.Error:
             pass  # closing the session releases the lock anyway
@@ -541,21 +544,8 @@ def _drop_quietly(conn: psycopg.Connection, schema: str, names: Sequence[str]) -
 # load's swap, which takes it EXCLUSIVE, waits for them and they for it) and replaces exactly its
 # users' rows in ONE transaction: readers see the range's old rows until COMMIT, then the new ones.
 class _SharedTableLock(_TableLock):
-    def __enter__(self) -> _SharedTableLock:
-        self.conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (self.key,))
-        self.conn.commit()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import psycopg
-
-        try:
-            if not self.conn.closed:
-                self.conn.rollback()
-                self.conn.execute("SELECT pg_advisory_unlock_shared(hashtextextended(%s, 0))", (self.key,))
-                self.conn.commit()
-        except psycopg.Error:
-            pass
+    lock_sql = "SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))"
+    unlock_sql = "SELECT pg_advisory_unlock_shared(hashtextextended(%s, 0))"
 
 
 def ensure_table(connect: Callable[[], psycopg.Connection], table: sa.Table, schema: str) -> bool:
