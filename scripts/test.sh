@@ -35,4 +35,4 @@ tv5 checks --job build_everything   # fails on any ERROR-severity check failure 
 # The UI tests (tv5_assets_tests/ui/) read this run's instance through dagster-webserver; here they
 # may not skip (no runs, no browser): they fail instead. Screenshots: $TV5_DATA_DIR/ui-screenshots/.
 export TV5_REQUIRE_UI_TESTS=1
-python -m pytest "$@"
+python -m pytest --durations=15 "$@"

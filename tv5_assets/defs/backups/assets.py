@@ -32,9 +32,14 @@ class BackupConfig(dg.Config):
     keep: int = Field(default=3, description="Backup folders to keep (the newest), this one included.")
 
 
-def _prune(keep: int) -> list[str]:
-    folders = sorted(p for p in backups_dir().iterdir() if p.is_dir() and not p.name.startswith("."))
-    removed = folders[: max(len(folders) - keep, 0)]
+def _prune(keep: int, current: str) -> list[str]:
+    """Remove the oldest folders beyond `keep`, never `current` (the one just written). Names start
+    with their UTC second; backups within one second are told apart by their folder's mtime."""
+    others = sorted(
+        (p for p in backups_dir().iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != current),
+        key=lambda p: (p.name.partition("-")[0], p.stat().st_mtime_ns),
+    )
+    removed = others[: max(len(others) - (keep - 1), 0)]
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
     return [folder.name for folder in removed]
@@ -82,7 +87,7 @@ def store_backups(
     folder = backups_dir() / name
     resources = {"postgres": postgres, "redis": redis, "milvus": milvus, "neo4j": neo4j}
     manifest = backup(resources, folder, only=[s for s in STORES if s in config.stores], log=context.log.info)
-    removed = _prune(config.keep)
+    removed = _prune(config.keep, name)
     if removed:
         context.log.info(f"removed older backups: {', '.join(removed)}")
     return dg.MaterializeResult(metadata=_metadata(manifest, folder))
