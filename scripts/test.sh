@@ -36,3 +36,6 @@ tv5 checks --job build_everything   # fails on any ERROR-severity check failure 
 # may not skip (no runs, no browser): they fail instead. Screenshots: $TV5_DATA_DIR/ui-screenshots/.
 export TV5_REQUIRE_UI_TESTS=1
 python -m pytest --durations=15 "$@"
+# The UI tests' screenshots (files kept after the run, for a person to look at).
+shots=$(find "$TV5_DATA_DIR/ui-screenshots" -name '*.png' 2>/dev/null | sort)
+if [ -n "$shots" ]; then echo "test: UI screenshots:"; echo "$shots"; fi
