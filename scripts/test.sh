@@ -37,5 +37,5 @@ tv5 checks --job build_everything   # fails on any ERROR-severity check failure 
 export TV5_REQUIRE_UI_TESTS=1
 python -m pytest --durations=15 "$@"
 # The UI tests' screenshots (files kept after the run, for a person to look at).
-shots=$(find "$TV5_DATA_DIR/ui-screenshots" -name '*.png' 2>/dev/null | sort)
+shots=$(find "$TV5_DATA_DIR/ui-screenshots" -name '*.png' 2>/dev/null | sort || true)
 if [ -n "$shots" ]; then echo "test: UI screenshots:"; echo "$shots"; fi
