@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from ..endpoints import POSTGRES
 from ..errors import ServiceUnavailableError
-from .base import LocalService
+from .base import LocalService, pid_alive
 
 SERVER_OS_USER = "postgres"  # Debian's system user for the server; used only when we are root
 SUPERUSER = "postgres"  # bootstrap superuser name given to initdb
@@ -110,6 +110,18 @@ class PostgresService(LocalService):
         with psycopg.connect(url, connect_timeout=5) as conn:
             return f"PostgreSQL {conn.execute('SHOW server_version').fetchone()[0]}"
 
+    def _remove_stale_pid_file(self) -> None:
+        """A server killed with SIGKILL leaves postmaster.pid; PostgreSQL ignores it when the pid is gone,
+        but a killed server not yet reaped (a zombie, where nothing reaps orphans) still answers
+        kill(pid, 0), and the start fails with "lock file already exists"."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return
+        if not pid_alive(pid):
+            pid_file.unlink(missing_ok=True)
+
     def start(self) -> None:
         bin_dir = find_binaries()
         self._prepare_folder()
@@ -117,6 +129,7 @@ class PostgresService(LocalService):
             self._initdb(bin_dir)
         self._check_major_version(bin_dir)
         self._write_config()
+        self._remove_stale_pid_file()
         self._run(
             [
                 str(bin_dir / "pg_ctl"),
