@@ -95,3 +95,13 @@ def require_service(name: str, connect: Callable[[], T]) -> T:
         if os.environ.get("TV5_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)
+
+
+def drop_milvus_prefixed(client, prefix: str) -> None:
+    """Drop a test's Milvus aliases and collections: every name that starts with `prefix`."""
+    for alias in client.list_aliases().get("aliases", []):
+        if alias.startswith(prefix):
+            client.drop_alias(alias)
+    for name in client.list_collections():
+        if name.startswith(prefix):
+            client.drop_collection(name)

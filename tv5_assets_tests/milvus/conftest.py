@@ -11,7 +11,7 @@ from milvus_frames import MilvusInputs, build_media_embeddings, build_movies, bu
 
 from tv5_assets.endpoints import MILVUS
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets_tests.conftest import require_service
+from tv5_assets_tests.conftest import drop_milvus_prefixed, require_service
 
 
 @pytest.fixture(scope="session")
@@ -24,15 +24,6 @@ def milvus_inputs(tmp_path_factory: pytest.TempPathFactory) -> MilvusInputs:
     for name in ("movies", "media_embeddings", "user_profiles", "user_embeddings"):
         getattr(inputs, name).write_parquet(assets_dir / f"{name}.parquet")
     return inputs
-
-
-def _drop_prefixed(client, prefix: str) -> None:
-    for alias in client.list_aliases().get("aliases", []):
-        if alias.startswith(prefix):
-            client.drop_alias(alias)
-    for name in client.list_collections():
-        if name.startswith(prefix):
-            client.drop_collection(name)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +43,7 @@ def milvus_resource() -> Iterator[MilvusResource]:
     require_service("milvus", connect)
     yield resource
     with resource.get_client() as client:
-        _drop_prefixed(client, resource.collection_prefix)
+        drop_milvus_prefixed(client, resource.collection_prefix)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from tv5_assets.io_managers import read_frame
-from tv5_assets_tests.conftest import materialize, neo4j_resource_now, require_service
+from tv5_assets_tests.conftest import drop_milvus_prefixed, materialize, neo4j_resource_now, require_service
 from tv5_assets_tests.milvus.milvus_frames import GENRES, build_media_embeddings
 from tv5_assets_tests.neo4j.neo4j_frames import MARKER, wipe
 
@@ -115,7 +115,7 @@ def stores(movielens_materialized: Path):
     with contextlib.ExitStack() as stack:
         client = require_service("milvus", lambda: stack.enter_context(milvus.get_client()))
         yield {"env": env, "driver": driver, "graph": graph, "client": client, "milvus": milvus, "url": url}
-        _drop_milvus(client, env["TV5_TEST_MILVUS_PREFIX"])
+        drop_milvus_prefixed(client, env["TV5_TEST_MILVUS_PREFIX"])
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -127,15 +127,6 @@ def _driver(graph) -> neo4j.Driver:
     driver = neo4j.GraphDatabase.driver(graph.uri, auth=graph._auth(), connection_timeout=5)
     driver.execute_query("RETURN 1", database_=graph.database)
     return driver
-
-
-def _drop_milvus(client, prefix: str) -> None:
-    for alias in client.list_aliases().get("aliases", []):
-        if alias.startswith(prefix):
-            client.drop_alias(alias)
-    for name in client.list_collections():
-        if name.startswith(prefix):
-            client.drop_collection(name)
 
 
 def _run(env: dict, *args: str, partitions: str | None = None) -> None:
@@ -159,7 +150,7 @@ def _forget_user_data(s: dict) -> None:
     with psycopg.connect(s["url"], autocommit=True) as conn:
         conn.execute(f'DROP TABLE "{s["env"]["TV5_TEST_PG_SCHEMA"]}".episodes')
     s["driver"].execute_query("MATCH ()-[r:RATED]->() DELETE r", database_=s["graph"].database)
-    _drop_milvus(s["client"], s["env"]["TV5_TEST_MILVUS_PREFIX"])
+    drop_milvus_prefixed(s["client"], s["env"]["TV5_TEST_MILVUS_PREFIX"])
 
 
 # --------------------------------------------------------------------------------------- test

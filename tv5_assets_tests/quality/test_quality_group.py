@@ -27,7 +27,7 @@ from tv5_assets.resources.neo4j import Neo4jResource
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets.store_load import STORE_LOAD_ASSETS
-from tv5_assets_tests.conftest import neo4j_resource_now, require_service
+from tv5_assets_tests.conftest import drop_milvus_prefixed, neo4j_resource_now, require_service
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -92,12 +92,7 @@ def _ping_milvus(milvus: MilvusResource) -> None:
 def _cleanup(resources: dict) -> None:
     milvus, postgres, redis = resources["milvus"], resources["postgres"], resources["redis"]
     with milvus.get_client() as client:
-        for alias in client.list_aliases().get("aliases", []):
-            if alias.startswith(milvus.collection_prefix):
-                client.drop_alias(alias)
-        for name in client.list_collections():
-            if name.startswith(milvus.collection_prefix):
-                client.drop_collection(name)
+        drop_milvus_prefixed(client, milvus.collection_prefix)
     with postgres.connection(autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{postgres.schema_name}" CASCADE')
     client = redis.client()

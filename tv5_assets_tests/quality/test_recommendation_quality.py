@@ -21,7 +21,7 @@ from tv5_assets.defs.quality.holdout import (
     split_holdout,
 )
 from tv5_assets.defs.quality.recommendation import METHODS, markdown_table
-from tv5_assets_tests.conftest import materialize, require_service
+from tv5_assets_tests.conftest import drop_milvus_prefixed, materialize, require_service
 
 # (user, movie, rating, timestamp seconds)
 ROWS = [
@@ -115,12 +115,7 @@ def evaluated(data_env: Path) -> Iterator[dg.ExecuteInProcessResult]:
     result = materialize("*recommendation_quality", resources=resources, raise_on_error=False)
     yield result
     with milvus.get_client() as client:
-        for alias in client.list_aliases().get("aliases", []):
-            if alias.startswith(milvus.collection_prefix):
-                client.drop_alias(alias)
-        for name in client.list_collections():
-            if name.startswith(milvus.collection_prefix):
-                client.drop_collection(name)
+        drop_milvus_prefixed(client, milvus.collection_prefix)
 
 
 def _list_collections(milvus) -> list[str]:
