@@ -87,7 +87,12 @@ def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--no-engine-limits", action="store_true", help="Skip timing each heavy stage's engine alone after the run."
     )
-    bench.add_argument("--select", default="*", help="Dagster asset selection (default '*': everything).")
+    bench.add_argument(
+        "--job",
+        default="build_everything",
+        help="The job to run (default build_everything: the whole graph but the backups).",
+    )
+    bench.add_argument("--select", default=None, help="An asset selection to materialize instead of the job ('*').")
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -123,6 +128,7 @@ def _bench(args: argparse.Namespace) -> int:
             baseline_scale=args.baseline_scale,
             baseline=not args.no_baseline,
             select=args.select,
+            job=args.job,
             engine_limits=not args.no_engine_limits,
         )
     )

@@ -10,7 +10,7 @@ from tv5_assets.defs.embeddings.model import (
     LoadedModel,
     ModelLoadError,
     choose_precision,
-    cpu_has_native_bf16,
+    cpu_has_fast_bf16,
     encode_texts,
     encoding_order,
     load_model,
@@ -40,7 +40,7 @@ def test_provenance_names_model_weights_device_precision(default_model: LoadedMo
     assert len(recorded["weights_sha256"]) == 64
     assert recorded["dim"] == 384
     assert recorded["device"] in {"cpu", "cuda"}
-    expected = "float16" if recorded["device"] == "cuda" else ("bfloat16" if cpu_has_native_bf16() else "float32")
+    expected = "float16" if recorded["device"] == "cuda" else ("bfloat16" if cpu_has_fast_bf16() else "float32")
     assert recorded["precision"] == expected
 
 

@@ -20,7 +20,16 @@ from tv5_assets.defs.quality.holdout import (
     score,
     split_holdout,
 )
-from tv5_assets.defs.quality.recommendation import METHODS, markdown_table
+from tv5_assets.defs.quality.recommendation import (
+    HASH_MODULUS,
+    HASH_MULTIPLIER,
+    METHODS,
+    GraphBounds,
+    RecommendationQualityConfig,
+    co_rating_neighbours,
+    graph_recommendations,
+    markdown_table,
+)
 from tv5_assets_tests.conftest import drop_milvus_prefixed, materialize, require_service
 
 # (user, movie, rating, timestamp seconds)
@@ -99,6 +108,33 @@ def test_random_baseline_is_certain_when_the_pool_is_small() -> None:
     assert large == pytest.approx(1 - (1 - 2 / 100_000) ** 10, rel=1e-2)
 
 
+def test_co_rating_neighbours_keep_hash_ordered_raters_and_rank_by_seeds_shared() -> None:
+    """Users 1 and 2 seed movie 10 (user 1 also 11); raters at 4 or above: 1-12 and 1-9; user 13 rated 3."""
+    rows = [(u, 10, 5.0) for u in range(1, 13)] + [(u, 11, 4.0) for u in range(1, 10)] + [(13, 10, 3.0)]
+    schema = {"user_id": pl.Int32, "movie_id": pl.Int32, "rating": pl.Float32}
+    ratings = pl.DataFrame(rows, schema=schema, orient="row").lazy()
+    seeds = pl.DataFrame(
+        {"user_id": [1, 1, 2], "movie_id": [10, 11, 10]}, schema={k: pl.Int32 for k in schema if k != "rating"}
+    )
+    bounds = GraphBounds(raters_per_movie=3, neighbours=3, seed=5)
+
+    def first_by_hash(candidates: list[int]) -> list[int]:
+        return sorted(candidates, key=lambda u: ((u * HASH_MULTIPLIER + 5) % HASH_MODULUS, u))[:3]
+
+    expected: dict[int, list[int]] = {}
+    for user, user_seeds in ((1, (10, 11)), (2, (10,))):
+        shared: dict[int, int] = {}
+        for movie in user_seeds:
+            for other in first_by_hash([u for u, m, r in rows if m == movie and r >= 4.0 and u != user]):
+                shared[other] = shared.get(other, 0) + 1
+        expected[user] = sorted(shared, key=lambda o: (-shared[o], o))[:3]
+    # The hash order, not the id order, picks the raters (else this test could not tell them apart).
+    assert first_by_hash(list(range(2, 13))) != [2, 3, 4]
+    got = co_rating_neighbours(ratings, seeds, bounds)
+    assert {u: got.filter(pl.col("user_id") == u)["neighbour"].to_list() for u in (1, 2)} == expected
+    assert 13 not in got["neighbour"].to_list()
+
+
 # --------------------------------------------------------------------------- on the real stores
 @pytest.fixture(scope="module")
 def evaluated(data_env: Path) -> Iterator[dg.ExecuteInProcessResult]:
@@ -142,3 +178,78 @@ def test_materializes_on_the_sample_with_sound_metrics(evaluated: dg.ExecuteInPr
     checks = {e.check_name: e.passed for e in evaluated.get_asset_check_evaluations()}
     assert checks["recommendation_quality_is_sound"]
     assert checks["recommendation_quality_beats_random"]  # on the sample: content 0.91, graph 0.93, random 0.69
+
+
+# The walk written all in Cypher, as it was before the first hop moved to polars: the oracle the
+# split implementation must equal (it reads every rater of every seed, too slow at ml-25m size).
+ALL_CYPHER_WALK = """
+UNWIND $users AS u
+CALL (u) {
+  MATCH (me:User {user_id: u.user_key})
+  UNWIND u.seeds AS seed
+  MATCH (m:Movie {media_id: seed})
+  CALL (m, me) {
+    MATCH (m)<-[r:RATED]-(other:User)
+    WHERE r.score >= $min_rating AND other <> me
+    WITH other
+    ORDER BY (toInteger(substring(other.user_id, 5)) * 2654435761 + $seed) % 4294967296, other.user_id
+    RETURN other LIMIT $raters_per_movie
+  }
+  WITH u, other, count(*) AS shared
+  ORDER BY shared DESC, other.user_id
+  LIMIT $neighbours
+  MATCH (other)-[r2:RATED]->(rec:Movie)
+  WHERE r2.score >= $min_rating AND NOT rec.media_id IN u.seen
+  WITH rec, count(*) AS votes
+  ORDER BY votes DESC, rec.movie_id
+  LIMIT 10
+  RETURN collect(rec.movie_id) AS recs
+}
+RETURN u.user_id AS user_id, recs
+"""
+
+
+@pytest.mark.services
+def test_graph_method_equals_the_walk_written_all_in_cypher(evaluated: dg.ExecuteInProcessResult) -> None:
+    from tv5_assets.defs.quality.recommendation import seed_movies
+    from tv5_assets.resources.neo4j import neo4j_resource_from_env
+
+    assert evaluated.success
+    ratings = evaluated.output_for_node("ratings", "ratings")
+    ratings = ratings.lazy() if isinstance(ratings, pl.DataFrame) else ratings
+    config = RecommendationQualityConfig()
+    split = split_holdout(ratings, 60, config.seed, config.holdout, config.min_rating, config.min_train_ratings)
+    bounds = GraphBounds(10, 2, config.seed, 6, min_rating=config.min_rating)  # small caps: the hash order matters
+    neo4j = neo4j_resource_from_env()
+    seeds = seed_movies(split.train, bounds).group_by("user_id").agg("movie_id")
+    seeds_of = dict(zip(seeds["user_id"].to_list(), seeds["movie_id"].to_list(), strict=True))
+    seen = split.train.group_by("user_id").agg("movie_id")
+    seen_of = dict(zip(seen["user_id"].to_list(), seen["movie_id"].to_list(), strict=True))
+    payload = [
+        {
+            "user_id": user,
+            "user_key": f"user_{user:08d}",
+            "seeds": [f"ml_{m}" for m in seeds_of.get(user, [])],
+            "seen": [f"ml_{m}" for m in seen_of.get(user, [])],
+        }
+        for user in split.users.tolist()
+    ]
+    with neo4j.driver() as driver:
+        records, _, _ = driver.execute_query(
+            ALL_CYPHER_WALK,
+            users=payload,
+            min_rating=bounds.min_rating,
+            raters_per_movie=bounds.raters_per_movie,
+            seed=bounds.seed,
+            neighbours=bounds.neighbours,
+            database_=neo4j.database,
+        )
+        frame, stats = graph_recommendations(driver, neo4j.database, split.users, split.train, ratings, bounds)
+    oracle = {int(r["user_id"]): [int(m) for m in r["recs"]] for r in records}
+    got = {
+        int(user): [int(m) for m in frame.filter(pl.col("user_id") == user).sort("rank")["movie_id"].to_list()]
+        for user in split.users.tolist()
+    }
+    assert sum(len(v) for v in oracle.values()) > 0
+    assert got == {user: oracle.get(user, []) for user in got}
+    assert stats["graph_neighbour_pairs"] > 0

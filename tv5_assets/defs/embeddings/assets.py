@@ -61,7 +61,7 @@ class MediaEmbeddingsConfig(dg.Config):
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'."""
     precision: str = "auto"
-    """'auto' (float16 on CUDA; bfloat16 on CPUs with native bf16, else float32), 'float32',
+    """'auto' (float16 on CUDA; bfloat16 on CPUs with AMX, else float32), 'float32',
     'bfloat16' or 'float16' (CUDA only)."""
     batch_size: int = 0
     """Texts per forward pass; 0 = 64 on CPU, on GPU the largest power of two (64-4096) whose

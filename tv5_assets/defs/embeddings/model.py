@@ -5,11 +5,11 @@
   A local folder is loaded the same way. Any other name is a Hugging Face hub id (for example
   `sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2`, also 384-dim); it is fetched or
   read from the HF cache as the user's `HF_HUB_OFFLINE` allows.
-- Device "auto" is CUDA when torch sees one, else CPU. Precision "auto" is float16 on CUDA and
-  bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), else float32. Measured on the 2-core
-  development machine (AVX512-BF16) on generated media texts: bf16 about 600 texts/s vs fp32
-  about 220, cosine to fp32 >= 0.9999 (benchmarks/bench_embeddings.py prints both); in a whole
-  full-scale run, on texts with 10 genome tags each, bf16 gave 156 texts/s (README, Performance).
+- Device "auto" is CUDA when torch sees one, else CPU. Precision "auto" is float16 on CUDA,
+  bfloat16 on CPUs with AMX tiles, else float32. Without AMX, bf16 is slower, not faster: on the
+  2-core development machine (AVX512-BF16, no AMX) on the full-scale run's own media texts, fp32
+  gave 232-242 texts/s and bf16 159 (short texts 486 vs 361, long 109 vs 82; cosine bf16 to fp32
+  >= 0.9999). benchmarks/bench_embeddings.py prints both.
 - Determinism: eval mode (no dropout), fixed seed and a fixed thread count; texts are encoded in
   an order that depends only on the texts themselves (sorted by length, ties by position), so the
   same model and inputs give the same batches and the same vectors.
@@ -132,11 +132,12 @@ def choose_device(requested: str = "auto") -> str:
     return wanted
 
 
-def cpu_has_native_bf16() -> bool:
+def cpu_has_fast_bf16() -> bool:
+    """AMX tiles: the only CPU bf16 path measured faster than fp32 (AVX512-BF16 alone is slower)."""
     import torch
 
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.cpu._is_amx_tile_supported()) and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:  # older/other builds: be conservative, fp32 is always correct
         return False
 
@@ -148,7 +149,7 @@ def choose_precision(requested: str, device: str) -> str:
     if wanted == "auto":
         if device.startswith("cuda"):
             return "float16"
-        return "bfloat16" if cpu_has_native_bf16() else "float32"
+        return "bfloat16" if cpu_has_fast_bf16() else "float32"
     if wanted == "float16" and not device.startswith("cuda"):
         raise ModelLoadError("float16 is only supported on CUDA here; on CPU use 'bfloat16' or 'float32'")
     return wanted
