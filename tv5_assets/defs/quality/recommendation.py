@@ -293,8 +293,9 @@ DESCRIPTION = (
     "only (held-out rows removed before user_preference_vectors; the stored user_embeddings saw every "
     "rating and are not used), popularity counts leave the held-out ratings out, and the graph query "
     "starts from the training positives passed in and never traverses the evaluated user's own RATED "
-    "edges (Neo4j holds the hold-out too). Graph cost per user: the high ratings of up to 20 seed movies "
-    "(50 raters kept each, by a seeded hash of their id) plus the high ratings of 50 neighbours."
+    "edges (Neo4j holds the hold-out too). Graph: up to 20 seed movies per user, 50 raters kept each (by a "
+    "seeded hash of their id; this first hop runs in polars over `ratings`), then the 50 neighbours sharing "
+    "most seeds vote with their high ratings, read from Neo4j's RATED edges."
 )
 
 
