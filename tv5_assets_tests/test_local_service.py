@@ -112,3 +112,43 @@ def test_a_server_that_exits_while_starting_is_reported_with_its_log(service: Fa
     ):
         service.up()
     assert not service.pid_file.exists()
+
+
+class PlainFakeService(FakeService):
+    """The stand-in server without its own SIGTERM handling: it keeps whatever it inherits."""
+
+    def start(self) -> None:
+        self.spawn(
+            [
+                sys.executable,
+                "-c",
+                SERVER.replace("signal.signal(signal.SIGTERM, signal.SIG_IGN); ", ""),
+                str(self.port),
+            ]
+        )
+
+
+def _ignored_signals(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks from /proc")
+def test_a_server_started_from_a_parent_ignoring_sigterm_still_stops_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background shell job can ignore SIGTERM, and exec keeps that: a JVM started so never stops on it."""
+    monkeypatch.delenv("TV5_FAKE_URL", raising=False)
+    monkeypatch.setenv("TV5_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TV5_LOCAL_FAKE_PORT", str(free_local_port()))
+    service = PlainFakeService()
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        pid = int(service.up().detail.split()[1].rstrip(","))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    try:
+        assert not _ignored_signals(pid) & (1 << (signal.SIGTERM - 1))
+    finally:
+        service.down()
+    assert not pid_alive(pid)

@@ -283,6 +283,7 @@ class LocalService:
                 env=env,
                 cwd=cwd,
                 close_fds=True,
+                preexec_fn=_stoppable_by_sigterm,
             )
         tmp = self.pid_file.with_name(self.pid_file.name + ".tmp")
         tmp.write_text(f"{self._process.pid}\n")
@@ -325,6 +326,13 @@ class LocalService:
 
 
 # --- process and port helpers ----------------------------------------------------------------
+
+
+def _stoppable_by_sigterm() -> None:
+    """In the server's process before exec: SIGTERM back to its default. A shell's background job or
+    `nohup`-style wrapper can leave it ignored, exec keeps it ignored, and a JVM then never installs
+    its shutdown handler: Neo4j ignored `down`'s SIGTERM until the SIGKILL minutes later."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def pid_alive(pid: int) -> bool:
