@@ -8,7 +8,8 @@ when a store is unreachable on a developer's machine but fails when `TV5_REQUIRE
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,21 +32,31 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@contextmanager
+def environment(values: Mapping[str, str], unset: Iterable[str] = ()) -> Iterator[None]:
+    """Set `values` and remove `unset` in os.environ while the block runs; every name is restored after
+    (for fixtures wider than a test, where pytest's monkeypatch cannot reach)."""
+    unset = tuple(unset)
+    saved = {name: os.environ.get(name) for name in (*values, *unset)}
+    for name in unset:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def data_env(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point TV5_MOVIELENS_DIR at the sample and TV5_DATA_DIR at a private folder for the session."""
     data = tmp_path_factory.mktemp("tv5-data")
-    saved = {k: os.environ.get(k) for k in ("TV5_MOVIELENS_DIR", "TV5_DATA_DIR")}
-    os.environ["TV5_MOVIELENS_DIR"] = str(sample_dir)
-    os.environ["TV5_DATA_DIR"] = str(data)
-    try:
+    with environment({"TV5_MOVIELENS_DIR": str(sample_dir), "TV5_DATA_DIR": str(data)}):
         yield data
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def materialize(selection: str, resources: dict | None = None, raise_on_error: bool = True, run_config=None):

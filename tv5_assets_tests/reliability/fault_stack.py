@@ -30,6 +30,8 @@ from pathlib import Path
 import dagster as dg
 from store_hashes import StoreDigest, milvus_digest, neo4j_digest, postgres_digest, redis_digest
 
+from tv5_assets_tests.conftest import environment
+
 STORES = ("postgres", "redis", "milvus", "neo4j")
 _EXTERNAL_VARS = ("TV5_POSTGRES_URL", "TV5_REDIS_URL", "TV5_MILVUS_URI", "TV5_MILVUS_TOKEN", "TV5_NEO4J_URI")
 _NEO4J_AUTH_VARS = ("TV5_NEO4J_PASSWORD", "TV5_NEO4J_USER", "TV5_NEO4J_DATABASE")
@@ -57,20 +59,9 @@ class PrivateStack:
     @contextmanager
     def activate(self, movielens_dir: Path) -> Iterator[PrivateStack]:
         """Point this process at the stack (and the sample) while the block runs; restore after."""
-        names = [*self.env(), "TV5_MOVIELENS_DIR", *_EXTERNAL_VARS, *_NEO4J_AUTH_VARS]
-        saved = {name: os.environ.get(name) for name in names}
-        for name in (*_EXTERNAL_VARS, *_NEO4J_AUTH_VARS):
-            os.environ.pop(name, None)
-        os.environ.update(self.env())
-        os.environ["TV5_MOVIELENS_DIR"] = str(movielens_dir)
-        try:
+        values = {**self.env(), "TV5_MOVIELENS_DIR": str(movielens_dir)}
+        with environment(values, unset=(*_EXTERNAL_VARS, *_NEO4J_AUTH_VARS)):
             yield self
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     def service(self, name: str):
         from tv5_assets.services import get_service
@@ -110,16 +101,8 @@ class PrivateStack:
     def down(self) -> None:
         # The session's teardown runs after the modules restored the environment: point at the stack
         # again, or `get_service` would resolve the default data folder and ports and stop nothing.
-        saved = {name: os.environ.get(name) for name in self.env()}
-        os.environ.update(self.env())
-        try:
+        with environment(self.env()):
             self._stop_all()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _stop_all(self) -> None:
