@@ -4,7 +4,9 @@ Each file becomes one asset plus a `<asset>_rejects` table (a second output of t
 always describes the latest run). A bad row fails the asset with file, line and rule
 (`BadInputError`) unless the asset's config sets `quarantine: true`: then bad rows go to the rejects
 table, their count goes to metadata, and the `no_rejected_rows` check warns. Nothing is dropped
-silently. Parsing itself lives in parsing.py; this module wires files, config and metadata.
+silently. Before parsing, each reader checks the folder against the official GroupLens release it
+holds (movielens_releases.py, docs/releases.md): a cut or altered file fails there, not as a smaller
+release. Parsing itself lives in parsing.py; this module wires files, config and metadata.
 """
 
 # No `from __future__ import annotations` here: Dagster reads Config and input types from the
@@ -17,7 +19,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ... import settings
+from ... import movielens_releases, settings
 from ...conventions import CPU_HEAVY, OWNERS
 from ...errors import MissingInputError
 from ...io_managers import markdown_preview, table_schema
@@ -69,6 +71,14 @@ class IngestConfig(dg.Config):
         default=False,
         description="Move bad rows to the <asset>_rejects table (and warn) instead of failing on the first one.",
     )
+    verify_release: bool = Field(
+        default=True,
+        description=(
+            "Before parsing, check the folder against the official GroupLens release its files belong to "
+            "(published sizes and sha256, docs/releases.md) and fail on a cut or altered file. false (or "
+            "TV5_VERIFY_RELEASE=0) skips the check; a folder that matches no release is accepted either way."
+        ),
+    )
 
 
 class MovieGenomeConfig(dg.Config):
@@ -116,6 +126,15 @@ def genome_files() -> tuple[Path | None, Path | None]:
             "the release without a genome."
         )
     return tags, scores
+
+
+def check_release(context: dg.AssetExecutionContext, config: IngestConfig) -> movielens_releases.ReleaseCheck:
+    """The folder against its GroupLens release, before any parsing (movielens_releases.py). Every reader
+    runs it, so a subset run is checked too; after the first step of a run it costs a stat per file
+    (sha256 cached in $TV5_DATA_DIR/cache). A cut or altered file raises ReleaseMismatchError."""
+    release = movielens_releases.check_release(release_dir(), verify=config.verify_release)
+    context.log.info(f"MovieLens release check: {release.note}")
+    return release
 
 
 NO_GENOME_NOTE = (
@@ -178,6 +197,7 @@ def _ingest(
     extra_metadata: Callable[[pl.DataFrame], dict] | None = None,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Read one file by `spec`, fail or quarantine bad rows, emit the table, its rejects and the check."""
+    release = check_release(context, config)
     started = time.perf_counter()
     path = source_file(spec)
     if path is None:  # an optional (genome) file absent from this release
@@ -198,6 +218,7 @@ def _ingest(
         "parse_rows_per_second": round(frame.height / seconds) if seconds > 0 else 0,
         **(extra_metadata(frame) if extra_metadata else {}),
     }
+    metadata.update(release.metadata())
     if path is None:
         metadata["note"] = NO_GENOME_NOTE
     # The table's metadata carries the reject count either way.
