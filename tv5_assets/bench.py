@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.events.log import EventLogEntry
+from dagster import DagsterEventType, EventLogEntry
 
 from . import settings
 from .procmem import PROC, MemoryPeaks, TreeSampler, meminfo_kb

@@ -8,7 +8,9 @@ find it; `dagster -m tv5_assets` and workspace.yaml reach the same `defs`.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -34,8 +36,9 @@ FORKSERVER_LIBRARIES = (
     "faker",
 )
 # A forked step first re-runs the parent's main script (multiprocessing does that for a script
-# parent): `dagster`/`dg` import their CLI (0.13 s of CPU a step), unless the server already has.
-DAGSTER_MODULES = ("dagster._cli",)
+# parent): the `dagster` script imports its CLI (0.13 s of CPU a step), unless the server already has.
+# Which module that is comes from the script's entry point in dagster's package metadata.
+DAGSTER_SCRIPT = "dagster"
 STEP_LIBRARIES = (*FORKSERVER_LIBRARIES, "torch", "sentence_transformers", "transformers", "pandas", "grpc")
 
 # The default executor (ad-hoc asset runs: `dagster asset materialize`, `dg launch --assets`, automation);
@@ -60,18 +63,27 @@ def defs_modules() -> list[str]:
     ]
 
 
+def cli_modules() -> list[str]:
+    """The module(s) the `dagster` console script imports, read from dagster's entry points."""
+    try:
+        scripts = metadata.distribution("dagster").entry_points.select(group="console_scripts", name=DAGSTER_SCRIPT)
+    except metadata.PackageNotFoundError:  # dagster imported from a source tree: no script to match
+        return []
+    return [script.module for script in scripts]
+
+
 def forkserver_preload() -> list[str]:
     """What the forkserver imports before it forks steps: the code location, then the step libraries."""
-    return ["tv5_assets.definitions", *defs_modules(), *FORKSERVER_LIBRARIES, *DAGSTER_MODULES, "tv5_assets.forkserver"]
+    return ["tv5_assets.definitions", *defs_modules(), *FORKSERVER_LIBRARIES, *cli_modules(), "tv5_assets.forkserver"]
 
 
-executor = dg.multiprocess_executor.configured(
-    {
-        "start_method": {"forkserver": {"preload_modules": forkserver_preload()}},
-        "tag_concurrency_limits": [{"key": CPU_HEAVY_TAG, "value": "heavy", "limit": 1}],
-    },
-    name="tv5_multiprocess",
-)
+# The default executor's settings, as `multiprocess` run config; the named jobs' executors
+# (defs/automation/executors.py) fill in from them what a run's config leaves out.
+MULTIPROCESS_SETTINGS: dict[str, Any] = {
+    "start_method": {"forkserver": {"preload_modules": forkserver_preload()}},
+    "tag_concurrency_limits": [{"key": CPU_HEAVY_TAG, "value": "heavy", "limit": 1}],
+}
+executor = dg.multiprocess_executor.configured(MULTIPROCESS_SETTINGS, name="tv5_multiprocess")
 
 
 shared = dg.Definitions(

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
+from dagster import DagsterEventType
 
 
 @dataclass(frozen=True)

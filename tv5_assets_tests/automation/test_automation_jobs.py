@@ -6,11 +6,9 @@ from types import SimpleNamespace
 
 import dagster as dg
 import pytest
-from dagster._core.executor.in_process import InProcessExecutor
-from dagster._core.executor.multiprocess import MultiprocessExecutor
 
+from tv5_assets.definitions import MULTIPROCESS_SETTINGS
 from tv5_assets.definitions import defs as load_defs
-from tv5_assets.definitions import executor as default_executor
 from tv5_assets.defs.automation.executors import IN_PROCESS, MULTIPROCESS, resolve_executor_config
 
 defs = load_defs()
@@ -65,19 +63,19 @@ def test_each_job_runs_its_executor(job: str, executor_name: str) -> None:
     assert defs.resolve_job_def(job).executor_def.name == executor_name
 
 
-def _create(executor_def: dg.ExecutorDefinition, run_config: dict | None):
-    """The executor a run gets: the job's executor config from run config (defaults applied), then
-    the executor's own creation function."""
+def _create(executor_def: dg.ExecutorDefinition, run_config: dict | None) -> str:
+    """The kind of executor a run gets (Dagster's class name: MultiprocessExecutor, InProcessExecutor):
+    the job's executor config from run config (defaults and the config function applied), then the
+    executor's own creation function."""
     job = defs.resolve_job_def("load_stores").with_executor_def(executor_def)
     resolved = dg.validate_run_config(job, run_config or {})
     config = resolved["execution"][executor_def.name]
-    return executor_def.executor_creation_fn(SimpleNamespace(executor_config=config))
+    return type(executor_def.executor_creation_fn(SimpleNamespace(executor_config=config))).__name__
 
 
 def test_multiprocess_jobs_default_to_the_forkserver_settings_of_the_code_location() -> None:
-    created = _create(MULTIPROCESS, None)
-    assert isinstance(created, MultiprocessExecutor)
-    expected = default_executor.apply_config_mapping({}).value["config"]
+    assert _create(MULTIPROCESS, None) == "MultiprocessExecutor"
+    expected = MULTIPROCESS_SETTINGS
     assert "forkserver" in expected["start_method"]
     _, settings = resolve_executor_config({"multiprocess": {}})
     assert settings["start_method"] == expected["start_method"]
@@ -85,14 +83,13 @@ def test_multiprocess_jobs_default_to_the_forkserver_settings_of_the_code_locati
 
 
 def test_run_config_switches_a_multiprocess_job_to_in_process() -> None:
-    created = _create(MULTIPROCESS, {"execution": {"config": {"in_process": {}}}})
-    assert isinstance(created, InProcessExecutor)
+    assert _create(MULTIPROCESS, {"execution": {"config": {"in_process": {}}}}) == "InProcessExecutor"
 
 
 def test_run_config_switches_an_in_process_job_to_multiprocess_keeping_the_defaults() -> None:
-    assert isinstance(_create(IN_PROCESS, None), InProcessExecutor)
+    assert _create(IN_PROCESS, None) == "InProcessExecutor"
     created = _create(IN_PROCESS, {"execution": {"config": {"multiprocess": {"max_concurrent": 1}}}})
-    assert isinstance(created, MultiprocessExecutor)
+    assert created == "MultiprocessExecutor"
     mode, settings = resolve_executor_config({"multiprocess": {"max_concurrent": 1}})
     assert (mode, settings["max_concurrent"]) == ("multiprocess", 1)
     assert "forkserver" in settings["start_method"]
@@ -107,3 +104,16 @@ def test_bad_executor_config_is_rejected_before_the_run() -> None:
     job = defs.resolve_job_def("quality")
     with pytest.raises(dg.DagsterInvalidConfigError):
         dg.validate_run_config(job, {"execution": {"config": {"threads": {}}}})
+
+
+def test_bad_settings_of_a_mode_are_rejected_by_dagsters_own_schema_before_the_run() -> None:
+    job = defs.resolve_job_def("quality")
+    with pytest.raises(dg.DagsterInvalidConfigError, match="max_concurrent"):
+        dg.validate_run_config(job, {"execution": {"config": {"multiprocess": {"max_concurrent": "two"}}}})
+
+
+def test_only_multiprocess_runs_carry_the_multiprocess_requirements() -> None:
+    job = defs.resolve_job_def("quality")
+    for mode, expected in (("multiprocess", dg.multiple_process_executor_requirements()), ("in_process", [])):
+        resolved = dg.validate_run_config(job, {"execution": {"config": {mode: {}}}})
+        assert IN_PROCESS.get_requirements(resolved["execution"][IN_PROCESS.name]) == expected
