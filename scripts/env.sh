@@ -19,7 +19,7 @@ tv5_default_data_dir() {
 
 # Prepare $DAGSTER_HOME with the project's dagster.yaml (pool limits, no telemetry; SQLite storage
 # under $DAGSTER_HOME), or the instance file TV5_DAGSTER_YAML names (deploy/dagster-postgres.yaml:
-# a shared instance in PostgreSQL, README "Deployment").
+# a shared instance in PostgreSQL, docs/deployment.md).
 tv5_dagster_home() {
   export DAGSTER_HOME="${DAGSTER_HOME:-$TV5_DATA_DIR/dagster_home}"
   mkdir -p "$DAGSTER_HOME"

@@ -10,6 +10,12 @@ cd "$TV5_ROOT"
 echo "test: ruff check . && ruff format --check ."
 ruff check .
 ruff format --check .
+# The documentation site (mkdocs.yml, docs/): a broken link or a page missing from the nav fails. Built
+# into a temporary folder, never into the checkout.
+echo "test: mkdocs build --strict"
+docs_site="$(mktemp -d)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
+rm -rf "$docs_site"
 . scripts/env.sh
 export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data/test")}"
 # Test ports, so a developer's own `tv5 services up` on the default ports is left alone.

@@ -49,8 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_docs_parser(sub: argparse._SubParsersAction) -> None:
     docs = sub.add_parser("docs", help="Documentation generated from the definitions.")
-    docs.add_argument("what", choices=["lineage"], help="lineage: the Mermaid lineage diagram of README.md.")
-    docs.add_argument("--write", action="store_true", help="Replace the diagram in README.md instead of printing it.")
+    docs.add_argument(
+        "what", choices=["lineage"], help="lineage: the Mermaid lineage diagram (every asset: docs/lineage.md)."
+    )
+    docs.add_argument(
+        "--write",
+        action="store_true",
+        help="Replace the diagrams in README.md (the groups) and docs/lineage.md (every asset) instead of printing.",
+    )
 
 
 def _add_backup_parsers(sub: argparse._SubParsersAction) -> None:
@@ -156,12 +162,11 @@ def _restore(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from . import lineage
 
-    diagram = lineage.current_diagram()
     if not args.write:
-        print(diagram, end="")
+        print(lineage.current_diagram(), end="")
         return 0
-    changed = lineage.write_readme(diagram)
-    print(f"{lineage.README}: lineage diagram {'updated' if changed else 'already current'}")
+    for page, changed in lineage.write_all().items():
+        print(f"{page}: lineage diagram {'updated' if changed else 'already current'}")
     return 0
 
 

@@ -10,7 +10,7 @@ rather than spelling the pod settings out, so the rule lives here and only here.
 On a cluster the code location runs with `TV5_EXECUTOR=k8s` (deploy/helm/values.yaml): the jobs'
 executor becomes `k8s_job_executor` (one pod per step, CPU steps with `STEP_DEFAULTS`), otherwise
 the local executor given to `executor_for_environment` stays. dagster-k8s is imported only then,
-so the code location imports as fast as before on one machine. README, "Deployment".
+so the code location imports as fast as before on one machine. docs/deployment.md.
 """
 
 from __future__ import annotations

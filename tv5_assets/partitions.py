@@ -1,4 +1,4 @@
-"""User-id range partitions: the deployment mode for more than one machine (README, "Partitions").
+"""User-id range partitions: the deployment mode for more than one machine (docs/deployment.md, "Partitions").
 
 Off by default: one machine runs the assets unpartitioned, as before. Setting
 `TV5_USER_PARTITIONS` gives the assets that grow with users (`user_embeddings`, `agentdb_episodes`,

@@ -1,6 +1,6 @@
 """Paths and knobs read from the environment, in one place.
 
-Every setting has a documented default (README, "Configuration"), so a fresh clone works without
+Every setting has a documented default (docs/configuration.md), so a fresh clone works without
 any variable set; a user points the platform at real data or real servers by exporting them.
 """
 

@@ -226,8 +226,8 @@ def test_helm_values_pin_the_projects_dagster_release() -> None:
     assert values()["dagsterWebserver"]["image"]["tag"] == dagster
     assert values()["dagsterDaemon"]["image"]["tag"] == dagster
     assert f"--version {dagster}" in VALUES.read_text()
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert f"dagster/dagster --version {dagster}" in readme
+    deployment_page = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    assert f"dagster/dagster --version {dagster}" in deployment_page
     assert code_location()["image"]["tag"] == pyproject()["project"]["version"]
     assert pinned("dagster-postgres") == pinned("dagster-k8s")
     assert pinned("dagster-k8s").split(".")[2] == dagster.split(".")[2]  # 0.29.27 goes with 1.13.27

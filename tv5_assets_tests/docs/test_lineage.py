@@ -1,4 +1,5 @@
-"""README's lineage diagram: generated from the definitions and kept current by this test."""
+"""The lineage diagrams (README.md's overview, docs/lineage.md's full one): generated from the definitions
+and kept current by this test."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ GROUPS = {"raw": "a", "clean": "a", "model": "b", "report": "c"}
 EDGES = {("raw", "clean"), ("clean", "model"), ("model", "report"), ("clean", "report")}
 
 
-def test_readme_diagram_is_current() -> None:
-    text = lineage.README.read_text()
-    in_readme = lineage.readme_diagram(text)
-    assert in_readme is not None, f"README.md has no lineage block between {lineage.START!r} and {lineage.END!r}"
-    assert in_readme == lineage.current_diagram(), (
-        f"README.md's lineage diagram is out of date with the definitions: regenerate it with `{lineage.REGENERATE}`"
+@pytest.mark.parametrize("page", [lineage.README, lineage.PAGE], ids=lambda page: page.name)
+def test_each_page_diagram_is_current(page: Path) -> None:
+    in_page = lineage.readme_diagram(page.read_text())
+    assert in_page is not None, f"{page.name} has no lineage block between {lineage.START!r} and {lineage.END!r}"
+    assert in_page == lineage.targets()[page], (
+        f"{page.name}'s lineage diagram is out of date with the definitions: regenerate it with `{lineage.REGENERATE}`"
     )
 
 
@@ -44,6 +45,17 @@ def test_group_edges_implied_by_a_longer_path_are_dotted() -> None:
     assert diagram.index("subgraph g_a") < diagram.index("subgraph g_b") < diagram.index("subgraph g_c")
 
 
+def test_the_overview_has_every_group_and_only_the_main_flow() -> None:
+    overview = lineage.group_mermaid(GROUPS, EDGES)
+    assert (
+        overview
+        == 'flowchart LR\n  g_a["a: 2 assets"]\n  g_b["b: 1 asset"]\n  g_c["c: 1 asset"]\n  g_a ==> g_b\n  g_b ==> g_c\n'
+    )
+    groups, edges = lineage.asset_graph()
+    lines = set(lineage.group_mermaid(groups, edges).splitlines())
+    assert all(any(line.startswith(f'  g_{g}["{g}: ') for line in lines) for g in set(groups.values()))
+
+
 def test_write_replaces_only_the_block_between_the_markers(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nbefore\n{lineage.START}\nold\n{lineage.END}\nafter\n")
@@ -65,3 +77,13 @@ def test_write_without_markers_says_what_to_add(tmp_path: Path) -> None:
 def test_the_command_prints_the_current_diagram(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["docs", "lineage"]) == 0
     assert capsys.readouterr().out == lineage.current_diagram()
+
+
+def test_write_all_rewrites_every_page_with_its_own_diagram(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = {tmp_path / "README.md": "flowchart LR\n  overview\n", tmp_path / "lineage.md": "flowchart LR\n  full\n"}
+    for page in pages:
+        page.write_text(f"# {page.stem}\n{lineage.START}\nold\n{lineage.END}\n")
+    monkeypatch.setattr(lineage, "targets", lambda: pages)
+    assert lineage.write_all() == dict.fromkeys(pages, True)
+    assert {page: lineage.readme_diagram(page.read_text()) for page in pages} == pages
+    assert lineage.write_all() == dict.fromkeys(pages, False)

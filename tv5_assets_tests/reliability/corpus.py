@@ -12,8 +12,8 @@ way, returning what it planted (`Planted`: the first bad line and how many bad r
   clean file's table.
 
 `observe` runs the real movielens assets (`dg.materialize` of the code location) on a case and
-reports what happened; the tests compare that with the declared outcome, and `readme_table`
-renders the declarations (so the README table is what the tests prove). Fault-injection tests can
+reports what happened; the tests compare that with the declared outcome, and `markdown_table`
+renders the declarations (so the table in docs/reliability.md is what the tests prove). Fault-injection tests can
 reuse `write_release`, `materialize` and `step_errors`.
 """
 
@@ -50,7 +50,7 @@ class Planted:
 @dataclass(frozen=True)
 class Case:
     name: str
-    what: str  # for the README table
+    what: str  # for the table in docs/reliability.md
     file: str  # the file the defect is in
     outcome: str  # ROWS, FILE or ACCEPTED
     rule: str  # text the error (and each reject's rule) must contain; "" for ACCEPTED
@@ -437,11 +437,11 @@ def observe(case: Case, data_dir: Path) -> Observation:
     return observation
 
 
-# ------------------------------------------------------------------------------ README
+# ------------------------------------------------------------ docs/reliability.md
 
 
-def readme_table(cases: tuple[Case, ...] = CASES) -> str:
-    """The README's case -> outcome table, from the declarations the tests hold the assets to."""
+def markdown_table(cases: tuple[Case, ...] = CASES) -> str:
+    """docs/reliability.md's case -> outcome table, from the declarations the tests hold the assets to."""
     lines = [
         "| # | case | file | outcome | rule in the error / rejects table |",
         "|---|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""Bad-input corpus (issue 13, item 2): every case through the real movielens assets.
+"""Bad-input corpus: every case through the real movielens assets.
 
 Each case of `corpus.CASES` is planted in a copy of the generated sample and its file's asset is
 materialized twice, strictly and with `quarantine: true`. A refused file or row must fail with a
@@ -18,7 +18,7 @@ import pytest
 from tv5_assets.io_managers import read_frame
 from tv5_assets_tests.reliability import corpus
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RELIABILITY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_bad_input_case(
     assert all(case.rule in rule for rule in seen.rules), seen.rules
 
 
-def test_corpus_has_every_case_the_issue_lists() -> None:
+def test_corpus_has_every_required_case() -> None:
     names = {case.name for case in corpus.CASES}
     assert len(names) == len(corpus.CASES) >= 15
     listed = {
@@ -88,11 +88,11 @@ def test_corpus_has_every_case_the_issue_lists() -> None:
         "ten_mb_title",
         "nul_byte",
         "genome_scores_without_tags",
-    }  # the issue's list
+    }  # the cases the reliability work set out to cover
     assert listed <= names
 
 
-def test_readme_table_is_current() -> None:
-    assert corpus.readme_table() in README.read_text(), (
-        "README's Reliability table is stale: paste corpus.readme_table() into it"
+def test_documented_table_is_current() -> None:
+    assert corpus.markdown_table() in RELIABILITY_PAGE.read_text(), (
+        "docs/reliability.md's bad-input table is stale: paste corpus.markdown_table() into it"
     )

@@ -82,7 +82,7 @@ def materialize_twice(stack, instance, selection: str) -> tuple[dict, dict, dict
     return before, after, check_outcomes(instance, first.run_id), check_outcomes(instance, second.run_id)
 
 
-# Known to differ beyond the measured facts above (open, see README "Reliability"): the data
+# Known to differ beyond the measured facts above (open, see docs/reliability.md): the data
 # dictionary (its "Generated" minute, and row counts read from the previous runs). Any other file or
 # store that differs fails the test.
 KNOWN_DIFFERENT = frozenset({"docs/data_dictionary.md"})

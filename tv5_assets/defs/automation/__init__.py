@@ -6,5 +6,5 @@
 - `sensors.py`: `movielens_release_sensor` starts `build_everything` when the GroupLens folder changes,
   and `store_loads_automation` evaluates the store loads' `AutomationCondition`s.
 - `switch.py`: everything above that starts runs by itself is off by default; `TV5_AUTOMATION=on`
-  turns all of it on (README, "Jobs, schedules, sensors and automation").
+  turns all of it on (docs/operating.md).
 """
