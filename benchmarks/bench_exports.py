@@ -5,8 +5,8 @@
 
 Materializes the selection (default: every JSONL export) with its checks in one fresh process and
 prints, per asset, the write time the asset records (`seconds`: sink, fsync, line count, rename),
-lines, size and lines/s; then each check step's time, and the process's peak RSS. Target
-(issue 11): all JSONL exports together in under 60 s and 4 GB peak on this 2-core machine. The
+lines, size and lines/s; then each check step's time, and the process's peak RSS. Target:
+all JSONL exports together in under 60 s and 4 GB peak on this 2-core machine. The
 upstream tables are linked, read only, from --inputs-dir (the IO manager's layout of a full run)
 into --data-dir/assets; the exports are written under --data-dir.
 """

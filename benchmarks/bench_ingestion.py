@@ -2,7 +2,7 @@
 
 Prints wall time (the `dg.materialize` call: parse, validate, build, write Parquet), rows/s and
 peak RSS of that process for links, movies, ratings, tags, genome_tags, genome_scores and
-movie_genome, in dependency order, and checks the targets of issue 2 on this machine:
+movie_genome, in dependency order, and checks the ingestion targets on this machine:
 ratings (25M rows) < 60 s, genome_scores < 30 s, peak memory < 8 GB for any single asset.
 
 Input: a GroupLens-format release, by default the generated full-scale one at /tmp/tv5-full/ml-25m

@@ -6,7 +6,7 @@
    `dg.materialize` call (load inputs, generate, write Parquet), rows/s and peak RSS.
 2. The whole group with its 18 checks in one process (the checks need the materializations of
    the same instance), with the time of every check step.
-Target (issue 3): the six assets together in under 3 minutes on this 2-core machine.
+Target: the six assets together in under 3 minutes on this 2-core machine.
 
 Inputs (`movies`, `ratings`): --inputs-dir, else /tmp/tv5-full/data/assets when the ingestion
 benchmark has stored the full-scale release there, else ml-25m-sized frames built in memory

@@ -1,4 +1,4 @@
-"""The code location loads without the heavy libraries that only steps use (issue 12, fast steps).
+"""The code location loads without the heavy libraries that only steps use (fast steps).
 
 Behavioural, not timed: the import time itself is printed by benchmarks/import_time.py.
 """

@@ -1,4 +1,4 @@
-"""The reliability suite (issue 13): every test here carries the `reliability` mark.
+"""The reliability suite: every test here carries the `reliability` mark.
 
 `pytest -m reliability` runs the quick part (CI runs it with the rest); `pytest -m soak` runs the long
 part, deselected by default (pyproject's addopts). Reusable helpers: `corpus.py` (bad-input corpus,

@@ -1,4 +1,4 @@
-"""Hostile strings (issue 13, item 3): planted in a release's titles, tags and genome tags, and read
+"""Hostile strings: planted in a release's titles, tags and genome tags, and read
 back from every place that keeps them.
 
 `plant(release)` rewrites the first movies' titles (`<hostile> (2001)`), the first tags and the

@@ -1,4 +1,4 @@
-"""Hostile strings (issue 13, item 3), quick part: quotes, backslashes, SQL and Cypher injection
+"""Hostile strings, quick part: quotes, backslashes, SQL and Cypher injection
 text, `$param`, emoji, right-to-left marks, NBSP and zero-width characters planted in a release's
 titles, tags and genome tags survive parsing unchanged (titles: whitespace normalised, as the
 movies contract says) and come out of the JSONL exports unchanged.

@@ -1,4 +1,4 @@
-"""Secrets (issue 13, item 4), quick part: private PostgreSQL and Redis servers started with
+"""Secrets, quick part: private PostgreSQL and Redis servers started with
 planted passwords (`TV5_LOCAL_POSTGRES_PASSWORD`, `TV5_LOCAL_REDIS_PASSWORD`).
 
 - the right password works; a wrong one fails at once with `StoreSettingsError` naming the variable

@@ -1,4 +1,4 @@
-"""Secrets (issue 13, item 4), soak part (`pytest -m soak`, minutes): the whole graph on a private
+"""Secrets, soak part (`pytest -m soak`, minutes): the whole graph on a private
 stack with a password on every store, then a run with wrong passwords.
 
 The stack starts with planted passwords (TV5_LOCAL_POSTGRES_PASSWORD, TV5_LOCAL_REDIS_PASSWORD,

@@ -1,4 +1,4 @@
-"""Every SQL and Cypher statement in tv5_assets is parameterised (issue 13, item 3): values travel
+"""Every SQL and Cypher statement in tv5_assets is parameterised: values travel
 as bind parameters (`%s`, `$name`, COPY rows), never formatted into the text.
 
 The rule, checked on the syntax tree of every module:

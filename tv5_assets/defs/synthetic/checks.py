@@ -3,7 +3,7 @@
 Blocking (the store loads rely on them): coverage (one profile per rater, one feature row per
 movie), value domains and ranges of every table, and time-code order of subtitle segments.
 Non-blocking, severity ERROR: shares within 4 standard errors of their targets (availability 0.6,
-holidays 0.1; at ml-25m size 4 SE of the availability share is 0.008, inside the issue's +-0.02),
+holidays 0.1; at ml-25m size 4 SE of the availability share is 0.008, inside the required +-0.02),
 trends following rating popularity, and determinism.
 
 Determinism: the asset records its config and a content hash (common.frame_digest) in its
