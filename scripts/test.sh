@@ -14,7 +14,7 @@ ruff format --check .
 # into a temporary folder, never into the checkout.
 echo "test: mkdocs build --strict"
 docs_site="$(mktemp -d)"
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$docs_site"   # not --quiet: it hides the warnings strict counts
 rm -rf "$docs_site"
 . scripts/env.sh
 export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data/test")}"
