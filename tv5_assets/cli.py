@@ -1,7 +1,8 @@
 """The `tv5` command: `tv5 sample ...` (MovieLens-format generator), `tv5 services ...`, `tv5 checks`,
 `tv5 bench` (materialize the whole graph and report time, rows/s and memory per asset),
-`tv5 backup` / `tv5 restore` (a snapshot of each store, and the way back) and `tv5 docs lineage`
-(README's lineage diagram, generated from the definitions)."""
+`tv5 backup` / `tv5 restore` (a snapshot of each store, and the way back), `tv5 docs lineage`
+(README's lineage diagram, generated from the definitions) and `tv5 compare` (how close one
+MovieLens-format folder is to another: fidelity.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"sample": _sample, "services": _services, "checks": _checks, "bench": _bench}
     commands |= {"backup": _backup, "restore": _restore}
-    commands |= {"docs": _docs}
+    commands |= {"docs": _docs, "compare": _compare}
     return commands[args.command](args)
 
 
@@ -44,7 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench_parser(sub)
     _add_backup_parsers(sub)
     _add_docs_parser(sub)
+    _add_compare_parser(sub)
     return parser
+
+
+def _add_compare_parser(sub: argparse._SubParsersAction) -> None:
+    compare = sub.add_parser(
+        "compare", help="Fidelity report: statistics of two MovieLens-format folders side by side (B/A)."
+    )
+    compare.add_argument("dir_a", type=Path, help="Reference folder (e.g. a GroupLens download).")
+    compare.add_argument("dir_b", type=Path, help="Folder to compare (e.g. `tv5 sample` output).")
+    compare.add_argument("--json", type=Path, default=None, help="Also write the report as JSON to this file.")
+    compare.add_argument("--users", type=int, default=300, help="Users sampled for the hold-out (default 300).")
+    compare.add_argument("--seed", type=int, default=11, help="Seed of the user pairs and the hold-out sample.")
+    compare.add_argument("--explain", action="store_true", help="Print each statistic's definition after the table.")
 
 
 def _add_docs_parser(sub: argparse._SubParsersAction) -> None:
@@ -167,6 +181,24 @@ def _docs(args: argparse.Namespace) -> int:
         return 0
     for page, changed in lineage.write_all().items():
         print(f"{page}: lineage diagram {'updated' if changed else 'already current'}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .errors import MissingInputError
+    from .fidelity import compare, write_json
+
+    try:
+        comparison = compare(args.dir_a, args.dir_b, users=args.users, seed=args.seed)
+    except MissingInputError as error:
+        print(f"tv5 compare: {error}", file=sys.stderr)
+        return 2
+    print(comparison.table())
+    if args.explain:
+        print()
+        print(comparison.explain())
+    if args.json:
+        print(f"JSON report written to {write_json(comparison, args.json)}")
     return 0
 
 
