@@ -9,12 +9,14 @@ from tv5_assets.defs.embeddings.model import (
     DEFAULT_MODEL,
     LoadedModel,
     ModelLoadError,
+    batch_plan,
     choose_precision,
     cpu_has_fast_bf16,
     encode_texts,
     encoding_order,
     load_model,
     resolve_model,
+    token_lengths,
 )
 
 TEXTS = [
@@ -54,7 +56,7 @@ def test_vectors_are_unit_float32_and_reproducible(default_model: LoadedModel) -
     assert first.shape == (len(TEXTS), 384) and first.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert np.array_equal(first, second)
-    assert stats.texts == len(TEXTS) and stats.batches == 2
+    assert stats.texts == len(TEXTS) and stats.batches == len(batch_plan(token_lengths(default_model, TEXTS), 4))
 
 
 def test_rows_come_back_in_input_order(default_model: LoadedModel) -> None:
@@ -62,7 +64,22 @@ def test_rows_come_back_in_input_order(default_model: LoadedModel) -> None:
     backward, _ = encode_texts(default_model, TEXTS[::-1], batch_size=2)
     cosines = np.einsum("ij,ij->i", forward, backward[::-1])
     assert cosines.min() > 0.999  # same text -> same vector, whatever its position
-    assert list(encoding_order(["ccc", "a", "bb", "d"])) == [1, 3, 2, 0]
+    assert list(encoding_order([3, 1, 2, 1])) == [1, 3, 2, 0]
+
+
+def test_batches_hold_one_token_length_each() -> None:
+    batches = batch_plan([5, 3, 5, 5, 3, 9], batch_size=2)
+    assert [list(b) for b in batches] == [[1, 4], [0, 2], [3], [5]]
+    assert batch_plan([], batch_size=4) == []
+
+
+def test_a_vector_does_not_depend_on_its_batch_mates(default_model: LoadedModel) -> None:
+    # Unpadded batches: a text alone, in another batch size or among other texts gives the same bits.
+    together, _ = encode_texts(default_model, TEXTS, batch_size=8)
+    alone = np.vstack([encode_texts(default_model, [text], batch_size=1)[0] for text in TEXTS])
+    mixed, _ = encode_texts(default_model, [*TEXTS[3:], "Extra (2000). Genres: Drama.", *TEXTS[:3]], batch_size=2)
+    assert np.array_equal(together, alone)
+    assert np.array_equal(together, np.vstack([mixed[4:], mixed[:3]]))
 
 
 def test_related_texts_are_closer_than_unrelated(default_model: LoadedModel) -> None:

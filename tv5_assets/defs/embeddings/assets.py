@@ -24,6 +24,7 @@ from ...io_managers import table_schema
 from ...k8s import A100_POOL, EXECUTOR_TAG, with_pod_config
 from ...partitions import context_range, user_partitions_def
 from . import exports
+from .cache import encode_with_cache, open_cache
 from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
 from .schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
 from .similarity import DEFAULT_THRESHOLD, DEFAULT_TOP_K, neighbours_frame, top_k_neighbours
@@ -71,6 +72,10 @@ class MediaEmbeddingsConfig(dg.Config):
     results are reproducible."""
     log_every_batches: int = 20
     """A progress line in the run log every this many batches."""
+    use_cache: bool = True
+    """Reuse the vectors of texts already encoded under the same model key (cache.py), kept in
+    $TV5_EMBEDDING_CACHE_DIR (default $TV5_DATA_DIR/cache/embeddings); TV5_EMBEDDING_CACHE=0 also
+    turns it off. Cached or not, the vectors are bit-identical."""
     write_export: bool = True
     """Write $TV5_DATA_DIR/embeddings/media/{content_vectors.npy,metadata.jsonl}."""
 
@@ -151,7 +156,8 @@ def media_text(
     pool=GPU_POOL,
     description=(
         "384-dim L2-normalised float32 vector per movie from its media_text, with sentence-transformers "
-        "(default all-MiniLM-L6-v2, offline). Records model, weights hash, device and precision. "
+        "(default all-MiniLM-L6-v2, offline). Records model, weights hash, device and precision. Texts "
+        "already encoded under the same model key come from the embedding cache (bit-identical vectors). "
         "Also writes embeddings/media/content_vectors.npy and metadata.jsonl under TV5_DATA_DIR."
     ),
     metadata={
@@ -180,8 +186,14 @@ def media_embeddings(
         f"embedding {texts.height:,} texts with {loaded.source.name} on {loaded.device} ({loaded.precision}), "
         f"batch size {batch_size}, {loaded.threads} threads"
     )
-    vectors, stats = encode_texts(
-        loaded, texts["text"].to_list(), batch_size, context.log.info, config.log_every_batches
+    cache = open_cache(loaded, config.use_cache, context.log.warning)
+    vectors, report = encode_with_cache(
+        texts["text"].to_list(),
+        lambda missing: encode_texts(loaded, missing, batch_size, context.log.info, config.log_every_batches)[0],
+        cache,
+    )
+    context.log.info(
+        f"{report.hits:,} of {report.texts:,} vectors from the cache ({report.key or 'off'}), {report.encoded:,} encoded"
     )
     frame = (
         pl.DataFrame({"movie_id": texts["movie_id"], "media_id": texts["media_id"], "embedding": vectors})
@@ -192,10 +204,10 @@ def media_embeddings(
     metadata: dict = {
         **loaded.provenance(),
         "batch_size": batch_size,
-        "texts": stats.texts,
-        "encode_seconds": round(stats.seconds, 3),
-        "texts_per_second": round(stats.texts_per_second, 1),
+        **report.metadata(),
     }
+    if report.folder:
+        metadata["cache_dir"] = dg.MetadataValue.path(report.folder)
     if config.write_export:
         titles = frame.select("media_id", "movie_id").join(
             movies.select("movie_id", pl.col("display_title").alias("title")), on="movie_id", how="left"

@@ -10,9 +10,12 @@
   2-core development machine (AVX512-BF16, no AMX) on the full-scale run's own media texts, fp32
   gave 232-242 texts/s and bf16 159 (short texts 486 vs 361, long 109 vs 82; cosine bf16 to fp32
   >= 0.9999). benchmarks/bench_embeddings.py prints both.
-- Determinism: eval mode (no dropout), fixed seed and a fixed thread count; texts are encoded in
-  an order that depends only on the texts themselves (sorted by length, ties by position), so the
-  same model and inputs give the same batches and the same vectors.
+- Determinism: eval mode (no dropout), fixed seed and a fixed thread count. Each batch holds texts
+  of one token length only, so nothing is padded: with padding, a text's vector changed with its
+  batch mates (fp32 up to 1.3e-7, bf16 up to 1.6e-3 on the dev CPU), without it the vector is the
+  same whatever else is in the batch (measured: batch sizes 1-128 and random subsets, fp32 and
+  bf16, bit-identical). A vector is thus a function of its text alone, which is what lets the
+  embedding cache (cache.py) serve stored vectors that equal a fresh encoding bit for bit.
 - Provenance: `weights_sha256` hashes the float32 parameters (names and bytes) before any cast, so
   it identifies the weights whatever folder, cache or package they came from.
 """
@@ -302,11 +305,43 @@ def load_model(
     )
 
 
-def encoding_order(texts: Sequence[str]) -> np.ndarray:
-    """Positions sorted by text length (ties by position): similar lengths share a batch, so less
-    padding; the order depends on the texts only, which keeps batches (and vectors) reproducible."""
+def token_lengths(loaded: LoadedModel, texts: Sequence[str], chunk: int = 4096) -> np.ndarray:
+    """Tokens per text exactly as the model sees them (its own tokenize: stripping, truncation at
+    max_seq_length); character counts for a model whose features carry no attention mask."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    return np.argsort(lengths, kind="stable")
+    model = loaded.model
+    prompt_name = getattr(model, "default_prompt_name", None)
+    prompt = (getattr(model, "prompts", None) or {}).get(prompt_name) if prompt_name else None
+    for offset in range(0, len(texts), chunk):
+        part = list(texts[offset : offset + chunk])
+        # encode() tokenizes through preprocess (sentence-transformers >= 6; tokenize before), with
+        # the default prompt when the model has one: the same call, so the same token counts.
+        features = model.preprocess(part, prompt=prompt) if hasattr(model, "preprocess") else model.tokenize(part)
+        mask = features.get("attention_mask") if hasattr(features, "get") else None
+        if mask is None:
+            return lengths
+        lengths[offset : offset + len(mask)] = mask.sum(dim=1).cpu().numpy()
+    return lengths
+
+
+def encoding_order(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Positions sorted by length, ties by position: the order depends on the inputs only."""
+    return np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+
+
+def batch_plan(lengths: Sequence[int] | np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Positions in batches of at most `batch_size` that each hold ONE token length (shortest
+    first, ties by position): no padding, so a text's vector does not depend on its batch mates."""
+    order = encoding_order(lengths)
+    if order.size == 0:
+        return []
+    ordered = np.asarray(lengths, dtype=np.int64)[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], order.size]
+    size = max(1, batch_size)
+    return [
+        order[o : min(o + size, end)] for begin, end in zip(starts, ends, strict=True) for o in range(begin, end, size)
+    ]
 
 
 @dataclass
@@ -329,8 +364,8 @@ def encode_texts(
 ) -> tuple[np.ndarray, EncodeStats]:
     """float32 vectors (len(texts), dim), L2-normalised, in the order of `texts`.
 
-    Texts go through the model in length order, `log_every_batches` batches per call, with a
-    progress line after each call; the rows are put back in input order at the end.
+    Batches come from `batch_plan` (one token length each); a progress line every
+    `log_every_batches` batches and after the last.
     """
     import torch
 
@@ -338,36 +373,32 @@ def encode_texts(
     out = np.zeros((count, loaded.dim), dtype=np.float32)
     if count == 0:
         return out, EncodeStats(0, 0.0, 0)
-    order = encoding_order(texts)
-    sorted_texts = [texts[i] for i in order]
-    chunk = max(1, batch_size * max(1, log_every_batches))
-    total_batches = -(-count // batch_size)
     started = time.perf_counter()
-    encoded = np.empty((count, loaded.dim), dtype=np.float32)
+    batches = batch_plan(token_lengths(loaded, texts), batch_size)
+    every = max(1, log_every_batches)
+    done = 0
     with torch_threads(loaded.threads), torch.inference_mode():
         torch.manual_seed(SEED)
-        for offset in range(0, count, chunk):
-            part = sorted_texts[offset : offset + chunk]
+        for number, batch in enumerate(batches, start=1):
             vectors = loaded.model.encode(
-                part,
-                batch_size=batch_size,
+                [texts[i] for i in batch],
+                batch_size=len(batch),
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 show_progress_bar=False,
             )
-            encoded[offset : offset + len(part)] = np.asarray(vectors, dtype=np.float32)
-            if log is not None:
-                done = offset + len(part)
+            out[batch] = np.asarray(vectors, dtype=np.float32)
+            done += len(batch)
+            if log is not None and (number % every == 0 or number == len(batches)):
                 elapsed = time.perf_counter() - started
                 rate = done / elapsed if elapsed > 0 else 0.0
                 eta = (count - done) / rate if rate > 0 else 0.0
                 log(
-                    f"embedded {done:,}/{count:,} texts ({-(-done // batch_size)}/{total_batches} batches) "
+                    f"embedded {done:,}/{count:,} texts ({number}/{len(batches)} batches) "
                     f"{rate:,.0f} texts/s, about {eta:,.0f} s left"
                 )
     seconds = time.perf_counter() - started
-    out[order] = encoded
-    return l2_normalise(out), EncodeStats(count, seconds, total_batches)
+    return l2_normalise(out), EncodeStats(count, seconds, len(batches))
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
