@@ -27,13 +27,15 @@ tv5_dagster_home() {
 }
 
 # Generate a MovieLens-format sample into $1 unless it is already there (same scale and seed).
+# The stamp names the generator's version too: a new generator never reuses an old folder.
 tv5_sample() {
-  local out="$1" scale="$2" seed="$3" stamp="$1/.tv5-sample"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$scale $seed" ]; then
-    echo "sample: reusing $out (scale $scale, seed $seed)"
+  local out="$1" scale="$2" seed="$3" stamp="$1/.tv5-sample" version
+  version=$(python -c 'from tv5_assets.generator import GENERATOR_VERSION; print(GENERATOR_VERSION)')
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$scale $seed v$version" ]; then
+    echo "sample: reusing $out (scale $scale, seed $seed, generator v$version)"
     return
   fi
   rm -rf "$out"
   tv5 sample --scale "$scale" --seed "$seed" --out "$out"
-  echo "$scale $seed" > "$stamp"
+  echo "$scale $seed v$version" > "$stamp"
 }

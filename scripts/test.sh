@@ -18,6 +18,9 @@ NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$docs_site"   # not --qu
 rm -rf "$docs_site"
 . scripts/env.sh
 export TV5_DATA_DIR="${TV5_TEST_DATA_DIR:-$(tv5_default_data_dir "$TV5_ROOT/data/test")}"
+# One embedding cache for the job and every test module (each test folder has a data folder of its
+# own): a movie text is encoded once per run of this script. Tests of the cache itself set their own.
+export TV5_EMBEDDING_CACHE_DIR="${TV5_EMBEDDING_CACHE_DIR:-$TV5_DATA_DIR/cache/embeddings}"
 # Test ports, so a developer's own `tv5 services up` on the default ports is left alone.
 export TV5_LOCAL_POSTGRES_PORT=55433 TV5_LOCAL_REDIS_PORT=56380 TV5_LOCAL_MILVUS_PORT=59531 TV5_LOCAL_NEO4J_PORT=57688
 export TV5_REQUIRE_SERVICES=1

@@ -35,7 +35,7 @@ from .procmem import PROC, MemoryPeaks, TreeSampler, meminfo_kb
 from .run_report import CheckResult, check_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_STAMP = ".tv5-sample"  # the stamp scripts/env.sh's tv5_sample writes: "<scale> <seed>"
+SAMPLE_STAMP = ".tv5-sample"  # the stamp scripts/env.sh's tv5_sample writes: "<scale> <seed> v<generator version>"
 SLOWEST_CHECKS = 5
 RUN_ID = re.compile(r"\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
 STEP_EVENTS = {
@@ -134,9 +134,9 @@ def ensure_sample(out: Path, scale: float, seed: int) -> Path:
     Generating scale 1.0 takes minutes; the stamp (written last, as scripts/env.sh does) proves a
     previous generation finished, so an interrupted one is redone rather than reused.
     """
-    from .generator import write_sample
+    from .generator import GENERATOR_VERSION, write_sample
 
-    stamp, wanted = out / SAMPLE_STAMP, f"{scale:g} {seed}"
+    stamp, wanted = out / SAMPLE_STAMP, f"{scale:g} {seed} v{GENERATOR_VERSION}"
     if stamp.is_file() and stamp.read_text().strip() == wanted:
         print(f"bench: reusing {out} (scale {scale:g}, seed {seed})", flush=True)
         return out

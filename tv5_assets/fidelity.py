@@ -88,6 +88,13 @@ SPECS: tuple[Spec, ...] = (
         "Popularity concentration: how hard a popularity baseline is to beat.",
     ),
     Spec(
+        "item_gini",
+        "item Gini (ratings per movie)",
+        A,
+        "Gini coefficient of the rating counts of the rated movies.",
+        "The long tail in one number; published: ML20M 0.903, ML-1M 0.634 (LensKit codex).",
+    ),
+    Spec(
         "genre_kl_median",
         "genre-mix KL: median",
         G,

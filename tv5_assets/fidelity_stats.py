@@ -66,7 +66,19 @@ def activity(ratings: pl.DataFrame) -> Values:
             values["top1pct_share"] = (
                 float(n.sort(descending=True).head(top).sum()) / ratings.height if n.len() else None
             )
+            values["item_gini"] = gini(n.to_numpy())
     return values
+
+
+def gini(counts: np.ndarray) -> float | None:
+    """Gini coefficient of the ratings per rated movie (0: all equal; 1: one movie has them all):
+    sum over the sorted counts of (2i - n - 1) x_i / (n x sum)."""
+    x = np.sort(np.asarray(counts, dtype=np.float64))
+    n = x.size
+    if n == 0 or x.sum() == 0:
+        return None
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * x) / (n * x.sum()))
 
 
 def movie_genres(movies: pl.DataFrame) -> pl.DataFrame:

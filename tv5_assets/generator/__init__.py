@@ -2,27 +2,32 @@
 
 `write_sample(out, scale, seed, genome)` writes movies.csv, ratings.csv, tags.csv, links.csv and,
 with genome=True, genome-tags.csv and genome-scores.csv. Scale 1.0 reproduces ml-25m's row
-counts exactly; see `counts` for how smaller scales round, floor and cap. The same seed gives
-byte-identical files. The planted parser hard cases are `TRAIT_TITLES` (titles.py) and
-`TRAIT_TAGS` (tags.py).
+counts exactly; a smaller scale is a sample of users from the same ml-25m-sized world (see
+`counts` for what a scale means). The same seed gives byte-identical files. The planted parser hard
+cases are `TRAIT_TITLES` (titles.py) and `TRAIT_TAGS` (tags.py).
 
-Modules: counts (rows per file), vocab (word lists, tag vocabularies), titles (titles and their
-expected parse), movies (ids, genres, years, popularity, links), ratings, tags, genome, writer.
+Modules: counts (rows per file, what a scale means), vocab (word lists, tag vocabularies), titles
+(titles and their expected parse), movies (ids, genres, years, popularity, links), taste (the
+latent taste shared by users and movies), timeline (sign-up, sessions), ratings, tags, genome, writer.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .counts import Counts, counts_for, sample_counts
-from .genome import genome_tags_frame, iter_genome_scores
+import numpy as np
+
+from .counts import WORLD, Counts, counts_for, sample_counts
+from .genome import genome_relevance, genome_tags_frame, iter_genome_scores
 from .movies import build_movies
-from .ratings import Users, iter_ratings
+from .ratings import Users, draw_ratings
 from .tags import TRAIT_TAG_KINDS, TRAIT_TAGS, build_tags
+from .taste import movie_taste, profiles
 from .titles import DUPLICATE_TITLES, TRAIT_TITLE_KINDS, TRAIT_TITLES, expected_parse
 from .writer import write_csv
 
 __all__ = [
+    "GENERATOR_VERSION",
     "DUPLICATE_TITLES",
     "TRAIT_TAGS",
     "TRAIT_TAG_KINDS",
@@ -36,6 +41,9 @@ __all__ = [
 ]
 
 GENOME_FILES = ("genome-tags.csv", "genome-scores.csv")
+GENERATOR_VERSION = "2"
+"""Changes whenever the same scale and seed would write different files (scripts/env.sh compares it
+before reusing a generated folder). 2: taste, user samples of the ml-25m world, sessions."""
 
 
 def write_sample(out: str | Path, scale: float = 0.01, seed: int = 42, genome: bool = True) -> dict[str, int]:
@@ -47,21 +55,43 @@ def write_sample(out: str | Path, scale: float = 0.01, seed: int = 42, genome: b
     c = counts_for(scale)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    movies = build_movies(c, seed)
-    users = Users(c, seed)
+    world = build_movies(WORLD, seed)
+    taste = movie_taste(world.genre_matrix, world.years, world.latent)
+    taste_profiles = profiles(seed)
+    users = Users(c, seed, taste_profiles)
+    ratings = draw_ratings(world, taste, taste_profiles, users, seed)
+    keep = _catalogue(world, ratings.movie, scale)
+    movies = world.subset(keep)
+    ratings.movie = np.searchsorted(keep, ratings.movie)  # indices into the sample's catalogue
+    relevance = genome_relevance(movies, c, seed)
+    tags = build_tags(movies, users, ratings, relevance, c, seed)
     written = {
         "movies.csv": write_csv(folder / "movies.csv", [movies.movies_frame()]),
-        "ratings.csv": write_csv(folder / "ratings.csv", iter_ratings(movies, users, seed)),
-        "tags.csv": write_csv(folder / "tags.csv", [build_tags(movies, users, c, seed)]),
+        "ratings.csv": write_csv(folder / "ratings.csv", ratings.frames(movies)),
+        "tags.csv": write_csv(folder / "tags.csv", [tags]),
         "links.csv": write_csv(folder / "links.csv", [movies.links_frame()]),
     }
     if genome:
         written["genome-tags.csv"] = write_csv(folder / "genome-tags.csv", [genome_tags_frame(c)])
-        written["genome-scores.csv"] = write_csv(folder / "genome-scores.csv", iter_genome_scores(movies, c, seed))
+        written["genome-scores.csv"] = write_csv(folder / "genome-scores.csv", iter_genome_scores(movies, relevance))
     else:
         for name in GENOME_FILES:
             (folder / name).unlink(missing_ok=True)
     expected = c.files(genome)
+    expected["movies.csv"] = expected["links.csv"] = len(movies)
+    if genome:
+        expected["genome-scores.csv"] = min(c.genome_movies, len(movies)) * c.genome_tags
     if written != expected:  # pragma: no cover - a bug, not a user error
         raise RuntimeError(f"row counts {written} differ from the plan {expected}")
     return written
+
+
+def _catalogue(world, rated: np.ndarray, scale: float) -> np.ndarray:
+    """Increasing world indices written to movies.csv: every movie at scale >= 1; below it, the
+    movies the sample rated (tags are on rated movies) plus the anchors that carry the hard cases."""
+    if scale >= 1.0:
+        return np.arange(len(world), dtype=np.int64)
+    mask = np.zeros(len(world), dtype=bool)
+    mask[rated] = True
+    mask[world.anchors] = True
+    return np.flatnonzero(mask)

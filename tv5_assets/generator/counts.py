@@ -1,13 +1,22 @@
-"""How many rows each file gets at a given scale.
+"""How many rows each file gets at a given scale, and what a scale means.
 
-Scale 1.0 reproduces ml-25m exactly. Smaller scales multiply every count by `scale` and round,
-with these floors and caps:
-- movies >= 50, users >= 20, genome movies >= 10 (and <= movies), tag applications >= 200,
-  taggers >= 5;
-- ratings >= 20 per user, and at most 30% of users x movies: below scale ~0.008 the linear count
-  would not fit (users x movies shrinks with scale squared), so the cap applies there;
-- genome tags: always the full 1,128 (the genome files stay small at small scales anyway:
-  genome movies x 1,128 rows).
+The generator models one world the size of ml-25m (62,423 movies, the same movieIds, 162,541 users'
+worth of taste profiles). A scale S is a sample of users from that world, the way GroupLens made
+ml-latest-small (610 users of the full site), not ml-25m shrunk on every axis:
+- users: round(S x 162,541), at least 20; ratings: round(S x 25,000,095), at least 20 per user
+  (each user rates like a user of the world: heavy tail, median about 70);
+- tag applications: round(S x 1,093,360), at least 200, by round(S x 14,592) taggers (at least 5);
+- movies: the world's movies that the sample rated or tagged, plus a few dozen anchors that carry
+  the format's hard cases (planted titles, every genre, the first and last movieId, ...). So the
+  catalogue is much larger than S x 62,423 and the rating matrix is sparse, as in real small
+  releases. At S >= 1 every world movie is written (62,423, some never rated, as in ml-25m);
+- genome: round(S x 13,816) movies, but at least GENOME_MIN_MOVIES (and at most the movies written):
+  the most popular of the sample's movies, x all 1,128 genome tags. ml-25m's genome covers the
+  22% of its catalogue with the most ratings; a small sample keeps the part of it its users meet
+  most, large enough for the genome-based checks to have statistical power (1,000 movies: 1.1M
+  rows, about 30 MB).
+Scale 1.0 reproduces ml-25m's row counts exactly. Scales above 1 draw more users from the same
+world (ratings and tags grow, the catalogue stays 62,423).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ ML25M = {
     "max_movie_id": 209_171,
 }
 MIN_RATINGS_PER_USER = 20
-MAX_RATING_DENSITY = 0.3
+GENOME_MIN_MOVIES = 1_000
 
 
 @dataclass(frozen=True)
@@ -53,27 +62,32 @@ class Counts:
 
 
 def counts_for(scale: float) -> Counts:
+    """The plan for a scale. `movies` and `genome_movies` are upper bounds below scale 1 (the
+    sample's own catalogue decides); every other count is exact."""
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale!r}")
 
     def lin(key: str) -> int:
         return int(round(ML25M[key] * scale))
 
-    movies = max(50, lin("movies"))
     users = max(20, lin("users"))
-    ratings = max(MIN_RATINGS_PER_USER * users, min(lin("ratings"), int(MAX_RATING_DENSITY * users * movies)))
     return Counts(
-        movies=movies,
+        movies=ML25M["movies"],
         users=users,
-        ratings=ratings,
+        ratings=max(MIN_RATINGS_PER_USER * users, lin("ratings")),
         tags=max(200, lin("tags")),
         taggers=min(users, max(5, lin("taggers"))),
-        genome_movies=min(movies, max(10, lin("genome_movies"))),
+        genome_movies=max(GENOME_MIN_MOVIES, lin("genome_movies")),
         genome_tags=ML25M["genome_tags"],
-        max_movie_id=max(2 * movies, lin("max_movie_id")),
+        max_movie_id=ML25M["max_movie_id"],
     )
 
 
+WORLD = counts_for(1.0)
+"""The world every sample is drawn from: ml-25m's catalogue and population."""
+
+
 def sample_counts(scale: float = 0.01, genome: bool = True) -> dict[str, int]:
-    """Rows per file that `write_sample(out, scale, genome=genome)` writes (no file is written)."""
+    """Rows per file that `write_sample(out, scale, genome=genome)` writes at scale >= 1, and the
+    upper bounds of movies.csv, links.csv and genome-scores.csv below it (no file is written)."""
     return counts_for(scale).files(genome)

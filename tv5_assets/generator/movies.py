@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from .counts import Counts
+from .taste import dominant_theme, theme_factors
 from .titles import DUPLICATE_TITLES, TRAIT_TITLES, generate_titles
 from .vocab import GENRE_COUNTS, GENRES, N_GENRES, NO_GENRES, G
 
@@ -86,7 +87,7 @@ _AFFINITY = {
 }
 
 YEAR_MIN, YEAR_MAX = 1874, 2019
-POPULARITY_ALPHA, POPULARITY_CUTOFF, POPULARITY_FLOOR = 0.55, 12.0, 0.005
+POPULARITY_ALPHA, POPULARITY_CUTOFF, POPULARITY_FLOOR = 0.7, 12.0, 0.005
 
 
 def _year_pmf() -> tuple[np.ndarray, np.ndarray]:
@@ -117,9 +118,30 @@ class Movies:
     quality: np.ndarray  # float64, latent mean rating offset
     imdb: np.ndarray  # int64
     tmdb: np.ndarray  # int64, -1 = blank
+    anchors: np.ndarray  # int64 indices always written: they carry the format's hard cases
+    latent: np.ndarray  # float64 (n, N_LATENT): hidden theme factors (taste.py), shown in titles and genome
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def subset(self, keep: np.ndarray) -> Movies:
+        """The movies at the increasing indices `keep` (a sample's catalogue)."""
+        pos = np.full(len(self), -1, dtype=np.int64)
+        pos[keep] = np.arange(len(keep))
+        return Movies(
+            ids=self.ids[keep],
+            titles=[self.titles[i] for i in keep.tolist()],
+            genres=[self.genres[i] for i in keep.tolist()],
+            genre_matrix=self.genre_matrix[keep],
+            years=self.years[keep],
+            release_ts=self.release_ts[keep],
+            popularity=self.popularity[keep],
+            quality=self.quality[keep],
+            imdb=self.imdb[keep],
+            tmdb=self.tmdb[keep],
+            anchors=pos[self.anchors],
+            latent=self.latent[keep],
+        )
 
     def movies_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
@@ -175,12 +197,14 @@ def build_movies(c: Counts, seed: int) -> Movies:
     matrix, primary, rank = _genres(n, rng)
     _give_every_genre_a_movie(matrix, primary, rng)
     years = _years(matrix, rng)
-    titles, _has_year = generate_titles(n, years, primary, rng)
+    latent = theme_factors(n, seed)
+    titles, _has_year = generate_titles(n, years, primary, rng, dominant_theme(latent))
     slots = _plant_trait_titles(titles, years, rng)
     _copy_a_few_titles(titles, years, slots, rng)
     genres = _genre_fields(matrix, rank, rng)
     popularity, quality = _popularity_and_quality(matrix, primary, years, rng)
     imdb, tmdb = _links(years, rng)
+    anchors = _anchors(slots, matrix, genres, imdb, tmdb, popularity)
     return Movies(
         ids=ids,
         titles=titles,
@@ -192,7 +216,38 @@ def build_movies(c: Counts, seed: int) -> Movies:
         quality=quality,
         imdb=imdb,
         tmdb=tmdb,
+        anchors=anchors,
+        latent=latent,
     )
+
+
+def _anchors(
+    slots: np.ndarray,
+    matrix: np.ndarray,
+    genres: list[str],
+    imdb: np.ndarray,
+    tmdb: np.ndarray,
+    popularity: np.ndarray,
+) -> np.ndarray:
+    """Movies every sample writes, whoever rated them: the planted trait titles, the first and last
+    movieId, the most popular movie of each genre and of none, one unsorted genre field, one blank
+    tmdbId and one 8-digit imdbId. A sample of a few hundred users then still carries every hard
+    case of the real files."""
+    n = matrix.shape[0]
+    by_pop = np.argsort(-popularity, kind="stable")
+    picks = [slots, [0, n - 1]]
+    for g in range(N_GENRES):
+        picks.append(by_pop[matrix[by_pop, g]][:1])
+    picks.append(by_pop[~matrix[by_pop].any(1)][:1])
+    picks.append([next((i for i in by_pop.tolist() if _is_unsorted(genres[i])), 0)])
+    picks.append(np.flatnonzero(tmdb < 0)[:1])
+    picks.append(np.flatnonzero(imdb >= 10_000_000)[:1])
+    return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in picks]))
+
+
+def _is_unsorted(field: str) -> bool:
+    parts = field.split("|")
+    return parts != sorted(parts)
 
 
 def _give_every_genre_a_movie(matrix: np.ndarray, primary: np.ndarray, rng: np.random.Generator) -> None:

@@ -1,28 +1,48 @@
-"""ratings.csv: per-user counts, popularity-weighted movie choice without duplicates, half-star
-values, timestamps; generated and yielded in chunks of whole users, already sorted."""
+"""ratings.csv: which movies each user rates (taste, popularity, recency), when, and how.
+
+- Choice: per user, `n_ratings` distinct movies drawn by successive sampling (weighted, without
+  replacement) on popularity x exp(CHOICE_STRENGTH x affinity) x recency (taste.py), among the
+  movies released by the year of the user's last visit. Users of one taste profile with the same
+  last-visit year share the weight vector, so the draw is one vectorised call per such group.
+- Time: timeline.py gives sign-up and sessions; a user's movies are placed in time roughly by release
+  year (new members rate what they have already seen, later visits add newer releases), never before
+  the movie's release year.
+- Value: a latent score (quality + the user's bias + RATING_STRENGTH x the user's own affinity +
+  noise) cut into half stars at the quantiles of ml-25m's rating shares; whole-star users round.
+
+Everything is held as arrays (25M rows at full scale: about 0.6 GB) and yielded as frames of whole
+users, sorted by userId then movieId.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from .counts import MIN_RATINGS_PER_USER, Counts
+from .counts import MIN_RATINGS_PER_USER, WORLD, Counts
 from .movies import Movies
+from .taste import CHOICE_STRENGTH, N_PROFILES, RATING_STRENGTH, USER_SPREAD, MovieTaste, Profiles, affinity_scale
+from .timeline import FIRST_YEAR, LAST_YEAR, T_MAX, T_MIN, YEAR_S, Timeline, build_timeline, rating_times
+
+__all__ = ["T_MAX", "T_MIN", "YEAR_S", "Ratings", "Users", "draw_ratings", "fit_counts"]
 
 STREAM_USERS = 2
-STREAM_RATING_CHUNK = 3
-
-T_MIN = 789_652_004  # 1995-01-09 11:46:44 UTC, first rating in ml-25m
-T_MAX = 1_574_327_703  # 2019-11-21 09:15:03 UTC, last rating in ml-25m
-YEAR_S = 365 * 86400
+STREAM_RATING_GROUP = 3
+STREAM_RATING_VALUES = 8
 
 RATING_VALUES = np.arange(1, 11) / 2.0  # 0.5 .. 5.0
 # ml-25m shares of 0.5, 1.0, ..., 5.0 (mean about 3.53).
 RATING_P = np.array([0.0157, 0.0311, 0.0160, 0.0656, 0.0505, 0.1959, 0.1271, 0.2656, 0.0880, 0.1445])
 RATING_P = RATING_P / RATING_P.sum()
 WHOLE_STAR_USERS = 0.08  # share of users who never give half stars
+RATING_NOISE = 0.75
+RECENCY = 0.3  # weight of a movie falls as (1 + years since release, at the user's last visit) ** -RECENCY
+# Order of a user's movies in time: log popularity rank + PLACEMENT_YEAR_WEIGHT x (year - 2000) + noise.
+PLACEMENT_YEAR_WEIGHT = 0.1
+PLACEMENT_NOISE = 7.0
 
 
 def _pre_conversion_shares(p: np.ndarray, f: float) -> np.ndarray:
@@ -72,27 +92,134 @@ def fit_counts(raw: np.ndarray, total: int, lo: int, hi: int) -> np.ndarray:
 
 
 class Users:
-    """Per-user parameters: rating count, rating bias, activity window."""
+    """The sample's users: rating count, taste profile and own taste, bias, habits, timeline.
 
-    def __init__(self, c: Counts, seed: int):
+    A sample of `c.users` users drawn from the world's population (the same distributions at every
+    scale): counts heavy-tailed (median about 70 at full scale, at least 20), fitted to the exact total.
+    """
+
+    def __init__(self, c: Counts, seed: int, profiles: Profiles):
         rng = np.random.default_rng([seed, STREAM_USERS])
         u = c.users
-        # Heavy tail: 20 + lognormal (median 20 + 50 = 70 at full scale), scaled to the exact total.
         raw = rng.lognormal(np.log(50.0), 1.4, u)
-        hi = max(MIN_RATINGS_PER_USER, c.movies // 2)
+        hi = max(MIN_RATINGS_PER_USER, WORLD.movies // 2)
         self.n_ratings = fit_counts(raw, c.ratings, MIN_RATINGS_PER_USER, hi)
         self.bias = rng.normal(0.0, 0.45, u)
-        self.start = rng.integers(T_MIN, T_MAX - 3600, u)
-        dur = np.exp(rng.normal(np.log(2 * 86400.0), 2.6, u))
-        self.duration = np.minimum(dur, T_MAX - self.start).astype(np.int64)
         self.whole_stars_only = rng.random(u) < WHOLE_STAR_USERS
+        self.profile = rng.choice(N_PROFILES, size=u, p=profiles.share)
+        self.taste = profiles.taste[self.profile] + rng.normal(0.0, USER_SPREAD, (u, profiles.taste.shape[1]))
+        self.timeline: Timeline = build_timeline(self.n_ratings, rng)
+
+    def __len__(self) -> int:
+        return len(self.n_ratings)
 
 
-def _chunks(n_per_user: np.ndarray, rows: int) -> list[tuple[int, int]]:
-    ends = np.cumsum(n_per_user)
-    cuts = np.searchsorted(ends, np.arange(rows, ends[-1], rows), side="left") + 1
-    bounds = np.unique(np.concatenate([[0], cuts, [len(n_per_user)]]))
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+@dataclass
+class Ratings:
+    """All ratings of a sample as arrays, rows sorted by user then movie (indices, not ids)."""
+
+    user: np.ndarray  # int64 user index (userId - 1)
+    movie: np.ndarray  # int64 index into the world's movie table
+    value: np.ndarray  # float64 half stars
+    ts: np.ndarray  # int64 Unix seconds
+
+    def frames(self, movies: Movies, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+        """ratings.csv as frames of whole users."""
+        n = len(self.user)
+        cuts = np.searchsorted(self.user, self.user[np.arange(chunk_rows, n, chunk_rows)], side="left")
+        bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield pl.DataFrame(
+                {
+                    "userId": pl.Series(self.user[a:b] + 1, dtype=pl.Int32),
+                    "movieId": pl.Series(movies.ids[self.movie[a:b]], dtype=pl.Int32),
+                    "rating": pl.Series(self.value[a:b], dtype=pl.Float64),
+                    "timestamp": pl.Series(self.ts[a:b], dtype=pl.Int64),
+                }
+            )
+
+
+def draw_ratings(movies: Movies, taste: MovieTaste, profiles: Profiles, users: Users, seed: int) -> Ratings:
+    profile_aff = profiles.taste @ taste.vectors.T.astype(np.float64)  # (profiles, movies)
+    scale = affinity_scale(profiles.taste, taste.vectors)
+    centre = profile_aff.mean(axis=1)
+    user, movie = _choose(movies, (profile_aff - centre[:, None]) / scale, users, seed)
+    rng = np.random.default_rng([seed, STREAM_RATING_VALUES])
+    ts = _place_in_time(movies, users, user, movie, rng)
+    value = _values(movies, taste, users, user, movie, centre, scale, rng)
+    return Ratings(user, movie, value, ts)
+
+
+def _choose(movies: Movies, affinity: np.ndarray, users: Users, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(user, movie) index pairs sorted by user then movie: one weighted draw per (profile, year) group."""
+    m = len(movies)
+    base = np.log(movies.popularity)
+    years = movies.years
+    last = np.clip(users.timeline.last_year, FIRST_YEAR, LAST_YEAR)
+    group = users.profile * (LAST_YEAR - FIRST_YEAR + 1) + (last - FIRST_YEAR)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1], True])
+    # Which algorithm path a group takes depends on how concentrated its weights are; the profile's
+    # weights over the whole catalogue tell well enough (the result has the same distribution).
+    profile_logw = base[None, :] + CHOICE_STRENGTH * affinity
+    heavy_from = [heavy_threshold(np.exp(logw - logw.max())) for logw in profile_logw]
+    users_out, movies_out = [], []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        members = order[a:b]
+        g = int(group[members[0]])
+        profile, year = divmod(g, LAST_YEAR - FIRST_YEAR + 1)
+        year += FIRST_YEAR
+        logw = profile_logw[profile] - RECENCY * np.log1p(np.maximum(year - years, 0))
+        logw[years > year] = -np.inf
+        w = np.exp(logw - logw.max())
+        rng = np.random.default_rng([seed, STREAM_RATING_GROUP, g])
+        keys = draw_unique(users.n_ratings[members], w, rng, heavy_from[profile])
+        users_out.append(members[keys // m])
+        movies_out.append(keys % m)
+    user = np.concatenate(users_out)
+    movie = np.concatenate(movies_out)
+    key = np.sort(user * m + movie)
+    return key // m, key % m
+
+
+def _place_in_time(movies: Movies, users: Users, user: np.ndarray, movie: np.ndarray, rng) -> np.ndarray:
+    """A timestamp per row: each user's movies ordered loosely from popular and old to obscure and
+    new, then laid on their timeline. MovieLens asks a new member to rate well-known movies before it
+    can recommend, so the sign-up burst holds the hits and later visits go deeper and newer. A rating
+    that would still precede its movie's release year moves to within two years after it."""
+    rank = np.empty(len(movies), dtype=np.float64)
+    rank[np.argsort(-movies.popularity, kind="stable")] = np.arange(1, len(movies) + 1)
+    key = (
+        np.log(rank[movie])
+        + PLACEMENT_YEAR_WEIGHT * (movies.years[movie] - 2000)
+        + rng.normal(0.0, PLACEMENT_NOISE, len(movie))
+    )
+    order = np.lexsort((key, user))
+    ts = np.empty(len(movie), dtype=np.int64)
+    ts[order] = rating_times(user[order], users.n_ratings, users.timeline, rng)
+    rel = movies.release_ts[movie]
+    early = ts < rel
+    if early.any():
+        r = rel[early]
+        ts[early] = r + (rng.random(int(early.sum())) * np.minimum(2 * YEAR_S, T_MAX - r)).astype(np.int64)
+    return ts
+
+
+def _values(movies, taste, users, user, movie, centre, scale, rng) -> np.ndarray:
+    """Half stars from the latent score, at the quantiles of ml-25m's shares."""
+    score = np.empty(len(user), dtype=np.float64)
+    for a in range(0, len(user), CHUNK_ROWS):
+        u, mv = user[a : a + CHUNK_ROWS], movie[a : a + CHUNK_ROWS]
+        aff = np.einsum("ij,ij->i", users.taste[u], taste.vectors[mv].astype(np.float64))
+        aff = (aff - centre[users.profile[u]]) / scale
+        score[a : a + CHUNK_ROWS] = movies.quality[mv] + users.bias[u] + RATING_STRENGTH * aff
+    score += rng.normal(0.0, RATING_NOISE, len(score))
+    cuts = np.quantile(score, _RATING_CUM)
+    value_idx = np.searchsorted(cuts, score)
+    whole = users.whole_stars_only[user] & (value_idx % 2 == 0)  # 0.5, 1.5, ... -> whole star
+    value_idx[whole] += np.where(rng.random(int(whole.sum())) < 0.5, 1, -1)
+    value_idx[value_idx < 0] = 1
+    return RATING_VALUES[value_idx]
 
 
 def _searchsorted_draw(cdf: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -121,7 +248,8 @@ def draw_unique(
     m = len(weights)
     cdf = np.cumsum(weights)
     cdf /= cdf[-1]
-    logw = np.log(weights)
+    with np.errstate(divide="ignore"):  # movies not yet released have weight 0: never drawn
+        logw = np.log(weights)
     heavy = n_per_group >= heavy_from
     light_n = np.where(heavy, 0, n_per_group)
     group = np.repeat(np.arange(len(n_per_group), dtype=np.int64), light_n)
@@ -160,39 +288,3 @@ def heavy_threshold(weights: np.ndarray, mass: float = 0.6) -> int:
     """Groups drawing at least this many items use Gumbel top-k: by then they would have drawn
     items holding `mass` of the weight, and rejection would redraw most of the time."""
     return int(np.searchsorted(np.cumsum(np.sort(weights)[::-1]), mass * weights.sum())) + 1
-
-
-def iter_ratings(movies: Movies, users: Users, seed: int, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
-    """ratings.csv as frames of whole users, sorted by userId then movieId."""
-    m = len(movies)
-    heavy_from = heavy_threshold(movies.popularity)
-    for k, (a, b) in enumerate(_chunks(users.n_ratings, chunk_rows)):
-        rng = np.random.default_rng([seed, STREAM_RATING_CHUNK, k])
-        keys = draw_unique(users.n_ratings[a:b], movies.popularity, rng, heavy_from)
-        local = keys // m
-        midx = keys % m
-        uidx = a + local
-        # Latent score -> half stars by the target shares (quantiles within the chunk).
-        score = movies.quality[midx] + users.bias[uidx] + rng.normal(0.0, 0.85, len(keys))
-        cuts = np.quantile(score, _RATING_CUM)
-        value_idx = np.searchsorted(cuts, score)
-        whole = users.whole_stars_only[uidx] & (value_idx % 2 == 0)  # 0.5, 1.5, ... -> whole star
-        value_idx[whole] += np.where(rng.random(int(whole.sum())) < 0.5, 1, -1)
-        value_idx[value_idx < 0] = 1
-        rating = RATING_VALUES[value_idx]
-        # Timestamps within the user's activity window, never before Jan 1 of the movie's year.
-        ts = users.start[uidx] + (rng.random(len(keys)) * users.duration[uidx]).astype(np.int64)
-        rel = movies.release_ts[midx]
-        early = ts < rel
-        if early.any():
-            r = rel[early]
-            span = np.minimum(2 * YEAR_S, T_MAX - r)
-            ts[early] = r + (rng.random(int(early.sum())) * span).astype(np.int64)
-        yield pl.DataFrame(
-            {
-                "userId": pl.Series(uidx + 1, dtype=pl.Int32),
-                "movieId": pl.Series(movies.ids[midx], dtype=pl.Int32),
-                "rating": pl.Series(rating, dtype=pl.Float64),
-                "timestamp": pl.Series(ts, dtype=pl.Int64),
-            }
-        )

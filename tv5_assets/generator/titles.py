@@ -32,6 +32,7 @@ from .vocab import (
     LAST_NAMES,
     MOVED_ARTICLES,
     NATIVE_TITLES,
+    THEME_WORDS,
     NOUNS,
     PLACES,
     SUBTITLES,
@@ -255,8 +256,17 @@ class _TitleRow(NamedTuple):
     native: str
 
 
-def _title_rows(n: int, primary_genre: np.ndarray, rng: np.random.Generator) -> list[_TitleRow]:
-    """All the draws for `n` titles, made column by column (the order fixes the output)."""
+THEME_NOUN_SHARE = 0.55  # of titles with a theme: the title's key noun is a word of the theme
+THEME_ADJECTIVE_SHARE = 0.45  # and its adjective
+
+
+def _title_rows(
+    n: int, primary_genre: np.ndarray, rng: np.random.Generator, theme: np.ndarray | None = None
+) -> list[_TitleRow]:
+    """All the draws for `n` titles, made column by column (the order fixes the output).
+
+    `theme` (per movie, an index into vocab.THEME_WORDS, or -1) makes the key noun and the adjective
+    words of the movie's theme at THEME_NOUN_SHARE and THEME_ADJECTIVE_SHARE."""
     u = rng.random((n, 8))
     pattern = rng.choice(13, size=n, p=_PATTERN_P)
     langs = list(FOREIGN_PARTS)
@@ -274,12 +284,21 @@ def _title_rows(n: int, primary_genre: np.ndarray, rng: np.random.Generator) -> 
     for g, k in zip(primary_genre, gword_idx):
         nouns = GENRE_NOUNS[GENRES[int(g)]] if g >= 0 else NOUNS
         gw.append(nouns[k % len(nouns)])
+    if theme is not None:
+        v = rng.random((n, 2))
+        word_idx = rng.integers(0, 1 << 30, (n, 2))
+        for i in np.flatnonzero(theme >= 0).tolist():
+            nouns, adjectives = THEME_WORDS[int(theme[i])]
+            if v[i, 0] < THEME_NOUN_SHARE:
+                gw[i] = nouns[word_idx[i, 0] % len(nouns)]
+            if v[i, 1] < THEME_ADJECTIVE_SHARE:
+                a1[i] = adjectives[word_idx[i, 1] % len(adjectives)]
     columns = (pattern, u, gw, a1, a2, n1, n2, n3, fn, ln, place, vb, sub, lang, fi, fj, native)
     return [_TitleRow(*fields) for fields in zip(*columns)]
 
 
 def generate_titles(
-    n: int, years: np.ndarray, primary_genre: np.ndarray, rng: np.random.Generator
+    n: int, years: np.ndarray, primary_genre: np.ndarray, rng: np.random.Generator, theme: np.ndarray | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Random raw title fields for `n` movies; returns (titles, has_year).
 
@@ -289,7 +308,7 @@ def generate_titles(
     """
     titles: list[str] = []
     has_year = np.ones(n, dtype=bool)
-    for i, row in enumerate(_title_rows(n, primary_genre, rng)):
+    for i, row in enumerate(_title_rows(n, primary_genre, rng, theme)):
         body, alt = _title_body(row) if row.pattern < 10 else _foreign_title_body(row)
         title, has_year[i] = _decorated(body, alt, int(years[i]), row.u)
         titles.append(title)

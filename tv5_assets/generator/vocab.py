@@ -44,6 +44,30 @@ NOUNS = (
     "Horizon Paradise Echo Rain Thunder Dust Smoke Ashes Diamonds Roses Wolves Birds Horses Lions Tigers"
 ).split()
 NOUNS = list(dict.fromkeys(NOUNS))
+# Theme lexicons, two per hidden theme axis of taste.py (the axis high, the axis low): a title often
+# takes a word of its movie's strongest theme, as real titles say what kind of film it is.
+THEME_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (tuple(nouns.split()), tuple(adjs.split()))
+    for nouns, adjs in (
+        ("Night Shadow Blood Grave Darkness Nightmare Crypt", "Dark Bloody Cold Grim Sinister"),
+        ("Summer Sun Beach Holiday Picnic Sunshine Vacation", "Sunny Golden Happy Lazy Sweet"),
+        ("Star Planet Galaxy Orbit Comet Moon Cosmos", "Cosmic Stellar Lunar Galactic Orbital"),
+        ("Farm Village River Valley Meadow Harvest Barn", "Quiet Rural Green Humble Simple"),
+        ("Love Heart Kiss Wedding Romance Valentine Bride", "Tender Loving Romantic Sweetheart Passionate"),
+        ("War Soldier Battle Regiment Trench Siege Platoon", "Iron Brave Fallen Heroic Bitter"),
+        ("Money Heist Gold Bank Fortune Jackpot Vault", "Rich Lucky Crooked Greedy Slick"),
+        ("School Class Campus Prom Friends Locker Dorm", "Young Awkward Wild Teenage Rowdy"),
+        ("Magic Dragon King Crown Kingdom Sorcerer Quest", "Enchanted Royal Mystic Ancient Legendary"),
+        ("City Street Cop Precinct Alley Downtown Siren", "Urban Mean Gritty Crooked Neon"),
+        ("Family Home Christmas Puppy Grandma Holiday Sister", "Little Merry Cozy Warm Gentle"),
+        ("Killer Hunter Prey Knife Stalker Victim Trap", "Deadly Savage Brutal Vicious Lethal"),
+        ("Music Dance Song Rhythm Band Melody Stage", "Loud Groovy Dancing Singing Jazzy"),
+        ("Sea Ocean Ship Island Harbor Tide Voyage", "Deep Blue Salty Stormy Drowned"),
+        ("Robot Machine Future Android Circuit Clone Cyborg", "Digital Electric Synthetic Mechanical Neon"),
+        ("Ghost Spirit Haunting Curse Witch Demon Phantom", "Haunted Cursed Possessed Spectral Eerie"),
+    )
+)
+
 GENRE_NOUNS: dict[str, list[str]] = {
     "Action": "Strike Mission Force Fury Chase Rampage Target Protocol Escape Operation Extraction Vengeance Impact Showdown Payback".split(),
     "Adventure": "Expedition Treasure Jungle Voyage Quest Map Temple Lagoon Safari Odyssey Compass Summit Caravan".split(),

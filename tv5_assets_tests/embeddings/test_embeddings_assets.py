@@ -7,7 +7,6 @@ exactly as in production (unselected upstream assets load from storage).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import polars as pl
 import pytest
 from conftest_helpers import materialize_embeddings
 from embeddings_frames import movie_genome_frame, movies_frame, ratings_frame, tags_frame
+
+from tv5_assets_tests.conftest import environment
 
 from tv5_assets.definitions import defs as load_defs
 from tv5_assets.defs.embeddings.schemas import MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
@@ -37,15 +38,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, d
     movie_genome_frame(movies).write_parquet(assets_dir / "movie_genome.parquet")
     tags_frame(movies).write_parquet(assets_dir / "tags.parquet")
     ratings_frame(movies).write_parquet(assets_dir / "ratings.parquet")
-    saved = os.environ.get("TV5_DATA_DIR")
-    os.environ["TV5_DATA_DIR"] = str(data)
-    try:
+    # A private, cold embedding cache: the figures below describe a run that encodes every text.
+    with environment({"TV5_DATA_DIR": str(data)}, unset=["TV5_EMBEDDING_CACHE_DIR"]):
         yield data, materialize_embeddings()
-    finally:
-        if saved is None:
-            os.environ.pop("TV5_DATA_DIR", None)
-        else:
-            os.environ["TV5_DATA_DIR"] = saved
 
 
 def _read(data: Path, key: str) -> pl.DataFrame:
