@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from .counts import Counts
+from .franchise import plant_franchises
 from .taste import dominant_theme, theme_factors
 from .titles import DUPLICATE_TITLES, TRAIT_TITLES, generate_titles
 from .vocab import GENRE_COUNTS, GENRES, N_GENRES, NO_GENRES, G
@@ -120,6 +121,7 @@ class Movies:
     tmdb: np.ndarray  # int64, -1 = blank
     anchors: np.ndarray  # int64 indices always written: they carry the format's hard cases
     latent: np.ndarray  # float64 (n, N_LATENT): hidden theme factors (taste.py), shown in titles and genome
+    family: np.ndarray  # int64: the series a movie belongs to (franchise.py), -1 for none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -141,6 +143,7 @@ class Movies:
             tmdb=self.tmdb[keep],
             anchors=pos[self.anchors],
             latent=self.latent[keep],
+            family=self.family[keep],
         )
 
     def movies_frame(self) -> pl.DataFrame:
@@ -203,6 +206,9 @@ def build_movies(c: Counts, seed: int) -> Movies:
     _copy_a_few_titles(titles, years, slots, rng)
     genres = _genre_fields(matrix, rank, rng)
     popularity, quality = _popularity_and_quality(matrix, primary, years, rng)
+    protected = np.zeros(n, dtype=bool)
+    protected[slots] = True
+    family = plant_franchises(titles, years, matrix, genres, latent, popularity, quality, protected, rng)
     imdb, tmdb = _links(years, rng)
     anchors = _anchors(slots, matrix, genres, imdb, tmdb, popularity)
     return Movies(
@@ -218,6 +224,7 @@ def build_movies(c: Counts, seed: int) -> Movies:
         tmdb=tmdb,
         anchors=anchors,
         latent=latent,
+        family=family,
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from .counts import MIN_RATINGS_PER_USER, WORLD, Counts
+from .franchise import complete_series
 from .movies import Movies
 from .taste import CHOICE_STRENGTH, N_PROFILES, RATING_STRENGTH, USER_SPREAD, MovieTaste, Profiles, affinity_scale
 from .timeline import FIRST_YEAR, LAST_YEAR, T_MAX, T_MIN, YEAR_S, Timeline, build_timeline, rating_times
@@ -145,6 +146,7 @@ def draw_ratings(movies: Movies, taste: MovieTaste, profiles: Profiles, users: U
     centre = profile_aff.mean(axis=1)
     user, movie = _choose(movies, (profile_aff - centre[:, None]) / scale, users, seed)
     rng = np.random.default_rng([seed, STREAM_RATING_VALUES])
+    user, movie = complete_series(movies.family, movies.years, users.timeline.last_year, user, movie, rng)
     ts = _place_in_time(movies, users, user, movie, rng)
     value = _values(movies, taste, users, user, movie, centre, scale, rng)
     return Ratings(user, movie, value, ts)
@@ -153,7 +155,7 @@ def draw_ratings(movies: Movies, taste: MovieTaste, profiles: Profiles, users: U
 def _choose(movies: Movies, affinity: np.ndarray, users: Users, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(user, movie) index pairs sorted by user then movie: one weighted draw per (profile, year) group."""
     m = len(movies)
-    base = np.log(movies.popularity)
+    base = np.log(movies.popularity).astype(np.float32)
     years = movies.years
     last = np.clip(users.timeline.last_year, FIRST_YEAR, LAST_YEAR)
     group = users.profile * (LAST_YEAR - FIRST_YEAR + 1) + (last - FIRST_YEAR)
@@ -161,16 +163,19 @@ def _choose(movies: Movies, affinity: np.ndarray, users: Users, seed: int) -> tu
     bounds = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1], True])
     # Which algorithm path a group takes depends on how concentrated its weights are; the profile's
     # weights over the whole catalogue tell well enough (the result has the same distribution).
-    profile_logw = base[None, :] + CHOICE_STRENGTH * affinity
+    profile_logw = base[None, :] + np.float32(CHOICE_STRENGTH) * affinity.astype(np.float32)
     heavy_from = [heavy_threshold(np.exp(logw - logw.max())) for logw in profile_logw]
+    # Per last-visit year: the recency term, and -inf for movies not yet released.
+    age = np.arange(FIRST_YEAR, LAST_YEAR + 1)[:, None] - years[None, :]
+    with np.errstate(invalid="ignore"):
+        recency = np.where(age >= 0, -RECENCY * np.log1p(np.maximum(age, 0)), -np.inf).astype(np.float32)
     users_out, movies_out = [], []
     for a, b in zip(bounds[:-1], bounds[1:]):
         members = order[a:b]
         g = int(group[members[0]])
         profile, year = divmod(g, LAST_YEAR - FIRST_YEAR + 1)
         year += FIRST_YEAR
-        logw = profile_logw[profile] - RECENCY * np.log1p(np.maximum(year - years, 0))
-        logw[years > year] = -np.inf
+        logw = profile_logw[profile] + recency[year - FIRST_YEAR]
         w = np.exp(logw - logw.max())
         rng = np.random.default_rng([seed, STREAM_RATING_GROUP, g])
         keys = draw_unique(users.n_ratings[members], w, rng, heavy_from[profile])
@@ -194,7 +199,7 @@ def _place_in_time(movies: Movies, users: Users, user: np.ndarray, movie: np.nda
         + PLACEMENT_YEAR_WEIGHT * (movies.years[movie] - 2000)
         + rng.normal(0.0, PLACEMENT_NOISE, len(movie))
     )
-    order = np.lexsort((key, user))
+    order = pl.DataFrame({"user": user, "key": key}).select(pl.arg_sort_by("user", "key"))["user"].to_numpy()
     ts = np.empty(len(movie), dtype=np.int64)
     ts[order] = rating_times(user[order], users.n_ratings, users.timeline, rng)
     rel = movies.release_ts[movie]
@@ -222,16 +227,27 @@ def _values(movies, taste, users, user, movie, centre, scale, rng) -> np.ndarray
     return RATING_VALUES[value_idx]
 
 
+def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
 def _searchsorted_draw(cdf: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
 
 
-def _gumbel_top(logw: np.ndarray, need: int, rng: np.random.Generator, exclude: np.ndarray | None = None) -> np.ndarray:
-    """`need` distinct items by successive sampling on exp(logw): the top keys of logw + Gumbel."""
-    keys = logw + rng.gumbel(size=len(logw))
+def _top_keys(
+    weights: np.ndarray, need: int, rng: np.random.Generator, exclude: np.ndarray | None = None
+) -> np.ndarray:
+    """`need` distinct items by successive sampling on `weights`: the `need` smallest of E_i / w_i
+    with E_i ~ Exp(1) (the exponential form of Gumbel top-k; float32 keys, zero weights never win)."""
+    with np.errstate(divide="ignore"):
+        keys = rng.standard_exponential(len(weights), dtype=np.float32) / weights.astype(np.float32)
     if exclude is not None and len(exclude):
-        keys[exclude] = -np.inf
-    return np.argpartition(-keys, need - 1)[:need]
+        keys[exclude] = np.inf
+    return np.argpartition(keys, need - 1)[:need]
 
 
 def draw_unique(
@@ -242,49 +258,44 @@ def draw_unique(
 
     Light groups: draw with replacement and redraw repeats (only the repeats, each round).
     Groups of at least `heavy_from` items (they exhaust the popular items, so rejection would
-    crawl) and light groups still incomplete after `rounds` take the top keys of
-    log(weight) + Gumbel noise over all items, which is the same distribution.
+    crawl) and light groups still incomplete after `rounds` take the top keys of an exponential
+    race over all items (`_top_keys`), which is the same distribution.
     """
     m = len(weights)
-    cdf = np.cumsum(weights)
+    cdf = np.cumsum(weights, dtype=np.float64)  # float64: the tail's tiny weights must not vanish
     cdf /= cdf[-1]
-    with np.errstate(divide="ignore"):  # movies not yet released have weight 0: never drawn
-        logw = np.log(weights)
     heavy = n_per_group >= heavy_from
     light_n = np.where(heavy, 0, n_per_group)
     group = np.repeat(np.arange(len(n_per_group), dtype=np.int64), light_n)
     keys = np.sort(group * m + _searchsorted_draw(cdf, rng, len(group)))
     repeat = keys[1:] == keys[:-1]
-    parts = [keys[np.concatenate([[True], ~repeat])] if len(keys) else keys]
+    first = keys[np.concatenate([[True], ~repeat])] if len(keys) else keys
     pending = keys[1:][repeat] // m
+    extra = np.zeros(0, dtype=np.int64)  # accepted redraws, small: kept apart so `first` is never re-sorted
     for _ in range(rounds):
         if len(pending) == 0:
             break
         new = pending * m + _searchsorted_draw(cdf, rng, len(pending))
-        bad = np.zeros(len(new), dtype=bool)
-        for part in parts:
-            if len(part):
-                pos = np.minimum(np.searchsorted(part, new), len(part) - 1)
-                bad |= part[pos] == new
+        bad = _contains(first, new) | _contains(extra, new)
         order = np.argsort(new, kind="stable")
         ns = new[order]
         bad[order[1:][ns[1:] == ns[:-1]]] = True
-        parts.append(np.sort(new[~bad]))
+        extra = np.sort(np.concatenate([extra, new[~bad]]))
         pending = pending[bad]
-    out = parts
+    have = np.sort(np.concatenate([first, extra]))
+    out = [have]
     for g in np.flatnonzero(heavy):
-        items = _gumbel_top(logw, int(n_per_group[g]), rng)
+        items = _top_keys(weights, int(n_per_group[g]), rng)
         out.append(g * m + items)
     if len(pending):  # finish the few light groups that still miss items
-        have = np.sort(np.concatenate(parts))
-        gs, need = np.unique(pending, return_counts=True)
+        gs, need = np.unique(pending, return_counts=True)  # a few groups: np.unique is fine here
         for g, k in zip(gs, need):
             lo, hi = np.searchsorted(have, [g * m, (g + 1) * m])
-            out.append(g * m + _gumbel_top(logw, int(k), rng, exclude=have[lo:hi] - g * m))
+            out.append(g * m + _top_keys(weights, int(k), rng, exclude=have[lo:hi] - g * m))
     return np.sort(np.concatenate(out))
 
 
-def heavy_threshold(weights: np.ndarray, mass: float = 0.6) -> int:
-    """Groups drawing at least this many items use Gumbel top-k: by then they would have drawn
+def heavy_threshold(weights: np.ndarray, mass: float = 0.75) -> int:
+    """Groups drawing at least this many items use the exponential race (`_top_keys`): by then they would have drawn
     items holding `mass` of the weight, and rejection would redraw most of the time."""
     return int(np.searchsorted(np.cumsum(np.sort(weights)[::-1]), mass * weights.sum())) + 1
