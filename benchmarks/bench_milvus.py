@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from tv5_assets.defs.milvus_vectors.collections import (  # noqa: E402
     USER_COLLECTION,
     VECTOR_FIELD,
     CollectionSpec,
+    IndexSpec,
     media_rows,
     user_rows,
 )
@@ -195,6 +197,16 @@ def bench_collection(client, spec: CollectionSpec, rows: pl.DataFrame, source: s
     return figures
 
 
+def index_spec(text: str) -> IndexSpec:
+    """TYPE:k=v,...:k=v,... -> IndexSpec (build parameters, then search parameters)."""
+    kind, build, search = (text.split(":") + ["", ""])[:3]
+
+    def params(part: str) -> dict[str, int]:
+        return {k: int(v) for k, v in (item.split("=") for item in part.split(",") if item)}
+
+    return IndexSpec(kind, params(build), params(search))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets-dir", type=Path, default=Path("/tmp/tv5-full/data/assets"))
@@ -207,6 +219,13 @@ def main() -> int:
     parser.add_argument("--engine", choices=["server", "lite"], default="server", help="the private local engine")
     parser.add_argument("--port", type=int, default=59538)
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/tv5-milvus/bench-server"))
+    parser.add_argument(
+        "--user-index",
+        action="append",
+        type=index_spec,
+        help="Try this index for the users instead of the collection's own, as TYPE:build=v,...:search=v,... "
+        "(e.g. HNSW:M=16,efConstruction=200:ef=64; repeatable: each is loaded and measured in turn).",
+    )
     args = parser.parse_args()
 
     print(
@@ -227,8 +246,9 @@ def main() -> int:
     try:
         resource = MilvusResource(uri=uri, token=os.environ.get("TV5_MILVUS_TOKEN"), timeout_s=60)
         with resource.get_client() as client:
-            plans = [(MEDIA_COLLECTION, False, args.media)] + (
-                [] if args.media_only else [(USER_COLLECTION, True, args.users)]
+            user_specs = [replace(USER_COLLECTION, index=index) for index in args.user_index or [USER_COLLECTION.index]]
+            plans = ([] if args.user_index else [(MEDIA_COLLECTION, False, args.media)]) + (
+                [] if args.media_only else [(spec, True, args.users) for spec in user_specs]
             )
             for spec, users, n in plans:
                 rows = real_rows(args.assets_dir, users)

@@ -358,6 +358,38 @@ def test_users_rate_in_sessions_after_release(mid_statistics, mid):
     assert st["popularity_drift_jaccard"] < 0.5  # the hits of 1996 are not those of 2018
 
 
+def test_series_share_genres_and_users_finish_them():
+    """Sequels copy their original's genres, come out later, and a user who rated one film of a
+    series rates the others far more often than its popularity alone would make them."""
+    from tv5_assets.generator import counts_for
+    from tv5_assets.generator.franchise import complete_series
+    from tv5_assets.generator.movies import build_movies
+
+    world = build_movies(counts_for(1.0), 7)
+    in_series = world.family >= 0
+    assert 0.05 <= in_series.mean() <= 0.12
+    for f in np.unique(world.family[in_series])[:200]:
+        members = np.flatnonzero(world.family == f)
+        assert len(members) >= 2
+        assert len({world.genres[i] for i in members}) == 1
+        assert len(set(world.years[members].tolist())) >= 2 or world.years[members].max() == 2019
+    # Two users of one series: user 0 rated its original, user 1 nothing of it.
+    f = int(world.family[in_series][0])
+    members = np.flatnonzero(world.family == f)
+    user = np.repeat([0, 1], 40)
+    others = np.flatnonzero(~in_series)[:40]
+    movie = np.concatenate([np.sort(np.r_[members[:1], others[:39]]), others])
+    added = []
+    for seed in range(40):
+        u, m = complete_series(
+            world.family, world.years, np.array([2019, 2019]), user, movie, np.random.default_rng(seed)
+        )
+        assert np.bincount(u).tolist() == [40, 40]  # counts kept
+        assert set(m[u == 1].tolist()) == set(others.tolist())  # untouched
+        added.append(len(set(m[u == 0].tolist()) & set(members[1:].tolist())))
+    assert 0.2 <= np.mean(added) / (len(members) - 1) <= 0.5  # SERIES_COMPLETION 0.35
+
+
 def test_full_scale_user_activity_shape():
     from tv5_assets.generator.ratings import Users
     from tv5_assets.generator.taste import profiles

@@ -4,6 +4,7 @@
   replacement) on popularity x exp(CHOICE_STRENGTH x affinity) x recency (taste.py), among the
   movies released by the year of the user's last visit. Users of one taste profile with the same
   last-visit year share the weight vector, so the draw is one vectorised call per such group.
+  Then users finish the series they started (franchise.py), in place of random other ratings.
 - Time: timeline.py gives sign-up and sessions; a user's movies are placed in time roughly by release
   year (new members rate what they have already seen, later visits add newer releases), never before
   the movie's release year.

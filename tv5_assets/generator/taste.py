@@ -41,7 +41,7 @@ COMMUNITY_SPREAD = 1.0  # how far community centres sit apart (per axis)
 PROFILE_SPREAD = 0.6  # a profile's deviation from its community centre
 USER_SPREAD = 0.35  # a user's own deviation from their profile (rating stage only)
 CHOICE_STRENGTH = 1.3  # log-weight of affinity when choosing what to rate
-RATING_STRENGTH = 0.55  # weight of affinity in the latent rating score
+RATING_STRENGTH = 1.0  # weight of affinity in the latent rating score
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,8 @@ class _TitleRow(NamedTuple):
     native: str
 
 
-THEME_NOUN_SHARE = 0.55  # of titles with a theme: the title's key noun is a word of the theme
-THEME_ADJECTIVE_SHARE = 0.45  # and its adjective
+THEME_NOUN_SHARE = 0.85  # of titles with a theme: the title's key noun is a word of the theme
+THEME_ADJECTIVE_SHARE = 0.75  # and its adjective
 
 
 def _title_rows(
