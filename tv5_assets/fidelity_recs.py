@@ -20,7 +20,8 @@ import polars as pl
 
 from .holdout import K, popular_unseen, popularity_ranking, random_hit_rate, score, split_holdout
 
-# The graph method's id hash (recommendation.py): a storage-independent, seeded order of raters.
+# The co-rating walk's id hash (also the graph method's first hop): a storage-independent, seeded
+# order of raters (Knuth's multiplicative hash).
 HASH_MULTIPLIER = 2654435761
 HASH_MODULUS = 4294967296
 PACK = 2**32  # (user, movie) packed into one int64: user * PACK + movie (ids are positive int32)
@@ -28,10 +29,10 @@ PACK = 2**32  # (user, movie) packed into one int64: user * PACK + movie (ids ar
 
 @dataclass(frozen=True)
 class CoRatingBounds:
-    seed_movies: int = 20
-    raters_per_movie: int = 50
-    neighbours: int = 50
-    seed: int = 11  # of the rater order
+    seed_movies: int = 20  # the user's most recent training positives the walk starts from
+    raters_per_movie: int = 50  # other users kept per seed movie: a seeded hash order of their ids
+    seed: int = 11  # of that order
+    neighbours: int = 50  # neighbours kept: most seeds shared, then user id
     min_rating: float = 4.0
 
 

@@ -15,7 +15,7 @@ import pytest
 from tv5_assets import fidelity
 from tv5_assets.cli import main
 from tv5_assets.errors import MissingInputError
-from tv5_assets.fidelity_recs import CoRatingBounds, co_rating_neighbours, co_rating_recommendations
+from tv5_assets.fidelity_recs import CoRatingBounds, co_rating_recommendations
 
 DAY = 86_400
 T0 = 946_684_800  # 2000-01-01 00:00 UTC: year 2000 is full (the first rating is at its very start)
@@ -191,18 +191,6 @@ def co_rating_frame(seed: int = 4, groups: int = 4, per_group: int = 100) -> pl.
     table = np.concatenate(rows)
     schema = {"user_id": pl.Int32, "movie_id": pl.Int32, "rating": pl.Float32, "timestamp": pl.Int64}
     return pl.DataFrame(dict(zip(schema, table.T, strict=True))).cast(schema)
-
-
-def test_co_rating_neighbours_equal_the_graph_methods_first_hop() -> None:
-    from tv5_assets.defs.quality.recommendation import GraphBounds
-    from tv5_assets.defs.quality.recommendation import co_rating_neighbours as graph_neighbours
-
-    ratings = co_rating_frame()
-    bounds = CoRatingBounds(raters_per_movie=7, neighbours=5, seed=9)
-    seeds = ratings.filter(pl.col("rating") >= 4.0).group_by("user_id").head(3).select("user_id", "movie_id")
-    ours = co_rating_neighbours(ratings.lazy(), seeds.cast(pl.Int64), bounds).sort("user_id", maintain_order=True)
-    theirs = graph_neighbours(ratings.lazy(), seeds, GraphBounds(raters_per_movie=7, neighbours=5, seed=9))
-    assert ours.rows() == theirs.sort("user_id", maintain_order=True).rows()
 
 
 def test_co_rating_votes_for_unseen_movies_of_neighbours() -> None:

@@ -21,15 +21,13 @@ from tv5_assets.defs.quality.holdout import (
     split_holdout,
 )
 from tv5_assets.defs.quality.recommendation import (
-    HASH_MODULUS,
-    HASH_MULTIPLIER,
     METHODS,
     GraphBounds,
     RecommendationQualityConfig,
-    co_rating_neighbours,
     graph_recommendations,
     markdown_table,
 )
+from tv5_assets.fidelity_recs import HASH_MODULUS, HASH_MULTIPLIER, co_rating_neighbours
 from tv5_assets_tests.conftest import drop_milvus_prefixed, materialize, require_service
 
 # (user, movie, rating, timestamp seconds)
@@ -211,7 +209,7 @@ RETURN u.user_id AS user_id, recs
 
 @pytest.mark.services
 def test_graph_method_equals_the_walk_written_all_in_cypher(evaluated: dg.ExecuteInProcessResult) -> None:
-    from tv5_assets.defs.quality.recommendation import seed_movies
+    from tv5_assets.fidelity_recs import seed_movies
     from tv5_assets.resources.neo4j import neo4j_resource_from_env
 
     assert evaluated.success

@@ -12,7 +12,8 @@
     ratings (RATED edges read in Neo4j), and the top K unseen movies win. Neo4j holds every rating,
     the hold-out included, so the evaluated user's own RATED edges are never read: seeds and seen
     movies are passed in from training.
-    The first hop (raters of each seed) runs in polars over `ratings`, the same edges Neo4j holds:
+    The first hop (raters of each seed) runs in polars over `ratings`, the same edges Neo4j holds
+    (`fidelity_recs.co_rating_neighbours`, which `tv5 compare` uses too):
     Cypher must read every rater of a seed to order them by the hash, which at ml-25m size (popular
     seeds have tens of thousands of raters, 10,000 seeds for 500 users) kept Neo4j busy for many
     minutes; polars sorts those rows once, in seconds. The second hop (the neighbours' ratings) is
@@ -28,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from ...conventions import CPU_HEAVY, OWNERS
+from ...fidelity_recs import CoRatingBounds, co_rating_neighbours, seed_movies
 from ...io_managers import table_schema
 from ...resources.milvus import MilvusResource
 from ...resources.neo4j import Neo4jResource
@@ -39,14 +41,12 @@ MILVUS_TOP_K_LIMIT = 16_384  # the server's largest `limit`
 
 
 @dataclass(frozen=True)
-class GraphBounds:
-    seed_movies: int = 20  # the user's most recent training positives the walk starts from
-    raters_per_movie: int = 50  # other users kept per seed movie: a seeded hash order of their ids
-    seed: int = 11  # of that order
-    neighbours: int = 50  # neighbours kept: most seeds shared, then user id
+class GraphBounds(CoRatingBounds):
+    """The co-rating walk's bounds (seeds, raters per seed, hash seed, neighbours, min rating), plus
+    how the second hop is sent to Neo4j."""
+
     batch_users: int = 25  # users per Cypher call (UNWIND)
     parallel_calls: int = 2  # calls in flight: Neo4j runs each on one core, so one call leaves the others idle
-    min_rating: float = 4.0
 
 
 def _seen_lists(users: np.ndarray, train: pl.DataFrame) -> list[list[int]]:
@@ -99,9 +99,6 @@ def _hit_movie(hit) -> int:
 
 
 # ------------------------------------------------------------------------------------- graph
-HASH_MULTIPLIER = 2654435761  # Knuth's multiplicative hash: a seeded, storage-independent order of user ids
-HASH_MODULUS = 4294967296
-
 VOTES_QUERY = """
 UNWIND $users AS u
 CALL (u) {
@@ -116,50 +113,6 @@ CALL (u) {
 }
 RETURN u.user_id AS user_id, recs
 """
-
-
-def seed_movies(train: pl.DataFrame, bounds: GraphBounds) -> pl.DataFrame:
-    """(user_id, movie_id): each user's `seed_movies` most recent training positives."""
-    return (
-        train.filter(pl.col("rating") >= bounds.min_rating)
-        .sort("user_id", "timestamp", "movie_id", descending=[False, True, True])
-        .group_by("user_id", maintain_order=True)
-        .head(bounds.seed_movies)
-        .select("user_id", "movie_id")
-    )
-
-
-def co_rating_neighbours(ratings: pl.LazyFrame, seeds: pl.DataFrame, bounds: GraphBounds) -> pl.DataFrame:
-    """(user_id, neighbour): per user the `neighbours` others sharing most seeds (ties: lower id).
-
-    Per seed movie, the others kept are its raters at `min_rating` or above, the user excluded, in
-    the order of (id * HASH_MULTIPLIER + seed) mod 2^32, then id: the first `raters_per_movie`.
-    """
-    per_movie = bounds.raters_per_movie + 1  # one more, in case the user is among them
-    raters = (
-        ratings.filter(pl.col("rating") >= bounds.min_rating)
-        .join(seeds.lazy().select("movie_id").unique(), on="movie_id", how="semi")
-        .select("movie_id", other=pl.col("user_id").cast(pl.Int64))
-        .with_columns(key=(pl.col("other") * HASH_MULTIPLIER + bounds.seed) % HASH_MODULUS)
-        .sort("movie_id", "key", "other")
-        .group_by("movie_id", maintain_order=True)
-        .head(per_movie)
-        .collect()
-    )
-    return (
-        seeds.with_columns(pl.col("user_id").cast(pl.Int64), pl.col("movie_id").cast(raters.schema["movie_id"]))
-        .join(raters, on="movie_id")
-        .filter(pl.col("other") != pl.col("user_id"))
-        .sort("user_id", "movie_id", "key", "other")
-        .group_by("user_id", "movie_id", maintain_order=True)
-        .head(bounds.raters_per_movie)
-        .group_by("user_id", "other")
-        .agg(shared=pl.len())
-        .sort(["user_id", "shared", "other"], descending=[False, True, False])
-        .group_by("user_id", maintain_order=True)
-        .head(bounds.neighbours)
-        .select("user_id", neighbour="other")
-    )
 
 
 def graph_recommendations(
