@@ -4,7 +4,9 @@ Runs the group's own load path (`load_blue_green`: column-wise inserts <= 20 MB,
 collection's index (HNSW for media, IVF_FLAT for users) verified by describe_index, load, alias
 switch) and prints insert rows/s, index build seconds, search latency p50/p95/p99 (top-10, one
 query per call, the collection's search parameters), self-recall (a stored vector finds itself
-first) and recall@10 against exact brute-force cosine on a sample of stored vectors.
+first) and recall@10 against exact brute-force cosine on a sample of stored vectors; with real
+vectors, the media collection is also searched with users' preference vectors (the platform's
+user-to-media query: its own p50 and recall@10). `--user-index` tries other indexes for the users.
 
 Vectors: when the full-scale upstream Parquet assets exist (media_embeddings, movies,
 user_embeddings, user_profiles under --assets-dir) their real rows are loaded. Otherwise synthetic
@@ -156,7 +158,30 @@ def measure_search(client, alias: str, spec: CollectionSpec, rows: pl.DataFrame,
     }
 
 
-def bench_collection(client, spec: CollectionSpec, rows: pl.DataFrame, source: str, queries: int) -> dict:
+def measure_cross(client, alias: str, spec: CollectionSpec, rows: pl.DataFrame, queries: np.ndarray) -> dict:
+    """Search the collection with vectors from elsewhere (users' preference vectors against the movies:
+    the platform's user-to-media query): latency and recall@10 against exact cosine."""
+    vectors = rows[VECTOR_FIELD].to_numpy()
+    ids = rows[spec.primary_key.name].to_numpy()
+    exact = np.argpartition(-(queries @ vectors.T), 10, axis=1)[:, :10]
+    latencies, recalls = [], []
+    for query, truth in zip(queries, exact, strict=True):
+        started = time.perf_counter()
+        hits = client.search(alias, data=[query], limit=10, search_params=spec.index.search_params)[0]
+        latencies.append((time.perf_counter() - started) * 1000)
+        found = {int(hit.get(spec.primary_key.name, hit.get("id"))) for hit in hits}
+        recalls.append(len(found & set(ids[truth].tolist())) / 10)
+    return {
+        "cross_p50_ms": float(np.percentile(latencies, 50)),
+        "cross_p95_ms": float(np.percentile(latencies, 95)),
+        "cross_recall_at_10": float(np.mean(recalls)),
+        "cross_queries": len(queries),
+    }
+
+
+def bench_collection(
+    client, spec: CollectionSpec, rows: pl.DataFrame, source: str, queries: int, cross: np.ndarray | None = None
+) -> dict:
     alias = f"bench_{spec.logical_name}"
     started = time.perf_counter()
     report = load_blue_green(client, spec, rows, alias=alias, log=lambda message: print(f"  {message}", flush=True))
@@ -191,10 +216,26 @@ def bench_collection(client, spec: CollectionSpec, rows: pl.DataFrame, source: s
         f"self-recall {figures['self_recall']:.3f} recall@10 {figures['recall_at_10']:.3f}",
         flush=True,
     )
+    if cross is not None:
+        figures.update({k: round(v, 3) for k, v in measure_cross(client, alias, spec, rows, cross).items()})
+        print(
+            f"{spec.logical_name:17s} searched with {len(cross)} user preference vectors: top-10 p50 "
+            f"{figures['cross_p50_ms']:.1f} ms p95 {figures['cross_p95_ms']:.1f} ms | recall@10 {figures['cross_recall_at_10']:.3f}",
+            flush=True,
+        )
     print(json.dumps(figures), flush=True)
     client.drop_alias(alias)
     client.drop_collection(report.collection)
     return figures
+
+
+def user_queries(assets_dir: Path, n: int, seed: int = 5) -> np.ndarray | None:
+    """A seeded sample of the real users' preference vectors, when the assets are there."""
+    rows = real_rows(assets_dir, users=True)
+    if rows is None:
+        return None
+    vectors = rows[VECTOR_FIELD].to_numpy()
+    return vectors[np.random.default_rng(seed).choice(len(vectors), size=min(n, len(vectors)), replace=False)]
 
 
 def index_spec(text: str) -> IndexSpec:
@@ -226,6 +267,12 @@ def main() -> int:
         help="Try this index for the users instead of the collection's own, as TYPE:build=v,...:search=v,... "
         "(e.g. HNSW:M=16,efConstruction=200:ef=64; repeatable: each is loaded and measured in turn).",
     )
+    parser.add_argument(
+        "--media-index",
+        action="append",
+        type=index_spec,
+        help="The same for the media collection (with --media-only: each is loaded and measured in turn).",
+    )
     args = parser.parse_args()
 
     print(
@@ -247,16 +294,21 @@ def main() -> int:
         resource = MilvusResource(uri=uri, token=os.environ.get("TV5_MILVUS_TOKEN"), timeout_s=60)
         with resource.get_client() as client:
             user_specs = [replace(USER_COLLECTION, index=index) for index in args.user_index or [USER_COLLECTION.index]]
-            plans = ([] if args.user_index else [(MEDIA_COLLECTION, False, args.media)]) + (
+            media_specs = [
+                replace(MEDIA_COLLECTION, index=index) for index in args.media_index or [MEDIA_COLLECTION.index]
+            ]
+            plans = ([] if args.user_index else [(spec, False, args.media) for spec in media_specs]) + (
                 [] if args.media_only else [(spec, True, args.users) for spec in user_specs]
             )
             for spec, users, n in plans:
                 rows = real_rows(args.assets_dir, users)
                 source = f"real vectors from {args.assets_dir}"
+                cross = None if users else user_queries(args.assets_dir, args.queries)
                 if rows is None:
                     rows = (synthetic_users if users else synthetic_media)(n, args.vectors, seed=11 if users else 10)
                     source = f"synthetic {args.vectors} vectors"
-                bench_collection(client, spec, rows, source, args.queries)
+                    cross = None
+                bench_collection(client, spec, rows, source, args.queries, cross)
                 del rows
     finally:
         if service is not None:

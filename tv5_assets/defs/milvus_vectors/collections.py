@@ -55,15 +55,19 @@ class IndexSpec:
 # Figures: the full-scale vectors (ml-25m size) on the 2-core development box, real Milvus 2.3 server,
 # one top-10 query per call (benchmarks/bench_milvus.py --assets-dir ...).
 # Media embeddings spread over the space (median cosine between two movies 0.37): HNSW as the plan
-# asks; self-recall 1.0, recall@10 0.998, p50 3.7 ms at ef=64 over 62k movies.
-MEDIA_INDEX = IndexSpec("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 64})
-# User preference vectors crowd into a narrow cone (their mean has norm 0.97; two random users have
-# cosine 0.94), where heavy raters, close to the mean, are everyone's near neighbours. Graph indexes
-# fail there: HNSW M=16 efConstruction=200 found the stored vector itself for 37% of users at ef=64
-# and 69% at ef=512 (faiss and Milvus alike; M=32: 86%), recall@10 at most 0.61. An inverted file
-# scans whole clusters exactly: IVF_FLAT nlist=1024 nprobe=64 gives self-recall 1.0 (a vector sits
-# in the list of its nearest centroid, which is probed first) and recall@10 0.975 at p50 7 ms over
-# 162k users (nprobe=48: 0.949 at 6.4 ms; the server's floor is about 2.6 ms a call).
+# asks. Searched with a stored movie: self-recall 1.0, recall@10 0.999 at ef=64 to 512. Searched with a
+# user's preference vector (the user-to-media query), which sits between movies, the graph needs a
+# wider beam: recall@10 0.880 / 0.953 / 0.985 / 0.997 at ef 64 / 128 / 256 / 512, p50 2.6 / 3.5 / 5.5 /
+# 5.9 ms (generated data with taste, 2026-12-06). ef=128 is the smallest above 0.95.
+MEDIA_INDEX = IndexSpec("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 128})
+# User preference vectors crowd into a cone (their mean has norm 0.95; two random users have cosine
+# 0.91 on the generated data with taste, 0.97 / 0.94 on the earlier popularity-only data, where graph
+# indexes failed: HNSW M=16 efConstruction=200 found the stored vector itself for 37% of users at
+# ef=64). Re-measured on the users of data with taste (162,541, 300 queries, box shared with a test
+# run): IVF_FLAT nlist=1024 nprobe 16 / 32 / 64 self-recall 1.000, recall@10 0.973 / 0.996 / 0.999,
+# p50 4.6 / 3.9 / 4.1 ms; HNSW M=16 ef 64 / 256 self-recall 0.987 / 0.993, recall@10 0.975 / 0.993,
+# p50 6.0 / 4.8 ms. An inverted file still wins: a vector sits in the list of its nearest centroid,
+# probed first, so a user always finds themself (a blocking check asks it), at no cost in latency.
 USER_INDEX = IndexSpec("IVF_FLAT", {"nlist": 1024}, {"nprobe": 64})
 
 NO_YEAR = 0  # `year` of a movie whose title has none
