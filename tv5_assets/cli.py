@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample", help="Write MovieLens-format CSVs (synthetic, any scale).")
-    sample.add_argument("--scale", type=float, default=0.01, help="1.0 reproduces ml-25m's sizes (default 0.01).")
+    sample.add_argument(
+        "--scale",
+        type=float,
+        default=0.01,
+        help="A sample of round(S x 162,541) users from a generated ml-25m-sized world; 1.0 reproduces "
+        "ml-25m's row counts exactly (default 0.01; docs/generated-data.md).",
+    )
     sample.add_argument("--seed", type=int, default=42)
     sample.add_argument("--out", required=True, help="Folder to write movies.csv, ratings.csv, ... into.")
     sample.add_argument("--no-genome", action="store_true", help="Omit genome files, like ml-latest-small.")
