@@ -50,3 +50,19 @@ def replacing(final: Path, folder: bool = False, suffix: str = "") -> Iterator[P
         remove(staged)
         raise
     swap_in(staged, final)
+
+
+@contextmanager
+def replacing_file_from_threads(final: Path) -> Iterator[Path]:
+    """`replacing` for a file whose writer may still create it after raising (polars' sink_parquet
+    writes on its own threads: under load the file appeared after the failed write's cleanup). The
+    file is written inside a private staging folder; on failure the folder goes, and a late create
+    then fails (no folder) instead of leaving a file beside `final`."""
+    folder = staging_path(final)
+    folder.mkdir()
+    staged = folder / final.name
+    try:
+        yield staged
+        os.replace(staged, final)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

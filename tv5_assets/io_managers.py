@@ -155,7 +155,7 @@ class Tv5IOManager(dg.ConfigurableIOManager):
             )
         final = partition_path(self._base(), context.asset_key, context.asset_partition_key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        with atomic.replacing(final) as staged:
+        with atomic.replacing_file_from_threads(final) as staged:
             if isinstance(obj, pl.LazyFrame):
                 obj.sink_parquet(staged, compression=PARQUET_COMPRESSION)
             else:
@@ -166,7 +166,7 @@ class Tv5IOManager(dg.ConfigurableIOManager):
 
     def _sink_lazy(self, context: dg.OutputContext, lf: pl.LazyFrame, target: Path) -> None:
         file_path = target.with_suffix(".parquet")
-        with atomic.replacing(file_path) as staged:
+        with atomic.replacing_file_from_threads(file_path) as staged:
             lf.sink_parquet(staged, compression=PARQUET_COMPRESSION)
         _remove_other_layouts(file_path, target, keep=file_path)
         scan = pl.scan_parquet(file_path)

@@ -11,6 +11,8 @@ import pytest
 from tv5_assets.defs.exports.assets import ASSETS
 from tv5_assets.defs.exports.checks import CHECKS
 from tv5_assets.defs.exports.layouts import EXPORTS, parquet_path
+from tv5_assets.defs.exports.verify import SAMPLE_LINES, SAMPLE_SEED
+from tv5_assets.defs.exports.writers import sample_positions
 from tv5_assets.defs.synthetic.assets import ASSETS as SYNTHETIC_ASSETS
 from tv5_assets.io_managers import Tv5IOManager
 
@@ -78,12 +80,23 @@ def test_files_hold_the_upstream_values(exported) -> None:
         assert [json.loads(line)["tag"] for line in handle] == tags["tag"].to_list()
 
 
+def _one_sampled_value_changed(jsonl: bytes) -> bytes:
+    """The file with one value changed on the first line the sample check reads (a catalogue of
+    thousands of lines is only sampled, so a change elsewhere may go unseen)."""
+    lines = jsonl.split(b"\n")
+    first = sample_positions(len([line for line in lines if line]), SAMPLE_LINES, SAMPLE_SEED)[0]
+    record = json.loads(lines[first])
+    record["language"] = "zz" if record["language"] != "zz" else "yy"
+    lines[first] = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return b"\n".join(lines)
+
+
 def test_tampered_files_fail_their_blocking_checks(exported) -> None:
     data, _ = exported
     movies, tags = data / "processed/media/movies.jsonl", data / "processed/interactions/tags.jsonl"
     saved = {path: path.read_bytes() for path in (movies, tags)}
     try:
-        movies.write_bytes(saved[movies].replace(b'"language":"en"', b'"language":"fr"', 1))  # one value
+        movies.write_bytes(_one_sampled_value_changed(saved[movies]))
         tags.write_bytes(saved[tags].split(b"\n", 1)[1])  # the first line dropped: every later line moves up
         result = run(dg.AssetSelection.checks_for_assets("movies_jsonl", "tags_jsonl"))
     finally:

@@ -41,6 +41,9 @@ def test_every_generated_title_parses_as_the_generator_intends(sample_dir: Path)
     [
         # year: last group, ranges with en dash / em dash / hyphen, open ranges, never 0
         ("Toy Story (1995)", "Toy Story", "Toy Story", None, 1995),
+        # an alternate title that starts like a qualifier ("Vol...") is still an alternate title
+        ("Return, The (Volver) (2006)", "Return, The", "The Return", "Volver", 2006),
+        ("Kill Bill (Vol. 2) (2004)", "Kill Bill (Vol. 2)", "Kill Bill (Vol. 2)", None, 2004),
         ("Big Bang Theory (2007–2019)", "Big Bang Theory", "Big Bang Theory", None, 2007),
         ("Show (2006–)", "Show", "Show", None, 2006),
         ("Show (2006 — 2008)", "Show", "Show", None, 2006),

@@ -21,6 +21,7 @@ from tv5_assets.defs.postgres_agentdb.schema import qualified
 from tv5_assets.defs.quality.benchmarks import KINDS
 from tv5_assets.defs.quality.checks import CHECKS, COUNT_CHECKS, TARGET_CHECKS
 from tv5_assets.defs.redis_cache.cache import glob_escape
+from tv5_assets.defs.synthetic.assets import TrendsConfig
 from tv5_assets.endpoints import MILVUS, POSTGRES, REDIS
 from tv5_assets.resources.milvus import MilvusResource
 from tv5_assets.resources.neo4j import Neo4jResource
@@ -156,7 +157,10 @@ def test_every_store_holds_its_upstream_count(stack: Stack) -> None:
     assert figures["found/neo4j/Movie"] == figures["found/milvus/media_embeddings"] == movies > 0
     assert figures["found/postgres/episodes"] == figures["found/neo4j/RATED"] == ratings > 0
     assert figures["found/postgres/policies"] == figures["found/neo4j/User"] == users > 0
-    assert figures["found/redis/platform"] > 0 and figures["found/redis/trend"] == movies
+    # trends cover the `movie_count` (5,000 by default) most rated movies, or all of a smaller catalogue
+    trended = pl.scan_parquet(assets / "trends.parquet").select(pl.col("movie_id").n_unique()).collect().item()
+    assert trended == min(TrendsConfig().movie_count, movies)
+    assert figures["found/redis/platform"] > 0 and figures["found/redis/trend"] == trended
     for name in ("media_embeddings", "user_embeddings"):
         assert figures[f"embeddings/{name}/dim"] == figures[f"embeddings/{name}/milvus_dim"] == 384
         assert figures[f"embeddings/{name}/nan_rows"] == figures[f"embeddings/{name}/zero_rows"] == 0

@@ -598,9 +598,12 @@ _TRAILING_GROUP = rf"(?s)^(.*\S)\s*({_GROUP})$"
 QUALIFIERS = (
     r"(?i)^(?:tv|tv movie|tv series|tv mini-?series|mini-?series|video|short|documentary|"
     r"director'?s cut|extended(?: cut| edition)?|unrated|uncut|remastered|restored|"
-    r"special edition|theatrical(?: cut)?|3-?d|imax|part \w+|vol(?:ume|\.)? ?\w+|\d+(?:[./ -]+\d+)*|x{0,3}(?:ix|iv|v?i{0,3}))$"
+    r"special edition|theatrical(?: cut)?|3-?d|imax|part \w+|vol(?:ume\s+|\.\s*|\s+)\w+|\d+(?:[./ -]+\d+)*|"
+    r"x{0,3}(?:ix|iv|v?i{0,3}))$"
 )
-"""Parenthesised parts that describe the release rather than name it: never an alternate title."""
+"""Parenthesised parts that describe the release rather than name it: never an alternate title.
+"Vol" needs a separator before its number ("Vol. 2", "Volume II"): an alternate title such as
+"(Volver)" is a title, not a volume."""
 _AKA = r"(?i)^(?:a\.?k\.?a\.?|also known as)\s+"
 
 
