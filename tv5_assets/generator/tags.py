@@ -1,8 +1,10 @@
-"""tags.csv: free-text tag applications by a minority of users, on movies they rated. The text is,
-for movies with a genome, often one of the movie's most relevant genome tags (weighted by relevance:
-the tags people use are what the genome was learnt from), otherwise a tag of one of the movie's
-genres or a general one; plus the planted hard cases of `TRAIT_TAGS`. A tag is dated after the tagger's rating of the movie, and never before tagging
-existed on the site (late 2005)."""
+"""tags.csv: free-text tag applications by a minority of users, on movies they rated.
+
+The text is, for movies with a genome, often one of the movie's most relevant genome tags (weighted
+by relevance: the tags people use are what the genome was learnt from), otherwise a tag of one of
+the movie's genres or a general one; plus the planted hard cases of `TRAIT_TAGS`. A tag is dated
+after the tagger's rating of the movie, and never before tagging existed on the site (late 2005).
+"""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def build_tags(movies: Movies, users: Users, ratings: Ratings, genome: Genome, c
     rng = np.random.default_rng([seed, STREAM_TAGS])
     vocab = _TagVocabulary.with_traits()
     # Taggers: a minority of users, heavy raters and those still active once tagging began more likely.
-    active = users.timeline.session_start[users.timeline.first_session + _sessions(users) - 1] >= T_TAG_MIN
+    active = users.timeline.last_visit >= T_TAG_MIN
     p = users.n_ratings * np.where(active, 1.0, 0.1)
     taggers = np.sort(rng.choice(len(p), size=c.taggers, replace=False, p=p / p.sum()))
     per = fit_counts(rng.lognormal(0.0, 2.0, c.taggers), c.tags, 1, max(-(-c.tags // c.taggers), int(0.2 * c.tags)))
@@ -69,11 +71,6 @@ def build_tags(movies: Movies, users: Users, ratings: Ratings, genome: Genome, c
             "timestamp": pl.Series(ts[order], dtype=pl.Int64),
         }
     )
-
-
-def _sessions(users: Users) -> np.ndarray:
-    tl = users.timeline
-    return np.diff(np.append(tl.first_session, len(tl.session_start)))
 
 
 @dataclass

@@ -45,6 +45,16 @@ class Timeline:
     session_user: np.ndarray  # int64 per session
     first_session: np.ndarray  # int64 per user: index of their first session
 
+    @property
+    def sessions(self) -> np.ndarray:
+        """Sessions per user."""
+        return np.diff(np.append(self.first_session, len(self.session_start)))
+
+    @property
+    def last_visit(self) -> np.ndarray:
+        """Start of each user's last session."""
+        return self.session_start[self.first_session + self.sessions - 1]
+
 
 def year_of(ts: np.ndarray) -> np.ndarray:
     return FIRST_YEAR + np.searchsorted(YEAR_STARTS, ts, side="right") - 1
@@ -70,7 +80,7 @@ def build_timeline(n_ratings: np.ndarray, rng: np.random.Generator) -> Timeline:
     elapsed = np.cumsum(gaps)
     elapsed -= np.repeat(elapsed[first_session], sessions)
     start = np.minimum(signup[session_user] + elapsed, T_MAX - 3600)
-    last = start[first_session + sessions - 1]
+    last = start[first_session + sessions - 1]  # Timeline.last_visit, before the Timeline exists
     return Timeline(signup, year_of(last), start, session_user, first_session)
 
 
@@ -80,7 +90,7 @@ def rating_times(user: np.ndarray, n_ratings: np.ndarray, tl: Timeline, rng: np.
 
     Rows are assigned in their given order, so the caller decides which movies come first.
     """
-    sessions = np.diff(np.append(tl.first_session, len(tl.session_start)))
+    sessions = tl.sessions
     # Position of each row within its user.
     row_start = np.concatenate([[0], np.cumsum(n_ratings)[:-1]])
     pos = np.arange(len(user), dtype=np.int64) - row_start[user]
