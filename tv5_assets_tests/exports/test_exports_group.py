@@ -86,7 +86,8 @@ def _one_sampled_value_changed(jsonl: bytes) -> bytes:
     lines = jsonl.split(b"\n")
     first = sample_positions(len([line for line in lines if line]), SAMPLE_LINES, SAMPLE_SEED)[0]
     record = json.loads(lines[first])
-    record["language"] = "zz" if record["language"] != "zz" else "yy"
+    metadata = record["metadata"]
+    metadata["language"] = "zz" if metadata["language"] != "zz" else "yy"
     lines[first] = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
     return b"\n".join(lines)
 
