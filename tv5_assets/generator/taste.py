@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .vocab import GENRES, N_GENRES
+from .vocab import N_GENRES
 
 STREAM_TASTE = 7
 
@@ -47,7 +47,6 @@ RATING_STRENGTH = 1.0  # weight of affinity in the latent rating score
 @dataclass(frozen=True)
 class MovieTaste:
     vectors: np.ndarray  # float32 (movies, N_GENRES + 1 + N_LATENT)
-    latent: np.ndarray  # float64 (movies, N_LATENT): the genome's movie factors
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def movie_taste(genre_matrix: np.ndarray, years: np.ndarray, latent: np.ndarray)
     g /= np.sqrt(np.maximum(g.sum(1, keepdims=True), 1.0))
     era = np.clip((years.astype(np.float64) - 1995.0) / 20.0, -2.5, 1.25)[:, None]
     vectors = np.hstack([GENRE_WEIGHT * g, ERA_WEIGHT * era, LATENT_WEIGHT * latent])
-    return MovieTaste(vectors.astype(np.float32), latent)
+    return MovieTaste(vectors.astype(np.float32))
 
 
 def profiles(seed: int) -> Profiles:
@@ -97,12 +96,3 @@ def affinity_scale(profile_taste: np.ndarray, movie_vectors: np.ndarray) -> floa
     """One scale for all affinities: the median over profiles of the spread of their affinities."""
     spreads = (profile_taste @ movie_vectors.T.astype(np.float64)).std(axis=1)
     return float(np.median(spreads))
-
-
-def describe(p: Profiles, top: int = 3) -> list[str]:
-    """Each community's favourite genres, for docs and debugging ("Horror, Thriller, Sci-Fi")."""
-    out = []
-    for c in range(N_COMMUNITIES):
-        centre = p.taste[p.community == c, :N_GENRES].mean(0)
-        out.append(", ".join(GENRES[g] for g in np.argsort(-centre)[:top]))
-    return out
