@@ -19,7 +19,7 @@ import re
 import numpy as np
 import polars as pl
 
-from .vocab import SUBTITLES
+from .title_words import SUBTITLES
 
 FRANCHISE_SHARE = 0.03
 SEQUEL_THEME_NOISE = 0.25

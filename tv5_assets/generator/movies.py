@@ -89,6 +89,10 @@ _AFFINITY = {
 
 YEAR_MIN, YEAR_MAX = 1874, 2019
 POPULARITY_ALPHA, POPULARITY_CUTOFF, POPULARITY_FLOOR = 0.7, 12.0, 0.005
+# Zipf-Mandelbrot shift of the popularity ranks: real catalogues have a plateau of blockbusters, not
+# one movie far ahead (ml-25m's most rated movie has about 50% of users, its tenth about 36%;
+# ml-latest-small's 54% and 36%). Without it the top movie reached 71% of users at full scale.
+POPULARITY_SHIFT = 8.0
 
 
 def _year_pmf() -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +342,7 @@ def _popularity_and_quality(
     score += 0.3 * ((years >= 1985) & (years <= 2015))
     rank = np.empty(n, dtype=np.float64)
     rank[np.argsort(-score, kind="stable")] = np.arange(1, n + 1)
-    weight = rank**-POPULARITY_ALPHA * np.exp(-POPULARITY_CUTOFF * rank / n)
+    weight = (rank + POPULARITY_SHIFT) ** -POPULARITY_ALPHA * np.exp(-POPULARITY_CUTOFF * rank / n)
     popularity = (1 - POPULARITY_FLOOR) * weight / weight.sum() + POPULARITY_FLOOR / n
     z = -np.log(rank)
     z = (z - z.mean()) / z.std()

@@ -23,24 +23,22 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .vocab import (
+from .foreign_titles import FOREIGN_PARTS, NATIVE_TITLES, foreign_title
+from .title_words import (
     ADJECTIVES,
     FIRST_NAMES,
-    FOREIGN_PARTS,
     GENRE_NOUNS,
-    GENRES,
     LAST_NAMES,
     MOVED_ARTICLES,
-    NATIVE_TITLES,
     NOUNS,
     PLACES,
     SUBTITLES,
     THEME_WORDS,
     VERBS_ING,
-    foreign_title,
     move_article,
     restore_article,
 )
+from .vocab import GENRES
 
 NBSP = "\u00a0"
 EN_DASH = "\u2013"
@@ -265,7 +263,7 @@ def _title_rows(
 ) -> list[_TitleRow]:
     """All the draws for `n` titles, made column by column (the order fixes the output).
 
-    `theme` (per movie, an index into vocab.THEME_WORDS, or -1) makes the key noun and the adjective
+    `theme` (per movie, an index into title_words.THEME_WORDS, or -1) makes the key noun and the adjective
     words of the movie's theme at THEME_NOUN_SHARE and THEME_ADJECTIVE_SHARE."""
     u = rng.random((n, 8))
     pattern = rng.choice(13, size=n, p=_PATTERN_P)
