@@ -334,7 +334,7 @@ def _popularity_and_quality(
     """Popularity: a noisy score ranks the movies (obscure kinds rank lower); the weight by rank is
     a power law with an exponential cut-off plus a small uniform floor, which after sampling
     without replacement gives about 5 ratings for the median movie, ~5% unrated movies and
-    about 90k ratings for the top one at full scale. Quality: the latent mean rating offset."""
+    about 83k ratings (51% of users) for the top one at full scale. Quality: the latent mean rating offset."""
     n = matrix.shape[0]
     score = rng.normal(0.0, 1.0, n)
     score -= 1.2 * (primary < 0) + 0.5 * matrix[:, G["Documentary"]]
