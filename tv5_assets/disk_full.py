@@ -126,18 +126,24 @@ def disk_full_error(final: Path, error: BaseException) -> DiskFullError:
 
 def store_full(error: BaseException) -> str | None:
     """What a store's error says is full ("disk" or "memory"), or None when it is another error."""
-    for cause in _causes(error):
+    found = full_cause(error)
+    return None if found is None else found[0]
+
+
+def full_cause(error: BaseException) -> tuple[str, BaseException] | None:
+    """("disk" or "memory", the engine's own error that says so: the innermost), or None."""
+    for cause in reversed(_causes(error)):
         if getattr(cause, "sqlstate", None) == "53100":  # PostgreSQL disk_full
-            return "disk"
+            return "disk", cause
         text = str(cause)
         if text.startswith("MISCONF"):  # Redis: persisting to disk failed, writes refused
-            return "disk"
+            return "disk", cause
         if text.startswith("OOM command not allowed"):  # Redis: maxmemory reached
-            return "memory"
+            return "memory", cause
         if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
-            return "disk"
+            return "disk", cause
         if any(word in text.lower() for word in _DISK_FULL_WORDS):
-            return "disk"
+            return "disk", cause
     return None
 
 
