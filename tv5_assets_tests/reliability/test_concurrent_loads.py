@@ -12,6 +12,8 @@ the real engine, so the store's own lock is all that stands between them:
 3. a reader polls the live data the whole time: every read is exactly A, B or C, never a mix;
 4. both runs succeed, run 2 logged that it waited for run 1 (naming run 1's run tag), and the store
    ends serving C (the later load), whole, with no staging left.
+The runs leave out the assets' checks: a blocking check reads what the store serves when it runs,
+which in a race may already be the other run's version (docs/operations.md, "Two runs at once").
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -47,8 +50,9 @@ def _inputs(root: Path, name: str, frames: dict[str, pl.DataFrame]) -> Tv5IOMana
 class Race:
     """Run 1 and run 2 of `load(version, thread_name)` overlapping, with a reader of `digest`."""
 
-    def __init__(self, digest: Callable[[], object], versions: dict[str, object]):
-        self.digest, self.versions = digest, versions
+    def __init__(self, digest: Callable[[], object], versions: dict[str, object], run2_whole: bool = False):
+        """`run2_whole`: hold run 1 until run 2 has finished (not only until it waits on a lock)."""
+        self.digest, self.versions, self.run2_whole = digest, versions, run2_whole
         self.run1_inside = threading.Event()
         self.run2_waiting = threading.Event()
         self.reads: list[object] = []
@@ -60,7 +64,7 @@ class Race:
         if threading.current_thread().name != "run-1" or self.run1_inside.is_set():
             return
         self.run1_inside.set()
-        assert self.run2_waiting.wait(30), "run 2 never blocked on the store's lock"
+        assert self.run2_waiting.wait(60), "run 2 never blocked on the store's lock (or never finished)"
         time.sleep(0.3)
 
     def go(self, load: Callable[[str], object]) -> None:
@@ -73,6 +77,8 @@ class Race:
 
         def run(name: str, version: str) -> None:
             self.results[name] = load(version)
+            if name == "run-2" and self.run2_whole:
+                self.run2_waiting.set()
 
         reader = threading.Thread(target=read, name="reader", daemon=True)
         reader.start()
@@ -142,7 +148,7 @@ def test_two_runs_loading_postgres_at_once(tmp_path: Path, monkeypatch: pytest.M
 
     def load(version: str):
         return materialize(
-            "key:agentdb_policies",
+            dg.AssetSelection.assets("agentdb_policies").without_checks(),
             resources={"io_manager": managers[version], "postgres": postgres},
             raise_on_error=False,
             run_config={"ops": {"agentdb_policies": {"config": {"batch_rows": 5}}}},
@@ -193,15 +199,21 @@ def test_two_runs_refreshing_redis_at_once(tmp_path: Path, monkeypatch: pytest.M
 
     def load(version: str):
         return materialize(
-            "key:redis_platform_cache",
+            dg.AssetSelection.assets("redis_platform_cache").without_checks(),
             resources={"io_manager": managers[version], "redis": cache},
             raise_on_error=False,
             run_config={"ops": {"redis_platform_cache": {"config": {"pipeline_commands": 4}}}},
         )
 
+    # One script, so the read is atomic like the switch (a SCAN then MGET could straddle it).
+    snapshot = (
+        "local keys = redis.call('KEYS', ARGV[1]) table.sort(keys) "
+        "if #keys == 0 then return {} end return {keys, redis.call('MGET', unpack(keys))}"
+    )
+
     def digest() -> dict:
-        keys = sorted(client.scan_iter(match=f"{cache.namespace}:platform:*", count=1000))
-        return dict(zip(keys, client.mget(keys))) if keys else {}
+        found = client.eval(snapshot, 0, f"{cache.namespace}:platform:*")
+        return dict(zip(*found)) if found else {}
 
     try:
         versions = {}
@@ -219,3 +231,71 @@ def test_two_runs_refreshing_redis_at_once(tmp_path: Path, monkeypatch: pytest.M
         if keys:
             client.delete(*keys)
         client.close()
+
+
+# ---------------------------------------------------------------------------------------- Milvus
+def test_two_runs_loading_milvus_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Milvus has no lock of its own: run 1 (started first) is held mid-insert until run 2 has
+    loaded and switched the alias entirely; run 1 then finds the alias on a newer version, drops its
+    own and fails saying so (it never moves the alias back, nor drops run 2's version, nor run 2
+    run 1's while it was being filled)."""
+    from tv5_assets.defs.milvus_vectors import loading
+    from tv5_assets.endpoints import MILVUS
+    from tv5_assets.resources.milvus import MilvusResource
+    from tv5_assets_tests.conftest import drop_milvus_prefixed
+    from tv5_assets_tests.milvus.milvus_frames import build_media_embeddings, build_movies
+
+    milvus = MilvusResource(
+        uri=MILVUS.url(), token=MILVUS.value("TV5_MILVUS_TOKEN"), collection_prefix=f"t{uuid.uuid4().hex[:8]}_"
+    )
+
+    def reachable() -> None:
+        with milvus.get_client() as client:
+            client.list_collections()
+
+    require_service("milvus", reachable)
+    alias = milvus.collection_name("media_embeddings")
+    managers = {}
+    for version, movies in (("A", 40), ("B", 50), ("C", 60)):
+        frame = build_movies(movies)
+        managers[version] = _inputs(
+            tmp_path, version, {"movies": frame, "media_embeddings": build_media_embeddings(frame)}
+        )
+
+    def load(version: str):
+        return materialize(
+            dg.AssetSelection.assets("milvus_media_collection").without_checks(),
+            resources={"io_manager": managers[version], "milvus": milvus},
+            raise_on_error=False,
+        )
+
+    with milvus.get_client() as client:
+
+        def digest() -> int:
+            return loading.count_entities(client, alias)
+
+        try:
+            versions = {}
+            for version in ("C", "B", "A"):
+                assert load(version).success
+                versions[version] = digest()
+            race = Race(digest, versions, run2_whole=True)
+            original = loading.insert_batch
+
+            def insert_batch(*args, **kwargs):
+                race.hold_run1()
+                return original(*args, **kwargs)
+
+            monkeypatch.setattr(loading, "insert_batch", insert_batch)
+            race.go(load)
+            run1, run2 = race.results["run-1"], race.results["run-2"]
+            assert run2.success and not run1.success
+            (failure,) = [e for e in run1.all_events if e.event_type_value == "STEP_FAILURE"]
+            text = str(failure.event_specific_data.error)
+            print(f"Milvus: run 1 failed with: {text.splitlines()[0]}")
+            assert "built by a load that started after this one" in text and "two loads" in text, text
+            race.assert_one_complete_version_at_a_time()
+            assert digest() == versions["C"]
+            assert loading.versions_of(client, alias) == [loading.alias_target(client, alias)]
+        finally:
+            drop_milvus_prefixed(client, milvus.collection_prefix)

@@ -10,11 +10,13 @@ A load never touches what readers see until the very end:
    read it back with `describe_index`: the parameters must be the ones asked for, or the load fails
    (some client paths silently drop them, see `create_vector_index`);
 5. load the collection and check its entity count;
-6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop older versions.
+6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop the versions
+   up to the one it replaced. A load that finds the alias already on a newer version (a load that
+   started later and finished first: two loads at once) drops its own and fails, saying so.
 
 Any failure before step 6 drops the new collection and re-raises: the alias still serves the previous
-version, whole. A crash that skips the clean-up leaves an orphan version, which the next successful
-load drops (it removes every version older than the one it just switched to).
+version, whole. A crash that skips the clean-up leaves an orphan version, which a later successful
+load drops (it removes every version up to the one it replaced).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class IndexParamsNotKeptError(Tv5Error):
 
 class AliasConflictError(Tv5Error):
     """A real collection already has the name the alias needs."""
+
+
+class SupersededLoadError(Tv5Error):
+    """A load that started later switched the alias first; this load's version was dropped."""
 
 
 class LoadVerificationError(Tv5Error):
@@ -248,6 +254,18 @@ def load_blue_green(
         _drop_quietly(client, name, log)
         raise
 
+    # Two loads at once (two Dagster instances: one instance's `milvus` pool queues them): a load that
+    # started after this one and switched first wins; this one steps back rather than moving the
+    # alias back to an older build.
+    current = alias_target(client, alias)
+    if current is not None and current > name:
+        _drop_quietly(client, name, log)
+        raise SupersededLoadError(
+            f"Milvus {alias} already serves {current}, built by a load that started after this one "
+            f"({name}) and finished first: two loads of {alias} ran at once. This load's version was "
+            "dropped; the alias serves the newer one, whole. Nothing to do (Dagster's `milvus` pool "
+            "queues the loads of one instance; two instances loading one Milvus are not queued)."
+        )
     # The switch: one metadata operation; searches through the alias move from old to new whole.
     if previous is None:
         client.create_alias(name, alias)
@@ -260,7 +278,7 @@ def load_blue_green(
         rows=rows.height,
         rows_per_batch=batch_rows,
         previous_collection=previous,
-        dropped_versions=_drop_older_versions(client, alias, name, log),
+        dropped_versions=_drop_older_versions(client, alias, name, log, previous),
         **filled,
     )
 
@@ -308,11 +326,15 @@ def _fill_version(
     }
 
 
-def _drop_older_versions(client, alias: str, name: str, log: Callable[[str], None]) -> list[str]:
-    """Drop the alias's versions older than `name`; a newer one belongs to a load that started after us."""
+def _drop_older_versions(
+    client, alias: str, name: str, log: Callable[[str], None], previous: str | None = None
+) -> list[str]:
+    """Drop the alias's versions up to `previous` (what it served when this load started): a version
+    between `previous` and `name` may be another load's, still being filled (the next load drops it
+    if it was an orphan), and a newer one belongs to a load that started after us."""
     dropped = []
     for old in versions_of(client, alias):
-        if old < name:
+        if old < name and previous is not None and old <= previous:
             _drop_quietly(client, old, log)
             dropped.append(old)
     return dropped
