@@ -6,12 +6,12 @@ do not load PostgreSQL side by side. The stores' own locks cover what the pools 
 instances or deployments, `dagster asset materialize` with another DAGSTER_HOME, a notebook, a raised
 pool limit):
 
-| store      | lock, held in the store                               | a second load                        |
-|------------|-------------------------------------------------------|--------------------------------------|
-| PostgreSQL | session advisory lock per table (`tv5-load:<schema>.<table>`) | waits, then loads and swaps      |
-| Redis      | `{ns}:lock:{family}` (token names the run)            | waits up to 10 min, then fails       |
-| Milvus     | none (the pool only); see docs/operations.md          |                                      |
-| Neo4j      | none (the pool only); see docs/operations.md          |                                      |
+| store      | lock, held in the store                              | a second load                         |
+|------------|------------------------------------------------------|---------------------------------------|
+| PostgreSQL | session advisory lock per table (`tv5-load:<schema>.<table>`) | waits, then loads and swaps  |
+| Redis      | `{ns}:lock:{family}` (its token names the run)       | waits up to 10 min, then fails        |
+| Milvus     | none: each load builds its own version               | the later-started load wins; an earlier one that finishes after it drops its version and fails, saying so |
+| Neo4j      | none: the pool only                                  | see docs/reliability.md               |
 
 A load that has to wait logs one warning through the `tv5_assets.load_locks` logger (dagster.yaml
 shows it in the run's logs) naming the run that holds the lock: its run tag, the first 12 hex digits

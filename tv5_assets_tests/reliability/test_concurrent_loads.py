@@ -13,7 +13,7 @@ the real engine, so the store's own lock is all that stands between them:
 4. both runs succeed, run 2 logged that it waited for run 1 (naming run 1's run tag), and the store
    ends serving C (the later load), whole, with no staging left.
 The runs leave out the assets' checks: a blocking check reads what the store serves when it runs,
-which in a race may already be the other run's version (docs/operations.md, "Two runs at once").
+which in a race may already be the other run's version (docs/reliability.md, "Two runs at once").
 """
 
 from __future__ import annotations

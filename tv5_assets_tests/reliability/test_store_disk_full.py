@@ -10,7 +10,7 @@ version, and after space is freed the same asset succeeds.
   fails it refuses writes with "MISCONF Errors writing to the AOF file: No space left on device",
   and accepts them again by itself once space is freed.
 Neo4j and Milvus keep their data under `TV5_DATA_DIR/services` of a stack started by `tv5 services
-up`; filling those was not automated (see docs/operations.md, "A full disk").
+up`; filling those was not automated (see docs/reliability.md, "A full disk").
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ def _write(final: Path, sink: Callable[[Path], None], count: Callable[[Path], in
             sink(staged)
             _fsync(staged)  # the rename must never publish data still in the page cache only
             rows = count(staged)
-    except DiskFullError:
-        raise  # already names the file, the free space and the fix
+    except DiskFullError as error:
+        raise ExportError(str(error)) from error  # already names the file, the free space and the fix
     except OSError as error:  # polars reports I/O failures (ENOSPC, EACCES, ...) as OSError
         reason = error.strerror or str(error)
         raise ExportError(
