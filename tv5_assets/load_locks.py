@@ -10,7 +10,7 @@ pool limit):
 |------------|------------------------------------------------------|---------------------------------------|
 | PostgreSQL | session advisory lock per table (`tv5-load:<schema>.<table>`) | waits, then loads and swaps  |
 | Redis      | `{ns}:lock:{family}` (its token names the run)       | waits up to 10 min, then fails        |
-| Milvus     | none: each load builds its own version               | the later-started load wins; an earlier one that finishes after it drops its version and fails, saying so |
+| Milvus     | none: each load builds its own version               | the later-started load wins; the other fails, saying so |
 | Neo4j      | none: the pool only                                  | see docs/reliability.md               |
 
 A load that has to wait logs one warning through the `tv5_assets.load_locks` logger (dagster.yaml

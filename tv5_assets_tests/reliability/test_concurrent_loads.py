@@ -236,9 +236,9 @@ def test_two_runs_refreshing_redis_at_once(tmp_path: Path, monkeypatch: pytest.M
 # ---------------------------------------------------------------------------------------- Milvus
 def test_two_runs_loading_milvus_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Milvus has no lock of its own: run 1 (started first) is held mid-insert until run 2 has
-    loaded and switched the alias entirely; run 1 then finds the alias on a newer version, drops its
-    own and fails saying so (it never moves the alias back, nor drops run 2's version, nor run 2
-    run 1's while it was being filled)."""
+    loaded and switched the alias entirely (dropping run 1's version, older than its own); run 1
+    then fails saying a later load superseded it, never with a bare "collection does not exist",
+    and never moves the alias back."""
     from tv5_assets.defs.milvus_vectors import loading
     from tv5_assets.endpoints import MILVUS
     from tv5_assets.resources.milvus import MilvusResource

@@ -10,13 +10,13 @@ A load never touches what readers see until the very end:
    read it back with `describe_index`: the parameters must be the ones asked for, or the load fails
    (some client paths silently drop them, see `create_vector_index`);
 5. load the collection and check its entity count;
-6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop the versions
-   up to the one it replaced. A load that finds the alias already on a newer version (a load that
-   started later and finished first: two loads at once) drops its own and fails, saying so.
+6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop older versions.
+   Two loads at once (two Dagster instances): the later-started one wins; the other, whose version
+   it drops, or which finds the alias already on a newer version, fails saying so.
 
 Any failure before step 6 drops the new collection and re-raises: the alias still serves the previous
-version, whole. A crash that skips the clean-up leaves an orphan version, which a later successful
-load drops (it removes every version up to the one it replaced).
+version, whole. A crash that skips the clean-up leaves an orphan version, which the next successful
+load drops (it removes every version older than the one it just switched to).
 """
 
 from __future__ import annotations
@@ -250,6 +250,11 @@ def load_blue_green(
     )
     try:
         filled = _fill_version(client, name, spec, rows, batch_rows, index_timeout_s)
+    except Exception as error:
+        _drop_quietly(client, name, log)
+        if (superseded := _superseded(client, alias, name)) is not None:
+            raise superseded from error  # the newer load dropped this version while it was being filled
+        raise
     except BaseException:
         _drop_quietly(client, name, log)
         raise
@@ -257,15 +262,9 @@ def load_blue_green(
     # Two loads at once (two Dagster instances: one instance's `milvus` pool queues them): a load that
     # started after this one and switched first wins; this one steps back rather than moving the
     # alias back to an older build.
-    current = alias_target(client, alias)
-    if current is not None and current > name:
+    if (superseded := _superseded(client, alias, name)) is not None:
         _drop_quietly(client, name, log)
-        raise SupersededLoadError(
-            f"Milvus {alias} already serves {current}, built by a load that started after this one "
-            f"({name}) and finished first: two loads of {alias} ran at once. This load's version was "
-            "dropped; the alias serves the newer one, whole. Nothing to do (Dagster's `milvus` pool "
-            "queues the loads of one instance; two instances loading one Milvus are not queued)."
-        )
+        raise superseded
     # The switch: one metadata operation; searches through the alias move from old to new whole.
     if previous is None:
         client.create_alias(name, alias)
@@ -278,7 +277,7 @@ def load_blue_green(
         rows=rows.height,
         rows_per_batch=batch_rows,
         previous_collection=previous,
-        dropped_versions=_drop_older_versions(client, alias, name, log, previous),
+        dropped_versions=_drop_older_versions(client, alias, name, log),
         **filled,
     )
 
@@ -326,18 +325,41 @@ def _fill_version(
     }
 
 
-def _drop_older_versions(
-    client, alias: str, name: str, log: Callable[[str], None], previous: str | None = None
-) -> list[str]:
-    """Drop the alias's versions up to `previous` (what it served when this load started): a version
-    between `previous` and `name` may be another load's, still being filled (the next load drops it
-    if it was an orphan), and a newer one belongs to a load that started after us."""
+def _superseded(client, alias: str, name: str) -> SupersededLoadError | None:
+    """The error for a load whose alias already serves a version newer than its own `name`, else None
+    (also when Milvus cannot be asked: the load's own error then stands)."""
+    try:
+        current = alias_target(client, alias)
+    except Exception:
+        return None
+    if current is None or current <= name:
+        return None
+    return SupersededLoadError(
+        f"Milvus {alias} already serves {current}, built by a load that started after this one ({name}) "
+        f"and finished first: two loads of {alias} ran at once. This load's version was dropped; the "
+        "alias serves the newer one, whole. Nothing to do (Dagster's `milvus` pool queues the loads of "
+        "one instance; two instances loading one Milvus are not queued)."
+    )
+
+
+def _drop_older_versions(client, alias: str, name: str, log: Callable[[str], None]) -> list[str]:
+    """Drop the alias's versions older than `name`; a newer one belongs to a load that started after
+    us. An older load still being filled loses its version and fails saying so (`_superseded`); the
+    version the alias serves is never dropped (an older load that switched it just now keeps it)."""
     dropped = []
     for old in versions_of(client, alias):
-        if old < name and previous is not None and old <= previous:
+        if old < name and not _serves(client, alias, old):
             _drop_quietly(client, old, log)
             dropped.append(old)
     return dropped
+
+
+def _serves(client, alias: str, name: str) -> bool:
+    """Whether `alias` points at `name` now (True when Milvus cannot say: keep it, the next load drops it)."""
+    try:
+        return alias_target(client, alias) == name
+    except Exception:
+        return True
 
 
 def _drop_quietly(client, name: str, log: Callable[[str], None]) -> None:
