@@ -1,7 +1,9 @@
 """Atomic replacement of files and folders: readers see the old version or the new, never half.
 
 Write into a staging path beside the final one (same filesystem, so the rename is atomic), then
-swap it in; a failed write removes its staging path and leaves the old version untouched.
+swap it in; a failed write removes its staging path and leaves the old version untouched. A write
+that ran out of space raises `DiskFullError` (disk_full.py), naming the file, the filesystem, its free
+space and the fix.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .disk_full import disk_full_error, is_disk_full
 
 
 def staging_path(final: Path, suffix: str = "") -> Path:
@@ -46,8 +50,11 @@ def replacing(final: Path, folder: bool = False, suffix: str = "") -> Iterator[P
         staged.mkdir()
     try:
         yield staged
-    except BaseException:
+    except BaseException as error:
+        full = is_disk_full(error, final)  # before the clean-up frees the partial file's space
         remove(staged)
+        if full:
+            raise disk_full_error(final, error) from error
         raise
     swap_in(staged, final)
 
@@ -64,5 +71,11 @@ def replacing_file_from_threads(final: Path) -> Iterator[Path]:
     try:
         yield staged
         os.replace(staged, final)
+    except BaseException as error:
+        full = is_disk_full(error, final)
+        shutil.rmtree(folder, ignore_errors=True)
+        if full:
+            raise disk_full_error(final, error) from error
+        raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -10,9 +10,10 @@ runs its load inside `store_errors`:
 
 `store_errors` decides what the RetryPolicy may retry: a store that cannot be reached (the resource
 raised `ServiceUnavailableError`, or the store's classifier calls the error transient) is retried;
-refused settings (credentials, database name), bad data and bugs fail once, as a `dg.Failure` that
-names the store, its address (never credentials) and what was being done. Each store supplies only
-its transient-error classifier, beside its resource in `tv5_assets/resources/`.
+refused settings (credentials, database name), a full disk or memory (disk_full.py), bad data and bugs
+fail once, as a `dg.Failure` that names the store, its address (never credentials) and what was being
+done. Each store supplies only its transient-error classifier, beside its resource in
+`tv5_assets/resources/`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from .conventions import OWNERS, STORE_LOAD_AUTOMATION, STORE_LOAD_RETRY_POLICY
+from .disk_full import full_cause, store_full_advice
 from .errors import ServiceUnavailableError, StoreSettingsError, Tv5Error
 from .resources.milvus import is_transient as milvus_transient
 from .resources.neo4j import is_transient as neo4j_transient
@@ -103,23 +105,32 @@ def store_errors(
     except dg.Failure:
         raise  # already decided
     except ServiceUnavailableError as error:
+        if full := full_cause(error):  # Redis refuses even PING with MISCONF: not "unreachable"
+            raise _full(store, address, doing, *full) from error
         if isinstance(error, StoreSettingsError):
             raise _fatal(store, address, doing, error) from error
         raise  # retryable through the RetryPolicy
     except Exception as error:
+        if full := full_cause(error):  # a retry seconds later cannot free a disk
+            raise _full(store, address, doing, *full) from error
         if store.transient(error):
             raise unavailable(error) from error
         raise _fatal(store, address, doing, error) from error
 
 
-def _fatal(store: Store, address: str, doing: str, error: Exception) -> dg.Failure:
-    """Retrying cannot fix refused settings, bad data or a bug: fail once, saying where and why."""
+def _fatal(store: Store, address: str, doing: str, error: BaseException, advice: str = "") -> dg.Failure:
+    """Retrying cannot fix refused settings, bad data, a full disk or a bug: fail once, saying where and why."""
     cause = str(error) if isinstance(error, Tv5Error) else f"{type(error).__name__}: {error}"
     return dg.Failure(
         description=f"{doing[:1].upper()}{doing[1:]} in {store.name} at {address} failed, and retrying "
-        f"cannot fix it: {cause}",
+        f"cannot fix it: {advice + ' ' if advice else ''}{cause}",
         allow_retries=False,
     )
+
+
+def _full(store: Store, address: str, doing: str, full: str, engine_error: BaseException) -> dg.Failure:
+    """The store's disk (or memory) is full: say so first, then the engine's own words."""
+    return _fatal(store, address, doing, engine_error, store_full_advice(store.name, full))
 
 
 def run_tag(context: dg.AssetExecutionContext) -> str:

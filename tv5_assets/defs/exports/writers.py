@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ... import atomic
+from ...disk_full import DiskFullError
 from ...io_managers import PARQUET_COMPRESSION
 
 CHUNK_BYTES = 1 << 20  # bounded memory at any size; 1 MiB counted 4.5 GB faster than 8 or 64 MiB here
@@ -65,6 +66,8 @@ def _write(final: Path, sink: Callable[[Path], None], count: Callable[[Path], in
             sink(staged)
             _fsync(staged)  # the rename must never publish data still in the page cache only
             rows = count(staged)
+    except DiskFullError as error:
+        raise ExportError(str(error)) from error  # already names the file, the free space and the fix
     except OSError as error:  # polars reports I/O failures (ENOSPC, EACCES, ...) as OSError
         reason = error.strerror or str(error)
         raise ExportError(

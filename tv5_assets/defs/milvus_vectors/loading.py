@@ -11,6 +11,8 @@ A load never touches what readers see until the very end:
    (some client paths silently drop them, see `create_vector_index`);
 5. load the collection and check its entity count;
 6. point the alias at it (`create_alias` the first time, `alter_alias` after), then drop older versions.
+   Two loads at once (two Dagster instances): the later-started one wins; the other, whose version
+   it drops, or which finds the alias already on a newer version, fails saying so.
 
 Any failure before step 6 drops the new collection and re-raises: the alias still serves the previous
 version, whole. A crash that skips the clean-up leaves an orphan version, which the next successful
@@ -48,6 +50,10 @@ class IndexParamsNotKeptError(Tv5Error):
 
 class AliasConflictError(Tv5Error):
     """A real collection already has the name the alias needs."""
+
+
+class SupersededLoadError(Tv5Error):
+    """A load that started later switched the alias first; this load's version was dropped."""
 
 
 class LoadVerificationError(Tv5Error):
@@ -244,10 +250,21 @@ def load_blue_green(
     )
     try:
         filled = _fill_version(client, name, spec, rows, batch_rows, index_timeout_s)
+    except Exception as error:
+        _drop_quietly(client, name, log)
+        if (superseded := _superseded(client, alias, name)) is not None:
+            raise superseded from error  # the newer load dropped this version while it was being filled
+        raise
     except BaseException:
         _drop_quietly(client, name, log)
         raise
 
+    # Two loads at once (two Dagster instances: one instance's `milvus` pool queues them): a load that
+    # started after this one and switched first wins; this one steps back rather than moving the
+    # alias back to an older build.
+    if (superseded := _superseded(client, alias, name)) is not None:
+        _drop_quietly(client, name, log)
+        raise superseded
     # The switch: one metadata operation; searches through the alias move from old to new whole.
     if previous is None:
         client.create_alias(name, alias)
@@ -308,14 +325,41 @@ def _fill_version(
     }
 
 
+def _superseded(client, alias: str, name: str) -> SupersededLoadError | None:
+    """The error for a load whose alias already serves a version newer than its own `name`, else None
+    (also when Milvus cannot be asked: the load's own error then stands)."""
+    try:
+        current = alias_target(client, alias)
+    except Exception:
+        return None
+    if current is None or current <= name:
+        return None
+    return SupersededLoadError(
+        f"Milvus {alias} already serves {current}, built by a load that started after this one ({name}) "
+        f"and finished first: two loads of {alias} ran at once. This load's version was dropped; the "
+        "alias serves the newer one, whole. Nothing to do (Dagster's `milvus` pool queues the loads of "
+        "one instance; two instances loading one Milvus are not queued)."
+    )
+
+
 def _drop_older_versions(client, alias: str, name: str, log: Callable[[str], None]) -> list[str]:
-    """Drop the alias's versions older than `name`; a newer one belongs to a load that started after us."""
+    """Drop the alias's versions older than `name`; a newer one belongs to a load that started after
+    us. An older load still being filled loses its version and fails saying so (`_superseded`); the
+    version the alias serves is never dropped (an older load that switched it just now keeps it)."""
     dropped = []
     for old in versions_of(client, alias):
-        if old < name:
+        if old < name and not _serves(client, alias, old):
             _drop_quietly(client, old, log)
             dropped.append(old)
     return dropped
+
+
+def _serves(client, alias: str, name: str) -> bool:
+    """Whether `alias` points at `name` now (True when Milvus cannot say: keep it, the next load drops it)."""
+    try:
+        return alias_target(client, alias) == name
+    except Exception:
+        return True
 
 
 def _drop_quietly(client, name: str, log: Callable[[str], None]) -> None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ... import load_locks
 from . import schema as model
 from .binary_copy import HEADER, TRAILER, encode_tuples, fixed_width_first
 
@@ -175,16 +176,24 @@ def _sweep_staging(conn: psycopg.Connection, schema: str, table: sa.Table) -> li
 
 
 class _TableLock:
-    """Session advisory lock on a dedicated connection: one load per table at a time."""
+    """Session advisory lock on a dedicated connection: one load per table at a time. A load that
+    finds it held logs whom it waits for (load_locks.py); its own session's application_name names
+    it (`tv5-load run <tag>`) for the next one."""
 
+    try_sql = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
     lock_sql = "SELECT pg_advisory_lock(hashtextextended(%s, 0))"
     unlock_sql = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
-    def __init__(self, conn: psycopg.Connection, schema: str, table: str):
-        self.conn, self.key = conn, _lock_key(schema, table)
+    def __init__(self, conn: psycopg.Connection, schema: str, table: str, tag: str = ""):
+        self.conn, self.key, self.what, self.tag = conn, _lock_key(schema, table), f"{schema}.{table}", tag
 
     def __enter__(self) -> _TableLock:
-        self.conn.execute(self.lock_sql, (self.key,))
+        self.conn.execute(
+            "SELECT set_config('application_name', %s, false)", (f"tv5-load {load_locks.owner(self.tag)}",)
+        )
+        if not self.conn.execute(self.try_sql, (self.key,)).fetchone()[0]:
+            load_locks.waiting("PostgreSQL", self.what, _lock_holders(self.conn, self.key))
+            self.conn.execute(self.lock_sql, (self.key,))
         self.conn.commit()
         return self
 
@@ -200,12 +209,29 @@ class _TableLock:
             pass  # closing the session releases the lock anyway
 
 
+def _lock_holders(conn: psycopg.Connection, key: str) -> str:
+    """Who holds the advisory lock `key` now: their application_name, backend pid and start time."""
+    rows = conn.execute(
+        "SELECT a.application_name, a.pid, a.backend_start FROM pg_locks l "
+        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)",
+        (key,),
+    ).fetchall()
+    conn.commit()
+    if not rows:
+        return "another load (it has just finished)"
+    return ", ".join(
+        f"{name.removeprefix('tv5-load ') or 'another session'} (backend pid {pid}, connected at {started:%H:%M:%S %Z})"
+        for name, pid, started in rows
+    )
+
+
 @contextlib.contextmanager
 def _load_session(
-    connect: Callable[[], psycopg.Connection], schema: str, table: sa.Table
+    connect: Callable[[], psycopg.Connection], schema: str, table: sa.Table, tag: str = ""
 ) -> Iterator[psycopg.Connection]:
     """A connection holding the table's load lock, the schema created, earlier loads' staging swept."""
-    with connect() as conn, _TableLock(conn, schema, table.name):
+    with connect() as conn, _TableLock(conn, schema, table.name, tag):
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {model.quoted(schema)}")
         conn.commit()
         _sweep_staging(conn, schema, table)
@@ -305,7 +331,7 @@ def load_table(
     report = LoadReport(table=f"{schema}.{table.name}")
     started = time.perf_counter()
     staged = model.staging_name(table, tag)
-    with _load_session(connect, schema, table) as conn:
+    with _load_session(connect, schema, table, tag) as conn:
         try:
             conn.execute(model.create_staging_ddl(table, schema, staged))
             report.add_copy(_copy_batches(conn, table, schema, staged, batches))
@@ -403,7 +429,7 @@ def load_partitioned(
     started = time.perf_counter()
     parent = model.staging_name(table, tag)
     names = [f"{parent}_p{k}" for k in range(len(partitions))]
-    with _load_session(connect, schema, table) as conn:
+    with _load_session(connect, schema, table, tag) as conn:
         cancel = threading.Event()
         try:
             results = _load_partitions(connect, table, schema, names, partitions, key, cancel, started)
@@ -544,6 +570,7 @@ def _drop_quietly(conn: psycopg.Connection, schema: str, names: Sequence[str]) -
 # load's swap, which takes it EXCLUSIVE, waits for them and they for it) and replaces exactly its
 # users' rows in ONE transaction: readers see the range's old rows until COMMIT, then the new ones.
 class _SharedTableLock(_TableLock):
+    try_sql = "SELECT pg_try_advisory_lock_shared(hashtextextended(%s, 0))"
     lock_sql = "SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))"
     unlock_sql = "SELECT pg_advisory_unlock_shared(hashtextextended(%s, 0))"
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ... import load_locks
 from .protocol import DEFAULT_CHUNK, resp_command, send_commands
 
 if TYPE_CHECKING:
@@ -210,14 +211,15 @@ return 0
 
 
 @contextmanager
-def refresh_lock(client: redis.Redis, name: str, timeout_s: int) -> Iterator[None]:
+def refresh_lock(client: redis.Redis, name: str, timeout_s: int, tag: str = "") -> Iterator[None]:
     """The family's refresh lock, its token prefixed with the server's run id.
 
     A refresh whose Redis server died mid-load (SIGKILL, OOM, a host crash) leaves its lock behind when
     the AOF had persisted it, and the next refresh would wait out the lock's whole TTL (10 minutes).
     Its holder lost its connection with the server it ran against, so a lock taken on an earlier
     server run (another run id) is stale and is broken; a lock of the current server run is waited
-    for as usual. Tokens without a run id (older releases) are left to their TTL.
+    for as usual. Tokens without a run id (older releases) are left to their TTL. The token's middle
+    part is the holder's run tag, so a refresh that has to wait says whom it waits for (load_locks.py).
     """
     server = _server_run_id(client)
     held = client.get(name)
@@ -226,16 +228,30 @@ def refresh_lock(client: redis.Redis, name: str, timeout_s: int) -> Iterator[Non
         if holder_server != server:
             client.eval(_BREAK_LOCK_SCRIPT, 1, name, held)
     lock = client.lock(name, timeout=timeout_s, blocking_timeout=timeout_s)
-    if not lock.acquire(token=f"{server}:{uuid.uuid4().hex}"):
-        from redis.exceptions import LockError
+    token = f"{server}:{tag or 'untagged'}:{uuid.uuid4().hex}"
+    if not lock.acquire(token=token, blocking=False):
+        namespace, _, family = name.rpartition(":lock:")
+        load_locks.waiting("Redis", f"the {family or name} cache of namespace {namespace}", _lock_holder(client, name))
+        if not lock.acquire(token=token):
+            from redis.exceptions import LockError
 
-        raise LockError(
-            f"Could not take the Redis lock {name} within {timeout_s} s: another refresh holds it; retry when it ends."
-        )
+            raise LockError(
+                f"Could not take the Redis lock {name} within {timeout_s} s: {_lock_holder(client, name)} holds "
+                "it; retry when that refresh ends."
+            )
     try:
         yield
     finally:
         lock.release()
+
+
+def _lock_holder(client: redis.Redis, name: str) -> str:
+    """The refresh holding lock `name`, from its token `<server run id>:<run tag>:<random>`."""
+    held = client.get(name)
+    if held is None:
+        return "another refresh (it has just finished)"
+    parts = held.decode(errors="replace").split(":")
+    return load_locks.owner(parts[1]) if len(parts) == 3 and parts[1] != "untagged" else "another refresh"
 
 
 def refresh_family(
@@ -258,7 +274,7 @@ def refresh_family(
     staged = staging_prefix(namespace, tag)
     live = f"{namespace}:"
     ns = glob_escape(namespace)
-    with refresh_lock(client, f"{namespace}:lock:{family}", lock_timeout_s):
+    with refresh_lock(client, f"{namespace}:lock:{family}", lock_timeout_s, tag):
         leftovers = scan_keys(client, f"{ns}:staging:*:{family}*")
         report.swept_staging_keys = _unlink_all(client, leftovers)
         try:
