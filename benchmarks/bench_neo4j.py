@@ -29,7 +29,7 @@ from harness import machine_note  # noqa: E402
 
 from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES  # noqa: E402
 from tv5_assets.defs.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, UTC_TIMESTAMP  # noqa: E402
-from tv5_assets.defs.neo4j_graph import import_files, loader, model  # noqa: E402
+from tv5_assets.defs.neo4j import import_files, loader, model  # noqa: E402
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY  # noqa: E402
 from tv5_assets.services.neo4j import Neo4jService, deploy_dir, find_java  # noqa: E402
 
@@ -196,7 +196,7 @@ def time_checks(driver) -> None:
     print(f"check duplicate RATED: {duplicates} in {time.perf_counter() - t:.1f} s", flush=True)
     with loader.session(driver, DB) as s:
         user = s.run("MATCH (u:User) RETURN u.user_id AS id LIMIT 1").single()["id"]
-        from tv5_assets.defs.neo4j_graph.checks import TRAVERSAL
+        from tv5_assets.defs.neo4j.checks import TRAVERSAL
 
         s.run(TRAVERSAL, user_id=user).data()
         t = time.perf_counter()

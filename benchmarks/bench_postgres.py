@@ -27,10 +27,10 @@ import numpy as np
 import polars as pl
 
 from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
-from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.assets import episode_partitions
-from tv5_assets.defs.postgres_agentdb.loader import load_partitioned, load_table
-from tv5_assets.defs.postgres_agentdb.transitions import ACTION_SPACE, build_policies
+from tv5_assets.defs.postgres import schema as model
+from tv5_assets.defs.postgres.assets import episode_partitions
+from tv5_assets.defs.postgres.loader import load_partitioned, load_table
+from tv5_assets.defs.postgres.transitions import ACTION_SPACE, build_policies
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES
 from tv5_assets.endpoints import POSTGRES
 from tv5_assets.resources.postgres import PostgresResource

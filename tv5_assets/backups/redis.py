@@ -33,7 +33,7 @@ BGSAVE_TIMEOUT_S = 600.0
 
 
 def namespace_pattern(resource: RedisResource) -> str:
-    from ..defs.redis_cache.cache import glob_escape
+    from ..defs.redis.cache import glob_escape
 
     return f"{glob_escape(resource.namespace)}:*"
 

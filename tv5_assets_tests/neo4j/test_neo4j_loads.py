@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from neo4j_frames import wipe
 
-from tv5_assets.defs.neo4j_graph import bulk_import, loader, model
-from tv5_assets.defs.neo4j_graph.assets import ASSETS
-from tv5_assets.defs.neo4j_graph.checks import CHECKS
+from tv5_assets.defs.neo4j import bulk_import, loader, model
+from tv5_assets.defs.neo4j.assets import ASSETS
+from tv5_assets.defs.neo4j.checks import CHECKS
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.neo4j import Neo4jResource

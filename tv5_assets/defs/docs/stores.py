@@ -6,9 +6,9 @@ returns a `dictionary.Part`; each `<store>_required` lists the terms its section
 
 from __future__ import annotations
 
-from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
-from ..neo4j_graph.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
-from ..redis_cache.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
+from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
+from ..neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
+from ..redis.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
 from .dictionary import Part, code, count, table
 
 COLLECTIONS: tuple[CollectionSpec, ...] = (MEDIA_COLLECTION, USER_COLLECTION)
@@ -34,7 +34,7 @@ def _live_type(field: dict) -> str:
 
 def milvus_part(client, resource) -> Part:
     """Each collection's fields (declared and live), its index and its entity count, through the alias."""
-    from ..milvus_vectors.loading import (
+    from ..milvus.loading import (
         alias_target,
         count_entities,
         describe_vector_index,
@@ -178,7 +178,7 @@ def pg_heading(schema: str, table_name: str) -> str:
 
 
 def postgres_required(schema: str = "agentdb") -> dict[str, list[str]]:
-    from ..postgres_agentdb.schema import TABLES  # SQLAlchemy, imported where used (fast code-location start)
+    from ..postgres.schema import TABLES  # SQLAlchemy, imported where used (fast code-location start)
 
     return {pg_heading(schema, name): [c.name for c in t.columns] for name, t in TABLES.items()}
 
@@ -187,7 +187,7 @@ def postgres_part(connection, resource) -> Part:
     """Tables from the SQLAlchemy model (types, keys, comments, indexes) with the server's row estimates."""
     from sqlalchemy.dialects import postgresql
 
-    from ..postgres_agentdb.schema import TABLES
+    from ..postgres.schema import TABLES
 
     dialect = postgresql.dialect()
     part = Part("PostgreSQL", f"Server {resource.address}, schema {code(resource.schema_name)} (the AgentDB).")
