@@ -27,7 +27,7 @@ from ...resources.neo4j import Neo4jResource
 from ...services.neo4j import Neo4jService
 from ...settings import data_dir
 from ...store_load import NEO4J, store_asset
-from . import bulk_import, import_files, loader, model
+from . import bulk_import, graph_parts, import_files, loader, model
 from .asset_helpers import (
     BulkImportConfig,
     Neo4jLoadConfig,
@@ -157,7 +157,7 @@ def neo4j_movies(
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading movies and genres") as driver:
-        movie_stats, genres, has_genre = loader.load_movies(
+        movie_stats, genres, has_genre = graph_parts.load_movies(
             driver, neo4j.database, movies, config.batch_size, config.writers, progress(context, "movies")
         )
     warn_skipped(context, has_genre, "the movie or genre node is missing")
@@ -193,7 +193,7 @@ def neo4j_movie_tags(
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading genome tags") as driver:
-        tags, has_tag = loader.load_movie_tags(
+        tags, has_tag = graph_parts.load_movie_tags(
             driver,
             neo4j.database,
             genome_tags,
@@ -230,7 +230,7 @@ def neo4j_users(
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading users") as driver:
-        (users,) = loader.load_users(
+        (users,) = graph_parts.load_users(
             driver, neo4j.database, user_profiles, config.batch_size, progress(context, "User nodes")
         )
     return dg.MaterializeResult(
@@ -262,7 +262,7 @@ def neo4j_ratings(
         context.log.info(f"RATED, partition {context.partition_key}: {users.describe()}")
     started = time.perf_counter()
     with open_graph(neo4j, "loading ratings") as driver:
-        (rated,) = loader.load_ratings(
+        (rated,) = graph_parts.load_ratings(
             driver,
             neo4j.database,
             ratings,
@@ -315,7 +315,7 @@ def neo4j_similarity(
     started = time.perf_counter()
     threshold = _similarity_threshold(context, config.min_score)
     with open_graph(neo4j, "loading similar movies") as driver:
-        (similar,) = loader.load_similarity(
+        (similar,) = graph_parts.load_similarity(
             driver,
             neo4j.database,
             similar_movies,
@@ -358,7 +358,7 @@ def neo4j_platforms(
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading platforms") as driver:
-        platforms, available = loader.load_platforms(
+        platforms, available = graph_parts.load_platforms(
             driver,
             neo4j.database,
             platform_availability,
