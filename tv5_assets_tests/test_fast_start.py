@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tv5_assets.definitions import FORKSERVER_LIBRARIES, STEP_LIBRARIES, forkserver_preload
+from tv5_assets.executor_settings import FORKSERVER_LIBRARIES, STEP_LIBRARIES, forkserver_preload
 
 LOADED = """
 import json, sys

@@ -1,15 +1,18 @@
 """The store chapters of the data dictionary: the definitions, completed by what each live server says.
 
 Each `<store>_part` takes a connected client (or none, for PostgreSQL's definitions alone) and
-returns a `dictionary.Part`; each `<store>_required` lists the terms its sections must show.
+returns a `dictionary.Part`; each `<store>_required` lists the terms its sections must show, and
+`required_terms` adds them to the assets' (here, not in dictionary.py, which the store parts build on).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
 from ..neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
 from ..redis.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
-from .dictionary import Part, code, count, table
+from .dictionary import AssetEntry, Part, asset_heading, code, count, table
 
 COLLECTIONS: tuple[CollectionSpec, ...] = (MEDIA_COLLECTION, USER_COLLECTION)
 LOCK_TIMEOUT_S = 600  # cache.refresh_family's lock timeout
@@ -295,3 +298,13 @@ def redis_part(client, resource) -> Part:
             lines += ["", *table(["field"], ([code(f)] for f in p["fields"]))]
         part.sections[redis_heading(p["pattern"])] = lines
     return part
+
+
+def required_terms(
+    entries: Iterable[AssetEntry], namespace: str = "tv5", schema: str = "agentdb"
+) -> dict[str, list[str]]:
+    """What the file must show: every asset with its columns, and every store object the definitions declare."""
+    required = {asset_heading(e.key): [c.name for c in e.columns or ()] for e in entries}
+    for part in (milvus_required(), neo4j_required(), postgres_required(schema), redis_required(namespace)):
+        required.update(part)
+    return required
