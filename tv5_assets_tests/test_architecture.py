@@ -1,5 +1,6 @@
 """The package's shape: each group lives in the defs/ folder of its name, no module grows past
-MAX_MODULE_LINES, and the modules import each other without cycles.
+MAX_MODULE_LINES, the layers hold (import-linter's contracts in pyproject.toml), and the modules
+import each other without cycles.
 
 Checked here rather than by review: a reader (and `dg scaffold defs ... <group>/...`) finds an asset
 by its group name, `tv5_assets/defs/<group>/`; and every module that grew past the limit held more
@@ -135,3 +136,13 @@ def test_the_package_has_no_import_cycles() -> None:
         f"modules that import one another, directly or through others: {cycles}; move what they share "
         "to a lower module that both import"
     )
+
+
+def test_the_layer_contracts_hold(capsys) -> None:
+    from importlinter import configuration
+    from importlinter.application.use_cases import lint_imports
+
+    configuration.configure()
+    kept = lint_imports(config_filename=str(PACKAGE.parent / "pyproject.toml"))
+    report = capsys.readouterr().out
+    assert kept, f"an import breaks a layer contract ([tool.importlinter] in pyproject.toml):\n{report}"
