@@ -29,7 +29,7 @@ from harness import machine_note  # noqa: E402
 
 from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES  # noqa: E402
 from tv5_assets.defs.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, UTC_TIMESTAMP  # noqa: E402
-from tv5_assets.defs.neo4j_graph import import_files, loader, model  # noqa: E402
+from tv5_assets.defs.neo4j import graph_parts, import_files, loader, model  # noqa: E402
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY  # noqa: E402
 from tv5_assets.services.neo4j import Neo4jService, deploy_dir, find_java  # noqa: E402
 
@@ -152,8 +152,8 @@ def bench_online(
 
 
 def load_nodes(driver, args: argparse.Namespace, frames: dict[str, pl.DataFrame], figures: dict[str, float]) -> None:
-    movie_stats = loader.load_movies(driver, DB, frames["movies"], args.batch_size, args.writers)
-    user_stats = loader.load_users(driver, DB, frames["user_profiles"], args.batch_size)
+    movie_stats = graph_parts.load_movies(driver, DB, frames["movies"], args.batch_size, args.writers)
+    user_stats = graph_parts.load_users(driver, DB, frames["user_profiles"], args.batch_size)
     node_seconds = movie_stats[0].seconds + movie_stats[1].seconds + user_stats[0].seconds
     nodes = movie_stats[0].written + movie_stats[1].written + user_stats[0].written
     print(f"online nodes (Movie, Genre, User)    {rate(nodes, node_seconds)}", flush=True)
@@ -170,7 +170,7 @@ def load_ratings(driver, args: argparse.Namespace, ratings: pl.DataFrame, figure
             last[0] = time.perf_counter()
             print(f"  RATED {done:,}/{total:,}", flush=True)
 
-    (rated,) = loader.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
+    (rated,) = graph_parts.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
     print(
         f"online RATED (first load)            {rate(rated.written, rated.seconds)} "
         f"(batch {args.batch_size}, writers {args.writers})",
@@ -178,7 +178,7 @@ def load_ratings(driver, args: argparse.Namespace, ratings: pl.DataFrame, figure
     )
     figures["online_rated_per_s"] = rated.per_second
     if not args.skip_reload:
-        (again,) = loader.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
+        (again,) = graph_parts.load_ratings(driver, DB, ratings, args.batch_size, args.writers, report)
         print(
             f"online RATED (idempotent reload)     {rate(again.written, again.seconds)} (replaces every edge)",
             flush=True,
@@ -196,7 +196,7 @@ def time_checks(driver) -> None:
     print(f"check duplicate RATED: {duplicates} in {time.perf_counter() - t:.1f} s", flush=True)
     with loader.session(driver, DB) as s:
         user = s.run("MATCH (u:User) RETURN u.user_id AS id LIMIT 1").single()["id"]
-        from tv5_assets.defs.neo4j_graph.checks import TRAVERSAL
+        from tv5_assets.defs.neo4j.checks import TRAVERSAL
 
         s.run(TRAVERSAL, user_id=user).data()
         t = time.perf_counter()

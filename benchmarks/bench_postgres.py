@@ -1,8 +1,8 @@
 """Benchmark of the AgentDB loads at full scale: episodes (25M rows) and policies.
 
-Runs the same code as the assets (transitions.py + loader.py) outside Dagster, so the figures are
-the load itself: rows/s end to end, the COPY phase, and the index build time. Inputs:
-`--assets DIR` (default /tmp/tv5-full/data/assets) holding `ratings` and `movies` as the IO
+Runs the same code as the assets (transitions.py + loader.py, partitioned_load.py) outside
+Dagster, so the figures are the load itself: rows/s end to end, the COPY phase, and the index
+build time. Inputs: `--assets DIR` (default /tmp/tv5-full/data/assets) holding `ratings` and `movies` as the IO
 manager stores them (`ratings.parquet` or a `ratings/` folder of parts); `user_profiles` when
 present, else profiles are synthesized for the users in ratings. When ratings/movies are missing,
 a synthetic ml-25m-sized input is generated under /tmp/tv5-bench-postgres first.
@@ -27,10 +27,11 @@ import numpy as np
 import polars as pl
 
 from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
-from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.assets import episode_partitions
-from tv5_assets.defs.postgres_agentdb.loader import load_partitioned, load_table
-from tv5_assets.defs.postgres_agentdb.transitions import ACTION_SPACE, build_policies
+from tv5_assets.defs.postgres import schema as model
+from tv5_assets.defs.postgres.assets import episode_partitions
+from tv5_assets.defs.postgres.loader import load_table
+from tv5_assets.defs.postgres.partitioned_load import load_partitioned
+from tv5_assets.defs.postgres.transitions import ACTION_SPACE, build_policies
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES
 from tv5_assets.endpoints import POSTGRES
 from tv5_assets.resources.postgres import PostgresResource

@@ -1,6 +1,6 @@
 """Benchmark of the Redis cache refreshes at full scale, and raw pipelined write throughput.
 
-Runs the same code as the assets (redis_cache/cache.py) outside Dagster. Inputs: `--assets DIR`
+Runs the same code as the assets (redis/cache.py) outside Dagster. Inputs: `--assets DIR`
 (default /tmp/tv5-full/data/assets) with `platform_availability` and `trends` as the IO manager
 stores them; when missing, inputs of ml-25m size are synthesized (62,423 movies, 60% of them on
 1-3 platforms; trends for 5,000 movies x 365 days).
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.redis_cache.cache import glob_escape, refresh_platforms, refresh_trends
-from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
+from tv5_assets.defs.redis.cache import glob_escape, refresh_platforms, refresh_trends
+from tv5_assets.defs.redis.protocol import resp_command, send_commands
 from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, PLATFORM_IDS, TRENDS
 from tv5_assets.endpoints import REDIS
 from tv5_assets.resources.redis import RedisResource

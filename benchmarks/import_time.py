@@ -5,8 +5,8 @@ interpreters, the way `dagster dev`, `dg`, the daemon and every run worker start
 
 Prints, over `--runs` fresh interpreters, the median and min of: the whole process (interpreter start
 included; wall and CPU), the import of tv5_assets.definitions, and the defs() call; then which of the
-heavy libraries the steps use (definitions.STEP_LIBRARIES) the load pulled in (none expected) and the
-slowest top-level packages from `python -X importtime` of one more run. To compare with another
+heavy libraries the steps use (executor_settings.STEP_LIBRARIES) the load pulled in (none expected) and
+the slowest top-level packages from `python -X importtime` of one more run. To compare with another
 checkout, run it with that checkout first on PYTHONPATH. Target: at most 2 s. The
 machine is shared: read the CPU figure (user + sys of the child) beside the wall figure, and the load
 average printed with them.
@@ -31,7 +31,11 @@ from tv5_assets import definitions
 t1 = time.perf_counter()
 definitions.defs()
 t2 = time.perf_counter()
-names = getattr(definitions, "STEP_LIBRARIES", ("neo4j", "pymilvus", "redis", "psycopg", "sqlalchemy", "torch"))
+try:  # after the timing: definitions imported it already
+    from tv5_assets import executor_settings as listing
+except ImportError:  # another (older) checkout: the lists were in definitions.py
+    listing = definitions
+names = getattr(listing, "STEP_LIBRARIES", ("neo4j", "pymilvus", "redis", "psycopg", "sqlalchemy", "torch"))
 loaded = sorted(name for name in names if name in sys.modules)
 print(json.dumps({"import_s": t1 - t0, "defs_s": t2 - t1, "heavy_loaded": loaded}))
 """

@@ -10,7 +10,7 @@ from contextlib import closing
 import polars as pl
 from _common import print_table
 
-from tv5_assets.defs.redis_cache.cache import get_platforms, get_trend, top_trending
+from tv5_assets.defs.redis.cache import get_platforms, get_trend, top_trending
 from tv5_assets.io_managers import read_frame
 from tv5_assets.resources.redis import redis_resource_from_env
 

@@ -102,8 +102,8 @@ def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> Engi
 
 def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) -> EngineFigure:
     """Pre-built insert requests (random unit vectors, 384-d) into a scratch collection, then dropped."""
-    from .defs.milvus_vectors.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
-    from .defs.milvus_vectors.wire import insert_request, send_insert
+    from .defs.milvus.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
+    from .defs.milvus.wire import insert_request, send_insert
 
     spec = CollectionSpec(
         "engine_probe", "tv5 bench probe", ScalarField("id", "INT64", pl.Int64, "id"), (), IndexSpec("FLAT", {}, {})

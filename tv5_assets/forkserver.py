@@ -1,4 +1,4 @@
-"""Imported last by the executor's forkserver (`definitions.forkserver_preload`), so that each step
+"""Imported last by the executor's forkserver (`executor_settings.forkserver_preload`), so that each step
 forked from the server starts with less work:
 
 - the code location is built once here: every step reuses the built definitions, repository and

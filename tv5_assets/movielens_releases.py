@@ -27,7 +27,6 @@ from . import settings
 from .errors import Tv5Error
 
 VERIFY_ENV = "TV5_VERIFY_RELEASE"
-DOWNLOAD_PAGE = "https://grouplens.org/datasets/movielens/"
 CACHE_FILE = "release_sha256.json"
 UNRECOGNISED_NOTE = "unrecognised folder: not checked against a release"
 

@@ -128,7 +128,7 @@ def test_importing_the_defs_leaves_polars_safe_to_fork(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tv5_assets.definitions import forkserver_preload
+    from tv5_assets.executor_settings import forkserver_preload
 
     (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
     script = f"""

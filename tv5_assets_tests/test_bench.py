@@ -12,16 +12,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tv5_assets.bench import (
-    AssetFigures,
-    CheckSummary,
-    RunReport,
-    build_report,
-    critical_path,
-    format_summary,
-    format_table,
-    release_stale_slots,
-)
+from tv5_assets.bench import release_stale_slots
+from tv5_assets.bench_format import format_summary, format_table
+from tv5_assets.bench_report import AssetFigures, CheckSummary, RunReport, build_report, critical_path
 from tv5_assets.procmem import TreeSampler, subtree_sums, tree_pids
 from tv5_assets_tests.bench_tiny_job import tiny_job, tiny_source
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tv5_assets.definitions import FORKSERVER_LIBRARIES, STEP_LIBRARIES, forkserver_preload
+from tv5_assets.executor_settings import FORKSERVER_LIBRARIES, STEP_LIBRARIES, forkserver_preload
 
 LOADED = """
 import json, sys
@@ -58,7 +58,7 @@ def test_the_forkserver_preloads_the_code_location_first() -> None:
 def test_the_declared_agentdb_column_schemas_match_the_sqlalchemy_model() -> None:
     # The postgres assets read column_schemas.json when the code location loads (no SQLAlchemy then);
     # it must say what schema.py defines. Regenerate on purpose with TV5_UPDATE_SNAPSHOTS=1.
-    from tv5_assets.defs.postgres_agentdb import assets, schema
+    from tv5_assets.defs.postgres import assets, schema
 
     computed = {name: schema.column_rows(table) for name, table in schema.TABLES.items()}
     if os.environ.get("TV5_UPDATE_SNAPSHOTS"):

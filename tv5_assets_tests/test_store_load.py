@@ -15,7 +15,7 @@ import redis
 
 from tv5_assets import endpoints
 from tv5_assets.conventions import CPU_HEAVY, OWNERS, STORE_LOAD_RETRY_POLICY
-from tv5_assets.defs.neo4j_graph.assets import open_graph
+from tv5_assets.defs.neo4j.asset_helpers import open_graph
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.milvus import MilvusResource
 from tv5_assets.resources.neo4j import Neo4jCredentialsError, Neo4jResource

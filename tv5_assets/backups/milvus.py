@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..defs.milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
-from ..defs.milvus_vectors.loading import alias_target, count_entities, load_blue_green
+from ..defs.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
+from ..defs.milvus.loading import alias_target, count_entities, load_blue_green
 from ..resources.milvus import MilvusResource
 from .common import BackupError, StoreBackup, file_entries
 

@@ -15,8 +15,8 @@ import socket
 import time
 from pathlib import Path
 
-from ..defs.neo4j_graph import loader
-from ..defs.neo4j_graph.bulk_import import managed_local_server
+from ..defs.neo4j import loader
+from ..defs.neo4j.bulk_import import managed_local_server
 from ..errors import ServiceUnavailableError
 from ..resources.neo4j import Neo4jResource
 from ..services.neo4j import Neo4jService, deploy_dir, find_java

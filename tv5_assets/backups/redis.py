@@ -23,7 +23,7 @@ import polars as pl
 import redis as redis_py
 
 from ..endpoints import REDIS
-from ..resources.redis import RedisResource
+from ..resources.redis import RedisResource, glob_escape
 from .common import BackupError, StoreBackup, file_entries
 
 KEYS_FILE = "redis/keys.parquet"
@@ -33,8 +33,6 @@ BGSAVE_TIMEOUT_S = 600.0
 
 
 def namespace_pattern(resource: RedisResource) -> str:
-    from ..defs.redis_cache.cache import glob_escape
-
     return f"{glob_escape(resource.namespace)}:*"
 
 

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from ..defs.movielens.schemas import GENRES
+from ..movielens_format import GENRES
 from .title_words import FIRST_NAMES, LAST_NAMES, PLACES
 
 # The 19 real genres plus "(no genres listed)" = 20 genre values. Index = topic id.

@@ -100,3 +100,8 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (redis.ConnectionError, redis.TimeoutError)) and not isinstance(
         error, redis.AuthenticationError
     )
+
+
+def glob_escape(text: str) -> str:
+    """Escape Redis glob metacharacters so a namespace is matched literally by SCAN MATCH."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from tv5_assets.definitions import MULTIPROCESS_SETTINGS
 from tv5_assets.definitions import defs as load_defs
 from tv5_assets.defs.automation.executors import IN_PROCESS, MULTIPROCESS, resolve_executor_config
+from tv5_assets.executor_settings import MULTIPROCESS_SETTINGS
 
 defs = load_defs()
 GRAPH = defs.get_repository_def().asset_graph

@@ -13,7 +13,7 @@ from tv5_assets.definitions import defs as load_defs
 from tv5_assets.defs.automation.fingerprint import from_cursor, scan
 from tv5_assets.defs.automation.schedules import REFRESH_EVERY_MINUTES, TRENDS_CACHE_SCHEDULE
 from tv5_assets.defs.automation.sensors import RELEASE_SENSOR, STORE_AUTOMATION_SENSOR
-from tv5_assets.defs.redis_cache.cache import TRENDS_TTL_S
+from tv5_assets.defs.redis.cache import TRENDS_TTL_S
 
 defs = load_defs()
 REPO = defs.get_repository_def()

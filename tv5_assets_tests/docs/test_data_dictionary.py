@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tv5_assets.defs.docs.assets import asset_entries
-from tv5_assets.defs.docs.dictionary import Part, asset_part, missing_terms, render, required_terms, sections
-from tv5_assets.defs.docs.stores import milvus_required, neo4j_required, postgres_part, redis_part
+from tv5_assets.defs.docs.dictionary import Part, asset_part, missing_terms, render, sections
+from tv5_assets.defs.docs.stores import milvus_required, neo4j_required, postgres_part, redis_part, required_terms
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets.resources.redis import RedisResource
 

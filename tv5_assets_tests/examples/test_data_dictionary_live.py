@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tv5_assets.defs.docs.assets import RELATIVE_PATH, asset_entries, code_location_graph
-from tv5_assets.defs.docs.dictionary import missing_terms, required_terms, sections
+from tv5_assets.defs.docs.dictionary import missing_terms, sections
+from tv5_assets.defs.docs.stores import required_terms
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

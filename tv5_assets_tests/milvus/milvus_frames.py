@@ -126,8 +126,8 @@ def materialize_milvus(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Run the group's real assets (and their checks) with the upstream tables read from `inputs`."""
-    from tv5_assets.defs.milvus_vectors.assets import ASSETS
-    from tv5_assets.defs.milvus_vectors.checks import CHECKS
+    from tv5_assets.defs.milvus.assets import ASSETS
+    from tv5_assets.defs.milvus.checks import CHECKS
 
     return dg.materialize(
         [*(dg.AssetSpec(key) for key in UPSTREAM_KEYS), *ASSETS, *CHECKS],

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from milvus_frames import MilvusInputs, materialize_milvus
 
-from tv5_assets.defs.milvus_vectors import loading
-from tv5_assets.defs.milvus_vectors.collections import MEDIA_COLLECTION, NO_YEAR, VECTOR_FIELD
+from tv5_assets.defs.milvus import loading
+from tv5_assets.defs.milvus.collections import MEDIA_COLLECTION, NO_YEAR, VECTOR_FIELD
 from tv5_assets.resources.milvus import MilvusResource
 
 pytestmark = pytest.mark.services

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from movielens_files import HANDMADE, write_lines
 
-from tv5_assets.defs.movielens import parsing
+from tv5_assets.defs.movielens import csv_reader, csv_spec, parsing, schemas
 from tv5_assets.errors import BadInputError
 
 MOVIE_IDS = {"movies.csv": pl.Series([1, 2, 3, 4, 5, 6, 7], dtype=pl.Int32)}
@@ -20,8 +20,8 @@ GENOME_REFS = {**MOVIE_IDS, "genome-tags.csv": pl.Series([1, 2, 3], dtype=pl.Int
 BOTH_READERS = pytest.mark.parametrize("force_diagnosis", [False, True], ids=["typed-read", "line-diagnosis"])
 
 
-def read(path: Path, spec: parsing.FileSpec, refs=None, force_diagnosis: bool = False) -> parsing.ParsedFile:
-    return parsing.read_file(path, spec, refs or {}, force_diagnosis=force_diagnosis)
+def read(path: Path, spec: csv_spec.FileSpec, refs=None, force_diagnosis: bool = False) -> csv_reader.ParsedFile:
+    return csv_reader.read_file(path, spec, refs or {}, force_diagnosis=force_diagnosis)
 
 
 # ------------------------------------------------------------------------------------- good files
@@ -132,7 +132,7 @@ def test_movie_genome_threshold_order_and_empty_lists() -> None:
         },
         {"movie_id": 2, "tag_ids": [], "tags": [], "relevances": []},  # 0.5 is not above 0.5
     ]
-    assert dict(genome.schema) == dict(parsing.schemas.MOVIE_GENOME)
+    assert dict(genome.schema) == dict(schemas.MOVIE_GENOME)
 
 
 # ------------------------------------------------------------------------------------- bad rows
@@ -283,6 +283,6 @@ def test_invalid_utf8_names_its_line(tmp_path: Path) -> None:
 def test_duplicate_key_count_sorted_and_unsorted() -> None:
     sorted_frame = pl.DataFrame({"a": [1, 1, 2, 2, 2], "b": [1, 2, 1, 1, 3]})
     unsorted_frame = pl.DataFrame({"a": [2, 1, 2, 1], "b": [1, 1, 1, 2]})
-    assert parsing.duplicate_key_count(sorted_frame, ["a", "b"]) == 1
-    assert parsing.duplicate_key_count(unsorted_frame, ["a", "b"]) == 1
-    assert parsing.duplicate_key_count(unsorted_frame, ["a"]) == 2
+    assert csv_reader.duplicate_key_count(sorted_frame, ["a", "b"]) == 1
+    assert csv_reader.duplicate_key_count(unsorted_frame, ["a", "b"]) == 1
+    assert csv_reader.duplicate_key_count(unsorted_frame, ["a"]) == 2

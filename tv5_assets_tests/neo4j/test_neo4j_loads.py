@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from neo4j_frames import wipe
 
-from tv5_assets.defs.neo4j_graph import bulk_import, loader, model
-from tv5_assets.defs.neo4j_graph.assets import ASSETS
-from tv5_assets.defs.neo4j_graph.checks import CHECKS
+from tv5_assets.defs.neo4j import bulk_import, graph_parts, loader, model
+from tv5_assets.defs.neo4j.assets import ASSETS
+from tv5_assets.defs.neo4j.checks import CHECKS
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.neo4j import Neo4jResource
@@ -61,7 +61,7 @@ def expected_counts(frames: dict) -> dict[str, int]:
 
 
 def test_load_builds_the_graph_the_upstream_tables_imply(empty_graph, frames):
-    stats = loader.load_graph(empty_graph, DB, frames, batch_size=64)
+    stats = graph_parts.load_graph(empty_graph, DB, frames, batch_size=64)
     assert counts(empty_graph) == expected_counts(frames)
     assert all(s.skipped == 0 for s in stats)
     rating = frames["ratings"].row(17, named=True)
@@ -89,9 +89,9 @@ def test_load_builds_the_graph_the_upstream_tables_imply(empty_graph, frames):
 
 
 def test_second_load_leaves_exactly_the_same_graph_and_follows_upstream_changes(empty_graph, frames):
-    loader.load_graph(empty_graph, DB, frames, batch_size=64)
+    graph_parts.load_graph(empty_graph, DB, frames, batch_size=64)
     first = fingerprint(empty_graph)
-    loader.load_graph(empty_graph, DB, frames, batch_size=1000)
+    graph_parts.load_graph(empty_graph, DB, frames, batch_size=1000)
     assert fingerprint(empty_graph) == first
     assert {r.type: loader.duplicate_relationships(empty_graph, DB, r) for r in model.RELATIONSHIPS} == dict.fromkeys(
         [r.type for r in model.RELATIONSHIPS], 0
@@ -114,7 +114,7 @@ def test_second_load_leaves_exactly_the_same_graph_and_follows_upstream_changes(
         .otherwise(pl.col("genres"))
         .alias("genres")
     )
-    loader.load_graph(empty_graph, DB, changed, batch_size=64)
+    graph_parts.load_graph(empty_graph, DB, changed, batch_size=64)
     over_old = fingerprint(empty_graph)
     assert not [e for e in over_old["RATED"] if e[0] == "user_00000020"]
     assert "user_00000020" not in {dict(p)["user_id"] for p in over_old["User"]}
@@ -124,13 +124,13 @@ def test_second_load_leaves_exactly_the_same_graph_and_follows_upstream_changes(
 
 def fingerprint_after_fresh_load(driver: neo4j.Driver, frames: dict) -> dict[str, list]:
     wipe(driver, DB)
-    loader.load_graph(driver, DB, frames, batch_size=64)
+    graph_parts.load_graph(driver, DB, frames, batch_size=64)
     return fingerprint(driver)
 
 
 def test_failure_half_way_never_splits_a_user_and_a_rerun_converges(empty_graph, frames):
     old = dict(frames, ratings=frames["ratings"].with_columns(pl.lit(1.0, pl.Float32).alias("rating")))
-    loader.load_graph(empty_graph, DB, old, batch_size=64)
+    graph_parts.load_graph(empty_graph, DB, old, batch_size=64)
 
     class Interrupted(Exception):
         pass
@@ -140,7 +140,7 @@ def test_failure_half_way_never_splits_a_user_and_a_rerun_converges(empty_graph,
             raise Interrupted(f"stopped after {done} of {total} rows")
 
     with pytest.raises(Interrupted):
-        loader.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40, on_batch=fail_after_second_batch)
+        graph_parts.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40, on_batch=fail_after_second_batch)
     with loader.session(empty_graph, DB) as s:
         per_user = s.run(
             "MATCH (u:User)-[r:RATED]->() RETURN u.user_id AS user, collect(r.score) AS scores ORDER BY user"
@@ -157,7 +157,7 @@ def test_failure_half_way_never_splits_a_user_and_a_rerun_converges(empty_graph,
     assert 0 < replaced < len(per_user)
     assert counts(empty_graph)["RATED"] == frames["ratings"].height
 
-    loader.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40)
+    graph_parts.load_ratings(empty_graph, DB, frames["ratings"], batch_size=40)
     after_rerun = fingerprint(empty_graph)
     assert after_rerun == fingerprint_after_fresh_load(empty_graph, frames)
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tv5_assets.defs.movielens.schemas import RATINGS
-from tv5_assets.defs.neo4j_graph import import_files, model
+from tv5_assets.defs.neo4j import import_files, model
 
 
 def test_batch_bounds_cover_every_row_and_never_split_a_source():
@@ -95,7 +95,7 @@ def test_import_files_have_typed_headers_id_spaces_and_the_command(frames, tmp_p
 
 
 def test_import_files_check_finds_missing_and_truncated_files(frames, tmp_path):
-    from tv5_assets.defs.neo4j_graph.checks import import_files_problems
+    from tv5_assets.defs.neo4j.checks import import_files_problems
 
     folder = tmp_path / "neo4j-import"
     import_files.write_import_files(folder, **frames, log=lambda _: None)

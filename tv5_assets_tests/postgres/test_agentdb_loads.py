@@ -10,11 +10,11 @@ import polars as pl
 import psycopg
 import pytest
 
-from tv5_assets.defs.postgres_agentdb import loader
-from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.assets import _load_errors
-from tv5_assets.defs.postgres_agentdb.binary_copy import HEADER, TRAILER, encode_tuples
-from tv5_assets.defs.postgres_agentdb.transitions import build_episodes, build_policies, movie_genre_masks
+from tv5_assets.defs.postgres import loader
+from tv5_assets.defs.postgres import schema as model
+from tv5_assets.defs.postgres.assets import _load_errors
+from tv5_assets.defs.postgres.binary_copy import HEADER, TRAILER, encode_tuples
+from tv5_assets.defs.postgres.transitions import build_episodes, build_policies, movie_genre_masks
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.postgres import PostgresResource
 from tv5_assets_tests.conftest import materialize

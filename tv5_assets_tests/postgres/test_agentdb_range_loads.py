@@ -7,9 +7,9 @@ import threading
 import polars as pl
 import pytest
 
-from tv5_assets.defs.postgres_agentdb import loader
-from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.assets import episode_range_batches
+from tv5_assets.defs.postgres import loader
+from tv5_assets.defs.postgres import schema as model
+from tv5_assets.defs.postgres.assets import episode_range_batches
 from tv5_assets.partitions import UserRange
 
 pytestmark = pytest.mark.services

@@ -9,9 +9,10 @@ import pytest
 from agentdb_frames import build_movies, build_ratings, build_user_profiles, utc
 
 from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
-from tv5_assets.defs.postgres_agentdb import schema as model
-from tv5_assets.defs.postgres_agentdb.loader import PartitionSpec, _validate_partitions, pg_types, split_contiguous
-from tv5_assets.defs.postgres_agentdb.transitions import (
+from tv5_assets.defs.postgres import schema as model
+from tv5_assets.defs.postgres.loader import pg_types
+from tv5_assets.defs.postgres.partitioned_load import PartitionSpec, _validate_partitions, split_contiguous
+from tv5_assets.defs.postgres.transitions import (
     ACTION_SPACE,
     ARCHETYPE_PRIORS,
     EPISODE_COLUMNS,

@@ -17,10 +17,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tv5_assets.defs.postgres_agentdb.schema import qualified
+from tv5_assets.defs.postgres.schema import qualified
 from tv5_assets.defs.quality.benchmarks import KINDS
 from tv5_assets.defs.quality.checks import CHECKS, COUNT_CHECKS, TARGET_CHECKS
-from tv5_assets.defs.redis_cache.cache import glob_escape
+from tv5_assets.defs.redis.cache import glob_escape
 from tv5_assets.defs.synthetic.assets import TrendsConfig
 from tv5_assets.endpoints import MILVUS, POSTGRES, REDIS
 from tv5_assets.resources.milvus import MilvusResource

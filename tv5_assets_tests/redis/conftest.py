@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from redis_frames import build_platform_availability, build_trends
 
-from tv5_assets.defs.redis_cache.cache import glob_escape
+from tv5_assets.defs.redis.cache import glob_escape
 from tv5_assets.endpoints import REDIS
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.redis import RedisResource

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 import redis
 
-from tv5_assets.defs.redis_cache import protocol
-from tv5_assets.defs.redis_cache.cache import (
+from tv5_assets.defs.redis import protocol
+from tv5_assets.defs.redis.cache import (
     PLATFORM_TTL_S,
     TRENDS_TTL_S,
     get_platforms,
@@ -17,7 +17,7 @@ from tv5_assets.defs.redis_cache.cache import (
     staging_prefix,
     top_trending,
 )
-from tv5_assets.defs.redis_cache.protocol import resp_command, send_commands
+from tv5_assets.defs.redis.protocol import resp_command, send_commands
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.redis import RedisResource
 from tv5_assets_tests.conftest import materialize
@@ -108,8 +108,8 @@ def test_refresh_serves_platforms_and_trends_with_their_ttls(cache_inputs, redis
 
 
 def test_the_checks_fail_on_a_changed_key_and_a_changed_ttl(cache_inputs, redis_resource, redis_client):
-    from tv5_assets.defs.redis_cache.cache import latest_trends, platform_values
-    from tv5_assets.defs.redis_cache.checks import redis_platform_cache_complete, redis_trends_cache_complete
+    from tv5_assets.defs.redis.cache import latest_trends, platform_values
+    from tv5_assets.defs.redis.checks import redis_platform_cache_complete, redis_trends_cache_complete
 
     ns = redis_resource.namespace
     _materialize(cache_inputs, redis_resource)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tv5_assets.defs.redis_cache.cache import _server_run_id, refresh_lock
+from tv5_assets.defs.redis.cache import _server_run_id, refresh_lock
 
 pytestmark = pytest.mark.services
 

@@ -49,7 +49,7 @@ def _canonical(value) -> bytes:
 # ----------------------------------------------------------------------------------- PostgreSQL
 def postgres_digest(connect, schema: str) -> StoreDigest:
     """`connect()` gives a psycopg connection (the resource's `connect`)."""
-    from tv5_assets.defs.postgres_agentdb.schema import STAGING_INFIX
+    from tv5_assets.defs.postgres.schema import STAGING_INFIX
 
     digest = StoreDigest("PostgreSQL")
     sha = hashlib.sha256()
@@ -104,7 +104,7 @@ def _pg_columns(conn, schema: str, table: str) -> tuple[list[str], list[str]]:
 # ---------------------------------------------------------------------------------------- Redis
 def redis_digest(client, namespace: str) -> StoreDigest:
     """`client`: a redis-py client (bytes responses)."""
-    from tv5_assets.defs.redis_cache.cache import glob_escape
+    from tv5_assets.defs.redis.cache import glob_escape
 
     digest = StoreDigest("Redis")
     sha = hashlib.sha256()
@@ -148,8 +148,8 @@ def milvus_digest(
     client, prefix: str, aliases: tuple[str, ...] = ("media_embeddings", "user_embeddings")
 ) -> StoreDigest:
     """`client`: a MilvusClient; reads `prefix + alias` for each alias at Strong consistency."""
-    from tv5_assets.defs.milvus_vectors.collections import VERSION_SEPARATOR
-    from tv5_assets.defs.milvus_vectors.loading import alias_target
+    from tv5_assets.defs.milvus.collections import VERSION_SEPARATOR
+    from tv5_assets.defs.milvus.loading import alias_target
 
     digest = StoreDigest("Milvus")
     sha = hashlib.sha256()
@@ -197,7 +197,7 @@ def milvus_rows(client, collection: str) -> list[dict]:
 # ---------------------------------------------------------------------------------------- Neo4j
 def neo4j_digest(driver, database: str) -> StoreDigest:
     """`driver`: a neo4j driver; every label and relationship type of the database."""
-    from tv5_assets.defs.neo4j_graph import model
+    from tv5_assets.defs.neo4j import model
 
     keys = {spec.label: spec.key for spec in model.NODES}
     digest = StoreDigest("Neo4j")

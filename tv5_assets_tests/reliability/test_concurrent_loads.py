@@ -135,7 +135,7 @@ def _assert_both_ran(race: Race, notices: list[str], store: str) -> None:
 
 # ------------------------------------------------------------------------------------ PostgreSQL
 def test_two_runs_loading_postgres_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tv5_assets.defs.postgres_agentdb import loader
+    from tv5_assets.defs.postgres import loader
     from tv5_assets_tests.postgres.agentdb_frames import build_movies, build_ratings, build_user_profiles
 
     postgres = PostgresResource(url=POSTGRES.url(), schema_name=f"t_{uuid.uuid4().hex[:10]}")
@@ -187,7 +187,7 @@ def test_two_runs_loading_postgres_at_once(tmp_path: Path, monkeypatch: pytest.M
 
 # ----------------------------------------------------------------------------------------- Redis
 def test_two_runs_refreshing_redis_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tv5_assets.defs.redis_cache import protocol
+    from tv5_assets.defs.redis import protocol
     from tv5_assets_tests.redis.redis_frames import build_platform_availability
 
     cache = RedisResource(url=REDIS.url(), namespace=f"t_{uuid.uuid4().hex[:10]}")
@@ -239,7 +239,7 @@ def test_two_runs_loading_milvus_at_once(tmp_path: Path, monkeypatch: pytest.Mon
     loaded and switched the alias entirely (dropping run 1's version, older than its own); run 1
     then fails saying a later load superseded it, never with a bare "collection does not exist",
     and never moves the alias back."""
-    from tv5_assets.defs.milvus_vectors import loading
+    from tv5_assets.defs.milvus import loading
     from tv5_assets.endpoints import MILVUS
     from tv5_assets.resources.milvus import MilvusResource
     from tv5_assets_tests.conftest import drop_milvus_prefixed

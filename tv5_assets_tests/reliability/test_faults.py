@@ -54,7 +54,7 @@ class Fault:
 
 
 def _postgres_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -> None:
-    from tv5_assets.defs.postgres_agentdb import loader
+    from tv5_assets.defs.postgres import loader
 
     def after_batch(table: str, batch_index: int, rows_so_far: int) -> None:
         if table == "episodes":
@@ -64,7 +64,7 @@ def _postgres_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None])
 
 
 def _redis_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -> None:
-    from tv5_assets.defs.redis_cache import protocol
+    from tv5_assets.defs.redis import protocol
 
     def after_chunk(label: str, chunk_index: int, commands_so_far: int) -> None:
         if label.endswith(":platform"):
@@ -74,7 +74,7 @@ def _redis_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) ->
 
 
 def _milvus_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -> None:
-    from tv5_assets.defs.milvus_vectors import loading
+    from tv5_assets.defs.milvus import loading
 
     original = loading.insert_batch
     calls = [0]
@@ -89,7 +89,7 @@ def _milvus_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -
 
 
 def _neo4j_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -> None:
-    from tv5_assets.defs.neo4j_graph import assets
+    from tv5_assets.defs.neo4j import assets
 
     original = assets.progress
 
@@ -278,7 +278,7 @@ import sys, time
 sys.path.insert(0, sys.argv[2])
 import dagster as dg
 import fault_stack
-from tv5_assets.defs.postgres_agentdb import loader
+from tv5_assets.defs.postgres import loader
 
 def after_batch(table, batch_index, rows_so_far):  # stretch the load so the worker dies part-way
     time.sleep(0.4)

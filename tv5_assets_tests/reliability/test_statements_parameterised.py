@@ -11,7 +11,7 @@ and in `+` / `%` / `.format` applied to a statement string, each formatted part 
 1. a call to a quoting helper (`QUOTERS`: `qualified`, `quoted`, `_quote`, psycopg's
    `sql.Identifier`/`sql.Literal`, `int`...) or a Cypher backtick escape `x.replace("`", "``")`;
 2. an UPPER_CASE module constant;
-3. a graph-model attribute (`node.label`, `node.key`, `rel.type`: constants of neo4j_graph/model.py);
+3. a graph-model attribute (`node.label`, `node.key`, `rel.type`: constants of neo4j/model.py);
 4. a conditional, concatenation or `", ".join(...)` of allowed parts and string literals;
 5. a local name whose every assignment in the function is allowed, or one of `IDENTIFIER_NAMES`
    (listed with the reason it holds only identifiers).
@@ -34,31 +34,31 @@ STATEMENT = re.compile(
     r"TRUNCATE|DETACH|SET|GRANT|REVOKE|VACUUM|ANALYZE|COMMENT ON|RETURN|LOCK|REFRESH)\b"
 )
 QUOTERS = {
-    "qualified",  # postgres_agentdb.model: schema-qualified, quoted identifier
-    "_qualified",  # postgres_agentdb.checks: the same, imported under a private name
-    "quoted",  # postgres_agentdb.model: quoted identifier
-    "_quote",  # postgres_agentdb.schema: the dialect's identifier quoting
-    "_literal",  # postgres_agentdb.schema: a quoted string literal (DDL comments, which take no parameters)
-    "constraint_name",  # neo4j_graph.model: a name derived from code constants
+    "qualified",  # postgres.model: schema-qualified, quoted identifier
+    "_qualified",  # postgres.checks: the same, imported under a private name
+    "quoted",  # postgres.model: quoted identifier
+    "_quote",  # postgres.schema: the dialect's identifier quoting
+    "_literal",  # postgres.schema: a quoted string literal (DDL comments, which take no parameters)
+    "constraint_name",  # neo4j.model: a name derived from code constants
     "Identifier",  # psycopg.sql
     "Literal",  # psycopg.sql
     "int",  # a number cannot inject
-    "bounds",  # postgres_agentdb.loader: FROM (int) TO (int), built with int()
+    "bounds",  # postgres.loader: FROM (int) TO (int), built with int()
 }
 MODEL_ATTRIBUTES = {"label", "key", "type"}
 NOT_STATEMENTS = {("engine_limits.py", "COPY of ")}
 """(module, text start) of strings that start like a statement but are labels for people."""
 IDENTIFIER_NAMES = {
     # (module, name): why it holds identifiers only
-    ("defs/neo4j_graph/loader.py", "assignments"): "`n.<column> = $<column>[i]` for the frame's code-defined "
+    ("defs/neo4j/loader.py", "assignments"): "`n.<column> = $<column>[i]` for the frame's code-defined "
     "columns: names from schemas, values as $parameters",
-    ("defs/neo4j_graph/loader.py", "props"): "`<property>: $<property>[i]` for the model's relationship properties",
+    ("defs/neo4j/loader.py", "props"): "`<property>: $<property>[i]` for the model's relationship properties",
     # A user range's predicate (partitions): written in code with bind placeholders ($range_first,
     # %s), its values returned beside it as the parameters the call passes.
-    ("defs/neo4j_graph/loader.py", "where"): "loader.source_filter: `s.<model key> >= $range_first ...`",
-    ("defs/neo4j_graph/checks.py", "where"): "loader.source_filter, as above",
-    ("defs/postgres_agentdb/loader.py", "where"): "`user_id BETWEEN %s AND %s` literals",
-    ("defs/postgres_agentdb/checks.py", "where"): "the range predicate with %s placeholders",
+    ("defs/neo4j/loader.py", "where"): "loader.source_filter: `s.<model key> >= $range_first ...`",
+    ("defs/neo4j/checks.py", "where"): "loader.source_filter, as above",
+    ("defs/postgres/loader.py", "where"): "`user_id BETWEEN %s AND %s` literals",
+    ("defs/postgres/checks.py", "where"): "the range predicate with %s placeholders",
 }
 
 

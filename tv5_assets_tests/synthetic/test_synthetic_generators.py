@@ -16,8 +16,8 @@ from synthetic_frames import build_movies, build_ratings
 
 from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
 from tv5_assets.defs.synthetic import contexts, platforms, subtitles, trends, users, vocabulary
+from tv5_assets.defs.synthetic.check_rules import evaluate_rules
 from tv5_assets.defs.synthetic.checks import (
-    evaluate_rules,
     subtitle_segments_time_codes_ordered,
     user_profiles_values_in_domain,
     viewing_contexts_values_in_domain,

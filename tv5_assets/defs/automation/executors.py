@@ -1,7 +1,7 @@
 """The executor of each job: multiprocess (forkserver) by default or in-process, overridable in run config.
 
 `tv5_executor("multiprocess")` starts with the code location's default executor settings
-(`tv5_assets.definitions.MULTIPROCESS_SETTINGS`: forkserver that preloads the defs modules, one
+(`tv5_assets.executor_settings.MULTIPROCESS_SETTINGS`: forkserver that preloads the defs modules, one
 CPU-heavy step at a time); `tv5_executor("in_process")` runs every step in the run's own process,
 which saves the few seconds a step's process costs when the steps are tiny. Either mode can be
 chosen per run, as with Dagster's `multi_or_in_process_executor`:
@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
+from ...executor_settings import MULTIPROCESS_SETTINGS
 from ...k8s import executor_for_environment
 
 Mode = Literal["multiprocess", "in_process"]
@@ -31,9 +32,7 @@ MODES: tuple[Mode, ...] = ("multiprocess", "in_process")
 
 
 def default_multiprocess_config() -> dict[str, Any]:
-    """The settings of the code location's default executor (definitions.py), as run config."""
-    from ...definitions import MULTIPROCESS_SETTINGS  # at call time: definitions.py loads this folder
-
+    """The settings of the code location's default executor (executor_settings.py), as run config."""
     return dict(MULTIPROCESS_SETTINGS)
 
 

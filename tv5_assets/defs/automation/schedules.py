@@ -8,7 +8,7 @@ why, until `trends` has been materialized once (the run would have nothing to re
 
 import dagster as dg
 
-from ..redis_cache.cache import TRENDS_TTL_S
+from ..redis.cache import TRENDS_TTL_S
 from .jobs import refresh_trends_cache
 from .switch import schedule_status
 

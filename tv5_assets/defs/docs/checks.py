@@ -5,7 +5,8 @@ import dagster as dg
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
 from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path
-from .dictionary import missing_terms, required_terms
+from .dictionary import missing_terms
+from .stores import required_terms
 
 SHOWN = 20
 

@@ -3,7 +3,7 @@
 Plain functions, testable without Dagster: each part (`asset_part`, `milvus_part`, `neo4j_part`,
 `postgres_part`, `redis_part`) returns a `Part`: Markdown sections under `### ` headings. What
 the definitions promise (asset columns, collection fields, labels, relationship types, constraints,
-tables, columns, key patterns) is listed by `required_terms`, and `missing_terms` finds each one
+tables, columns, key patterns) is listed by `stores.required_terms`, and `missing_terms` finds each one
 that the text does not show in backticks inside its own section, so a dropped column is caught
 even when its name appears elsewhere in the file.
 
@@ -125,18 +125,6 @@ def missing_terms(text: str, required: dict[str, list[str]]) -> list[str]:
             continue
         problems += [f"{heading}: {code(term)} is missing" for term in terms if code(term) not in body]
     return problems
-
-
-def required_terms(
-    entries: Iterable[AssetEntry], namespace: str = "tv5", schema: str = "agentdb"
-) -> dict[str, list[str]]:
-    """What the file must show: every asset with its columns, and every store object the definitions declare."""
-    from .stores import milvus_required, neo4j_required, postgres_required, redis_required
-
-    required = {asset_heading(e.key): [c.name for c in e.columns or ()] for e in entries}
-    for part in (milvus_required(), neo4j_required(), postgres_required(schema), redis_required(namespace)):
-        required.update(part)
-    return required
 
 
 def render(parts: Iterable[Part], header: str) -> str:

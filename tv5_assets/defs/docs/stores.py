@@ -1,15 +1,18 @@
 """The store chapters of the data dictionary: the definitions, completed by what each live server says.
 
 Each `<store>_part` takes a connected client (or none, for PostgreSQL's definitions alone) and
-returns a `dictionary.Part`; each `<store>_required` lists the terms its sections must show.
+returns a `dictionary.Part`; each `<store>_required` lists the terms its sections must show, and
+`required_terms` adds them to the assets' (here, not in dictionary.py, which the store parts build on).
 """
 
 from __future__ import annotations
 
-from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
-from ..neo4j_graph.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
-from ..redis_cache.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
-from .dictionary import Part, code, count, table
+from collections.abc import Iterable
+
+from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
+from ..neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
+from ..redis.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
+from .dictionary import AssetEntry, Part, asset_heading, code, count, table
 
 COLLECTIONS: tuple[CollectionSpec, ...] = (MEDIA_COLLECTION, USER_COLLECTION)
 LOCK_TIMEOUT_S = 600  # cache.refresh_family's lock timeout
@@ -34,12 +37,8 @@ def _live_type(field: dict) -> str:
 
 def milvus_part(client, resource) -> Part:
     """Each collection's fields (declared and live), its index and its entity count, through the alias."""
-    from ..milvus_vectors.loading import (
-        alias_target,
-        count_entities,
-        describe_vector_index,
-        normalise_index_description,
-    )
+    from ..milvus.indexes import describe_vector_index, normalise_index_description
+    from ..milvus.loading import alias_target, count_entities
 
     part = Part("Milvus", f"Server {resource.address}. Each name is an alias onto a versioned collection.")
     for spec in COLLECTIONS:
@@ -178,7 +177,7 @@ def pg_heading(schema: str, table_name: str) -> str:
 
 
 def postgres_required(schema: str = "agentdb") -> dict[str, list[str]]:
-    from ..postgres_agentdb.schema import TABLES  # SQLAlchemy, imported where used (fast code-location start)
+    from ..postgres.schema import TABLES  # SQLAlchemy, imported where used (fast code-location start)
 
     return {pg_heading(schema, name): [c.name for c in t.columns] for name, t in TABLES.items()}
 
@@ -187,7 +186,7 @@ def postgres_part(connection, resource) -> Part:
     """Tables from the SQLAlchemy model (types, keys, comments, indexes) with the server's row estimates."""
     from sqlalchemy.dialects import postgresql
 
-    from ..postgres_agentdb.schema import TABLES
+    from ..postgres.schema import TABLES
 
     dialect = postgresql.dialect()
     part = Part("PostgreSQL", f"Server {resource.address}, schema {code(resource.schema_name)} (the AgentDB).")
@@ -295,3 +294,13 @@ def redis_part(client, resource) -> Part:
             lines += ["", *table(["field"], ([code(f)] for f in p["fields"]))]
         part.sections[redis_heading(p["pattern"])] = lines
     return part
+
+
+def required_terms(
+    entries: Iterable[AssetEntry], namespace: str = "tv5", schema: str = "agentdb"
+) -> dict[str, list[str]]:
+    """What the file must show: every asset with its columns, and every store object the definitions declare."""
+    required = {asset_heading(e.key): [c.name for c in e.columns or ()] for e in entries}
+    for part in (milvus_required(), neo4j_required(), postgres_required(schema), redis_required(namespace)):
+        required.update(part)
+    return required

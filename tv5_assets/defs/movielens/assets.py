@@ -6,7 +6,7 @@ always describes the latest run). A bad row fails the asset with file, line and 
 table, their count goes to metadata, and the `no_rejected_rows` check warns. Nothing is dropped
 silently. Before parsing, each reader checks the folder against the official GroupLens release it
 holds (movielens_releases.py, docs/releases.md): a cut or altered file fails there, not as a smaller
-release. Parsing itself lives in parsing.py; this module wires files, config and metadata.
+release. Parsing itself lives in parsing.py (the MovieLens files) and csv_reader.py (the validator); this module wires files, config and metadata.
 """
 
 # No `from __future__ import annotations` here: Dagster reads Config and input types from the
@@ -23,8 +23,8 @@ from ... import movielens_releases, settings
 from ...conventions import CPU_HEAVY, OWNERS
 from ...errors import MissingInputError
 from ...io_managers import markdown_preview, table_schema
-from . import parsing, schemas
-from .parsing import FileSpec
+from . import csv_reader, parsing, schemas
+from .csv_spec import FileSpec
 
 GROUP = "movielens"
 KINDS = {"polars", "parquet"}
@@ -203,7 +203,7 @@ def _ingest(
     if path is None:  # an optional (genome) file absent from this release
         frame, rejects, method = build(pl.DataFrame(schema=spec.read_schema)), schemas.REJECTS.to_frame(), "absent"
     else:
-        parsed = parsing.read_file(path, spec, references)
+        parsed = csv_reader.read_file(path, spec, references)
         if not config.quarantine:
             parsed.raise_if_rejected()
         frame, rejects, method = build(parsed.frame), parsed.rejects, parsed.method

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from ...io_managers import markdown_preview
-from . import parsing, schemas
+from . import csv_reader, parsing, schemas
 
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # MovieLens started collecting in 1995
 EXAMPLES = 10
@@ -54,7 +54,7 @@ def schema_result(lf: pl.LazyFrame, contract: pl.Schema) -> dg.AssetCheckResult:
 
 
 def unique_key_result(lf: pl.LazyFrame, key: Sequence[str]) -> dg.AssetCheckResult:
-    repeats = parsing.duplicate_key_count(lf, key)
+    repeats = csv_reader.duplicate_key_count(lf, key)
     metadata: dict = {"key": ", ".join(key), "repeated_rows": repeats}
     if repeats:
         examples = _collect(lf.group_by(key).len().filter(pl.col("len") > 1).sort(key).head(EXAMPLES))

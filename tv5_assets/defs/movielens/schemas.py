@@ -8,29 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
-GENRES: tuple[str, ...] = (
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "IMAX",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
-"""The 19 genres of the MovieLens format (its README), in that order; a movie may also list
-"(no genres listed)", which the `movies` table turns into an empty list."""
+# Re-exported: the format's genres belong to the library (the generator reads them too), and the
+# defs modules read them here beside the column contracts.
+from ...movielens_format import GENRES as GENRES
 
 TIME_OF_DAY = ["morning", "afternoon", "evening", "night", "late_night"]
 TimeOfDay = pl.Enum(TIME_OF_DAY)

@@ -23,7 +23,7 @@ from ...resources.neo4j import Neo4jResource
 from ...resources.postgres import PostgresResource
 from ...resources.redis import RedisResource
 from ...store_load import STORE_LOAD_ASSETS
-from ..redis_cache.cache import PLATFORM_TTL_S, TRENDS_TTL_S
+from ..redis.cache import PLATFORM_TTL_S, TRENDS_TTL_S
 from . import benchmarks, counts
 
 GROUP = "quality"

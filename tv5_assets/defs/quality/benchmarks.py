@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..neo4j_graph.checks import TRAVERSAL  # the plan's traversal: a user's rated movies and their genres
+from ..neo4j.checks import TRAVERSAL  # the plan's traversal: a user's rated movies and their genres
 
 TOP_K = 10
 TIE_TOLERANCE = 1e-5
@@ -288,7 +288,7 @@ def _safe_genre(genre: str) -> bool:
 
 
 def milvus_timings(milvus, cat: Catalogue, plan: Plan) -> list[Timing]:
-    from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION
+    from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION
 
     media_alias = milvus.collection_name(MEDIA_COLLECTION.logical_name)
     user_alias = milvus.collection_name(USER_COLLECTION.logical_name)
@@ -336,7 +336,7 @@ def milvus_timings(milvus, cat: Catalogue, plan: Plan) -> list[Timing]:
 def neo4j_timings(neo4j, cat: Catalogue, plan: Plan, min_score: float) -> list[Timing]:
     """The traversal and the two-hop recommendation for sampled users, in one session (a pooled
     connection, as a service keeps it); parameters bound by the driver, never spliced in."""
-    from ..neo4j_graph import loader
+    from ..neo4j import loader
 
     rows, warm = plan.rows(len(cat.user_keys), 5)
     users, warm_users = [cat.user_keys[i] for i in rows], [cat.user_keys[i] for i in warm]
@@ -357,7 +357,7 @@ def neo4j_timings(neo4j, cat: Catalogue, plan: Plan, min_score: float) -> list[T
 
 def postgres_timings(postgres, cat: Catalogue, plan: Plan) -> list[Timing]:
     """Server-side prepared statements (`prepare=True`), on one connection, as a service would."""
-    from ..postgres_agentdb import schema as agentdb
+    from ..postgres import schema as agentdb
 
     schema = postgres.schema_name
     policy = POLICY_LOOKUP.format(policies=agentdb.qualified(schema, "policies"))
@@ -382,7 +382,7 @@ def postgres_timings(postgres, cat: Catalogue, plan: Plan) -> list[Timing]:
 
 def redis_timings(redis, cat: Catalogue, plan: Plan) -> list[Timing]:
     """The cache's own readers: get_platforms for sampled movies, top_trending(20)."""
-    from ..redis_cache.cache import get_platforms, top_trending
+    from ..redis.cache import get_platforms, top_trending
 
     ns = redis.namespace
     rows, warm = plan.rows(len(cat.platform_media), 7)

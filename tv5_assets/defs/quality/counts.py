@@ -1,7 +1,7 @@
 """What each store holds beside the upstream count it must equal, and statistics of the embeddings.
 
 Plain functions: the expected counts are polars over the upstream tables (the same frames the store
-loads and their checks derive from: neo4j_graph/model.py, redis_cache/cache.py), and one reader per
+loads and their checks derive from: neo4j/model.py, redis/cache.py), and one reader per
 store counts through the store's resource with the store groups' own helpers. `cross_store_report`
 (assets.py) runs them; the checks (checks.py) judge the rows it records.
 
@@ -31,9 +31,9 @@ import numpy as np
 import polars as pl
 
 from ..embeddings.schemas import EMBEDDING_DIM
-from ..milvus_vectors.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
-from ..neo4j_graph import model
-from ..redis_cache.cache import DEFAULT_TOP_TRENDING, latest_trends, platform_values
+from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
+from ..neo4j import model
+from ..redis.cache import DEFAULT_TOP_TRENDING, latest_trends, platform_values
 
 MILVUS, NEO4J, POSTGRES, REDIS = "Milvus", "Neo4j", "PostgreSQL", "Redis"
 STORES = (MILVUS, NEO4J, POSTGRES, REDIS)
@@ -180,7 +180,7 @@ def guarded(names: dict[str, tuple[str, str]], read: Callable[[], dict[str, int 
 
 def read_milvus(milvus) -> dict[str, Found]:
     """Entities behind each alias (strong consistency), through the milvus group's helpers."""
-    from ..milvus_vectors.loading import alias_target, count_entities
+    from ..milvus.loading import alias_target, count_entities
 
     specs = (MEDIA_COLLECTION, USER_COLLECTION)
     names = {s.logical_name: (milvus.collection_name(s.logical_name), "entities") for s in specs}
@@ -201,7 +201,7 @@ def read_milvus(milvus) -> dict[str, Found]:
 
 def read_neo4j(neo4j) -> dict[str, Found]:
     """Nodes per label and relationships per type of the model (the neo4j group's count queries)."""
-    from ..neo4j_graph import loader
+    from ..neo4j import loader
 
     names = {n.label: (f"(:{n.label})", "nodes") for n in model.NODES}
     names |= {r.type: (f"[:{r.type}]", "relationships") for r in model.RELATIONSHIPS}
@@ -215,7 +215,7 @@ def read_neo4j(neo4j) -> dict[str, Found]:
 
 def read_postgres(postgres) -> dict[str, Found]:
     """Rows of each AgentDB table (a missing table counts 0 and says so)."""
-    from ..postgres_agentdb import schema as agentdb  # SQLAlchemy, imported where used (fast code-location start)
+    from ..postgres import schema as agentdb  # SQLAlchemy, imported where used (fast code-location start)
 
     schema = postgres.schema_name
     names = {t: (f"{schema}.{t}", "rows") for t in AGENTDB_TABLES}
@@ -236,7 +236,7 @@ def read_postgres(postgres) -> dict[str, Found]:
 
 def read_redis(redis) -> dict[str, Found]:
     """Keys per prefix (SCAN, as the redis group's checks count them) and the trending set's members."""
-    from ..redis_cache.cache import glob_escape, scan_keys, trending_key
+    from ..redis.cache import glob_escape, scan_keys, trending_key
 
     ns = redis.namespace
     names = {

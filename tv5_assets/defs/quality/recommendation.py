@@ -34,7 +34,7 @@ from ...io_managers import table_schema
 from ...resources.milvus import MilvusResource
 from ...resources.neo4j import Neo4jResource
 from ..embeddings.user_vectors import user_preference_vectors
-from ..milvus_vectors.collections import MEDIA_COLLECTION
+from ..milvus.collections import MEDIA_COLLECTION
 from .holdout import K, popular_unseen, popularity_ranking, random_hit_rate, ranked, score, split_holdout
 
 MILVUS_TOP_K_LIMIT = 16_384  # the server's largest `limit`

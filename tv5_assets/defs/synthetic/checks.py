@@ -6,28 +6,23 @@ Non-blocking, severity ERROR: shares within 4 standard errors of their targets (
 holidays 0.1; at ml-25m size 4 SE of the availability share is 0.008, inside the required +-0.02),
 trends following rating popularity, and determinism.
 
-Determinism: the asset records its config and a content hash (common.frame_digest) in its
-materialization; the check re-runs the same generator on the same inputs with that config and
-requires three equal hashes: recorded, stored Parquet read back, and recomputed. A generator with
-an unseeded draw, a dependence on thread scheduling or on row order of a parallel group_by fails it.
+Determinism: `determinism.py` (a re-run of the generator with the recorded config must reproduce
+the stored content hash). Rule helpers: `check_rules.py`.
 """
 
 # No `from __future__ import annotations` here: Dagster reads Config and IO types from the
 # evaluated annotations (a string annotation makes it reject the Config class).
 
-import inspect
-import math
-from collections.abc import Callable
-
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from ...io_managers import markdown_preview
 from . import assets as synthetic_assets
 from .catalog import canonical_movies, movie_traits, rating_counts
-from .common import frame_digest, rank_percentile
+from .check_rules import list_has_duplicates, list_not_subset, not_in, out_of_range, rules_result, share_result
+from .common import rank_percentile
 from .contexts import DAYS, MOODS, OCCASIONS, SEASONS, TIME_BUDGETS, TIMES_OF_DAY, VIEWING_MODES, group_size_bounds
+from .determinism import deterministic_check, latest_metadata
 from .platforms import PLATFORM_NAMES, PLATFORM_TYPES, REGIONS, SUBTITLE_LANGUAGES, movie_subtitle_languages
 from .schemas import ARCHETYPES, COUNTRIES, PLATFORM_IDS
 from .subtitles import (
@@ -39,184 +34,10 @@ from .subtitles import (
     UNIQUE_WORDS_RANGE,
     genre_complexity,
 )
-from .users import (
-    AGE_RANGES,
-    COUNTRY_LANGUAGE,
-    CULTURAL_CONTEXT,
-    DEVICE_RANGES,
-    LANGUAGES,
-    TIMEZONES,
-    VIEWING_RANGES,
-)
+from .users import AGE_RANGES, COUNTRY_LANGUAGE, CULTURAL_CONTEXT, DEVICE_RANGES, LANGUAGES, TIMEZONES, VIEWING_RANGES
 from .vocabulary import TOPICS
 
-STANDARD_ERRORS = 4.0
 ARC_END_TOLERANCE = 0.1  # last arc point vs overall sentiment: noise sd 0.02, so 5 sd
-EXAMPLE_ROWS = 5
-
-
-# ----------------------------------------------------------------------------------- helpers
-def evaluate_rules(frame: pl.DataFrame, rules: dict[str, pl.Expr]) -> tuple[bool, dict]:
-    """Each rule is a boolean expression that is True on a violating row (null counts as a
-    violation). One pass computes every rule's count; failing rules get example rows."""
-    if frame.height == 0:
-        return True, {"rows": 0, "rules_checked": len(rules)}
-    counts = frame.select([rule.fill_null(True).sum().alias(name) for name, rule in rules.items()]).row(0, named=True)
-    failing = {name: int(count) for name, count in counts.items() if count}
-    metadata: dict = {"rows": frame.height, "rules_checked": len(rules), "rules_failing": len(failing)}
-    lines = ["| rule | violating rows |", "|---|---:|"] + [f"| {name} | {count:,} |" for name, count in counts.items()]
-    metadata["rules"] = dg.MetadataValue.md("\n".join(lines))
-    for name in list(failing)[:3]:
-        examples = frame.filter(rules[name].fill_null(True)).head(EXAMPLE_ROWS)
-        metadata[f"examples: {name}"] = dg.MetadataValue.md(markdown_preview(examples, rows=EXAMPLE_ROWS))
-    return not failing, metadata
-
-
-def rules_result(
-    frame: pl.DataFrame,
-    rules: dict[str, pl.Expr],
-    what: str,
-    extra_failures: dict | None = None,
-    extra_metadata: dict | None = None,
-) -> dg.AssetCheckResult:
-    passed, metadata = evaluate_rules(frame, rules)
-    extra_failures = {k: v for k, v in (extra_failures or {}).items() if v}
-    for name, detail in extra_failures.items():
-        metadata[f"failed: {name}"] = str(detail)
-    metadata.update(extra_metadata or {})
-    passed = passed and not extra_failures
-    failing = [k for k in metadata if k.startswith("examples: ") or k.startswith("failed: ")]
-    description = (
-        f"{what}: all rules hold"
-        if passed
-        else f"{what}: rules broken ({', '.join(f.split(': ', 1)[1] for f in failing)}); see metadata for examples. "
-        "This is a generator bug (tv5_assets/defs/synthetic/); fix it and re-materialize."
-    )
-    return dg.AssetCheckResult(passed=passed, description=description, metadata=metadata)
-
-
-def not_in(column: str, allowed: list) -> pl.Expr:
-    return ~pl.col(column).is_in(allowed)
-
-
-def list_not_subset(column: str, allowed: list[str]) -> pl.Expr:
-    return pl.col(column).list.eval(~pl.element().is_in(allowed)).list.any()
-
-
-def list_has_duplicates(column: str) -> pl.Expr:
-    return pl.col(column).list.n_unique() != pl.col(column).list.len()
-
-
-def out_of_range(column: str, low: float, high: float) -> pl.Expr:
-    return ~pl.col(column).is_between(low, high) | pl.col(column).is_nan()
-
-
-def share_result(name: str, successes: int, trials: int, target: float) -> dg.AssetCheckResult:
-    """Observed share within STANDARD_ERRORS binomial standard errors of the target."""
-    if trials == 0:
-        return dg.AssetCheckResult(passed=True, description=f"{name}: no rows, nothing to test")
-    share = successes / trials
-    standard_error = math.sqrt(max(target * (1 - target), 1e-12) / trials)
-    tolerance = STANDARD_ERRORS * standard_error
-    passed = abs(share - target) <= tolerance
-    return dg.AssetCheckResult(
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=f"{name} {share:.4f} vs target {target} (tolerance +-{tolerance:.4f} = {STANDARD_ERRORS:g} SE, n={trials})"
-        + ("" if passed else ": outside tolerance; the generator's probabilities are off"),
-        metadata={
-            "share": round(share, 5),
-            "target": target,
-            "tolerance": round(tolerance, 5),
-            "standard_error": round(standard_error, 6),
-            "trials": trials,
-            "deviation_in_standard_errors": round((share - target) / standard_error, 2) if standard_error else 0.0,
-        },
-    )
-
-
-def latest_metadata(context: dg.AssetCheckExecutionContext, key: str) -> dict:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(key))
-    if event is None or event.asset_materialization is None:
-        return {}
-    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
-
-
-def determinism_result(
-    context: dg.AssetCheckExecutionContext,
-    key: str,
-    config_type: type[dg.Config],
-    regenerate: Callable[[dg.Config], pl.DataFrame],
-    stored: pl.DataFrame,
-) -> dg.AssetCheckResult:
-    metadata = latest_metadata(context, key)
-    if "config" not in metadata or "content_hash" not in metadata:
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"{key}: the latest materialization has no recorded config/content_hash; re-materialize it.",
-        )
-    config = config_type(**metadata["config"])
-    recorded = metadata["content_hash"]
-    stored_hash = frame_digest(stored)
-    recomputed_hash = frame_digest(regenerate(config))
-    passed = recorded == stored_hash == recomputed_hash
-    return dg.AssetCheckResult(
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(
-            f"{key}: re-running the generator with seed {config.seed} reproduced the stored content hash"
-            if passed
-            else f"{key}: content hashes differ (recorded {recorded[:12]}, stored {stored_hash[:12]}, "
-            f"recomputed {recomputed_hash[:12]}): the output is not a pure function of inputs and seed, "
-            "or the stored file is not the one this run wrote."
-        ),
-        metadata={
-            "recorded_hash": recorded,
-            "stored_hash": stored_hash,
-            "recomputed_hash": recomputed_hash,
-            "seed": config.seed,
-        },
-    )
-
-
-def deterministic_check(
-    asset: str, config_type: type[dg.Config], generate: Callable[..., pl.DataFrame], **upstream: type
-) -> dg.AssetChecksDefinition:
-    """`<asset>_deterministic` (non-blocking, ERROR): re-runs `generate(config, *upstream assets)`,
-    the asset's own generator call (assets.py), with the config recorded in the latest
-    materialization, and compares content hashes (determinism_result).
-
-    `upstream` names the assets `generate` takes after the config, in its order, each with the type
-    the IO manager loads it as (pl.DataFrame or pl.LazyFrame).
-    """
-
-    def check(context: dg.AssetCheckExecutionContext, **inputs: pl.DataFrame | pl.LazyFrame) -> dg.AssetCheckResult:
-        stored = inputs.pop(asset)
-        return determinism_result(
-            context, asset, config_type, lambda config: generate(config, *(inputs[name] for name in upstream)), stored
-        )
-
-    # Dagster reads a check's inputs (and the types to load them as) from its signature.
-    check.__signature__ = inspect.Signature(
-        [
-            inspect.Parameter(
-                "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetCheckExecutionContext
-            ),
-            *(
-                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
-                for name, kind in {asset: pl.DataFrame, **upstream}.items()
-            ),
-        ],
-        return_annotation=dg.AssetCheckResult,
-    )
-    check.__name__ = f"{asset}_deterministic"
-    return dg.asset_check(
-        asset=asset,
-        name=check.__name__,
-        additional_ins={name: dg.AssetIn(name) for name in upstream},
-        description="Re-running the generator with the recorded seed reproduces the stored content hash.",
-    )(check)
 
 
 # ---------------------------------------------------------------------------- user_profiles

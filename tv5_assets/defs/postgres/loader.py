@@ -8,14 +8,9 @@ Plain load (`load_table`, used for policies), all in one transaction:
     CREATE staging; COPY (binary); ADD PRIMARY KEY, CREATE INDEX; ANALYZE;
     DROP live; RENAME staging (and its key and indexes) to the live names; COMMIT.
 
-Partitioned load (`load_partitioned`, used for episodes): PostgreSQL parses COPY input on one core
-per connection, and parsing JSONB is what bounds the episodes load, so several connections each
-load one range partition of the new table in parallel:
-    worker k: BEGIN; CREATE <table>__staging_<tag>_p<k> with a CHECK on its key range;
-              COPY its batches; build its primary key and indexes; ANALYZE; COMMIT
-    then, in ONE transaction: CREATE the partitioned parent; ATTACH every partition (the CHECK
-    spares the validation scan); ADD PRIMARY KEY / CREATE INDEX on the parent (they adopt the
-    partitions' matching indexes instead of rebuilding); DROP live; RENAME into place; COMMIT.
+Partitioned load (`load_partitioned`, used for episodes: one connection per range partition):
+partitioned_load.py, on the staging, COPY, key and swap steps of this module.
+
 Each staging table is created in the transaction that COPYs into it, so with `wal_level=minimal`
 (the local server's setting) its rows skip the WAL and are synced once at commit.
 
@@ -28,8 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -72,7 +66,7 @@ class LoadReport:
     deleted_rows: int = 0
     """Rows a user-range load deleted before writing its range again."""
 
-    def add_copy(self, stats: _CopyStats) -> None:
+    def add_copy(self, stats: CopyStats) -> None:
         self.rows += stats.rows
         self.batches += stats.batches
         self.build_seconds += stats.build_seconds
@@ -227,7 +221,7 @@ def _lock_holders(conn: psycopg.Connection, key: str) -> str:
 
 
 @contextlib.contextmanager
-def _load_session(
+def load_session(
     connect: Callable[[], psycopg.Connection], schema: str, table: sa.Table, tag: str = ""
 ) -> Iterator[psycopg.Connection]:
     """A connection holding the table's load lock, the schema created, earlier loads' staging swept."""
@@ -239,7 +233,7 @@ def _load_session(
 
 
 @dataclass
-class _CopyStats:
+class CopyStats:
     rows: int = 0
     batches: int = 0
     build_seconds: float = 0.0  # waiting for the next batch (computing it)
@@ -247,18 +241,18 @@ class _CopyStats:
     send_seconds: float = 0.0  # in COPY writes: the server parsing and storing, seen from here
 
 
-def _copy_batches(
+def copy_batches(
     conn: psycopg.Connection,
     table: sa.Table,
     schema: str,
     target: str,
     batches: Iterable[pl.DataFrame],
     cancel: threading.Event | None = None,
-) -> _CopyStats:
+) -> CopyStats:
     """COPY every batch into `target` in binary format."""
     types = pg_types(table)
     columns = ", ".join(model.quoted(c) for c in types)
-    stats = _CopyStats()
+    stats = CopyStats()
     with conn.cursor().copy(f"COPY {model.qualified(schema, target)} ({columns}) FROM STDIN (FORMAT binary)") as copy:
         copy.write(HEADER)
         iterator = iter(batches)
@@ -286,7 +280,7 @@ def _copy_batches(
     return stats
 
 
-def _build_keys(conn: psycopg.Connection, table: sa.Table, schema: str, target: str, report: dict[str, float]) -> float:
+def build_keys(conn: psycopg.Connection, table: sa.Table, schema: str, target: str, report: dict[str, float]) -> float:
     total = 0.0
     for label, statement in model.keys_ddl(table, schema, target):
         started = time.perf_counter()
@@ -297,7 +291,7 @@ def _build_keys(conn: psycopg.Connection, table: sa.Table, schema: str, target: 
     return total
 
 
-def _swap_in(conn: psycopg.Connection, table: sa.Table, schema: str, staged: str, lock_timeout_s: int) -> None:
+def swap_in(conn: psycopg.Connection, table: sa.Table, schema: str, staged: str, lock_timeout_s: int) -> None:
     """In the open transaction: drop the live table, rename the staged one (and its keys) into place."""
     conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s)}s'")
     if _live_exists(conn, schema, table.name):
@@ -308,7 +302,7 @@ def _swap_in(conn: psycopg.Connection, table: sa.Table, schema: str, staged: str
         conn.execute(statement)
 
 
-def _lock_timeout_message(schema: str, table: str, seconds: int) -> str:
+def lock_timeout_message(schema: str, table: str, seconds: int) -> str:
     return (
         f"Could not swap the new {schema}.{table} in: other sessions held the table for more than {seconds} s "
         "(long-running queries or open transactions). The previous contents are unchanged; re-run the load "
@@ -331,237 +325,25 @@ def load_table(
     report = LoadReport(table=f"{schema}.{table.name}")
     started = time.perf_counter()
     staged = model.staging_name(table, tag)
-    with _load_session(connect, schema, table, tag) as conn:
+    with load_session(connect, schema, table, tag) as conn:
         try:
             conn.execute(model.create_staging_ddl(table, schema, staged))
-            report.add_copy(_copy_batches(conn, table, schema, staged, batches))
+            report.add_copy(copy_batches(conn, table, schema, staged, batches))
             report.copy_seconds = time.perf_counter() - started
-            report.index_seconds = _build_keys(conn, table, schema, staged, report.index_breakdown)
+            report.index_seconds = build_keys(conn, table, schema, staged, report.index_breakdown)
             conn.execute(f"ANALYZE {model.qualified(schema, staged)}")
             swap_started = time.perf_counter()
-            _swap_in(conn, table, schema, staged, lock_timeout_s)
+            swap_in(conn, table, schema, staged, lock_timeout_s)
             conn.commit()
             report.swap_seconds = time.perf_counter() - swap_started
         except psycopg.errors.LockNotAvailable as error:
             conn.rollback()
-            raise RuntimeError(_lock_timeout_message(schema, table.name, lock_timeout_s)) from error
+            raise RuntimeError(lock_timeout_message(schema, table.name, lock_timeout_s)) from error
         except BaseException:
             conn.rollback()  # the staging table was created in this transaction: it disappears
             raise
     report.seconds = time.perf_counter() - started
     return report
-
-
-# --------------------------------------------------------------------------- partitioned load
-@dataclass(frozen=True)
-class PartitionSpec:
-    """One range partition of the new table: keys in [lower, upper) (None = unbounded) and its rows."""
-
-    lower: int | None
-    upper: int | None
-    batches: Callable[[], Iterator[pl.DataFrame]]
-
-    def check(self, key: str) -> str:
-        parts = []
-        if self.lower is not None:
-            parts.append(f'"{key}" >= {int(self.lower)}')
-        if self.upper is not None:
-            parts.append(f'"{key}" < {int(self.upper)}')
-        return " AND ".join(parts) if parts else "TRUE"
-
-    def bounds(self) -> str:
-        lower = "MINVALUE" if self.lower is None else str(int(self.lower))
-        upper = "MAXVALUE" if self.upper is None else str(int(self.upper))
-        return f"FROM ({lower}) TO ({upper})"
-
-
-@dataclass
-class _PartitionResult:
-    copy: _CopyStats
-    copy_seconds: float
-    index_seconds: float
-    index_breakdown: dict[str, float]
-
-
-def _load_partition(
-    connect: Callable[[], psycopg.Connection],
-    table: sa.Table,
-    schema: str,
-    name: str,
-    spec: PartitionSpec,
-    key: str,
-    cancel: threading.Event,
-    started: float,
-) -> _PartitionResult:
-    breakdown: dict[str, float] = {}
-    try:
-        with connect() as conn:
-            conn.execute(model.create_staging_ddl(table, schema, name, check=spec.check(key)))
-            stats = _copy_batches(conn, table, schema, name, spec.batches(), cancel)
-            copy_seconds = time.perf_counter() - started
-            index_seconds = _build_keys(conn, table, schema, name, breakdown)
-            conn.execute(f"ANALYZE {model.qualified(schema, name)}")
-            conn.commit()
-    except BaseException:
-        cancel.set()
-        raise
-    return _PartitionResult(stats, copy_seconds, index_seconds, breakdown)
-
-
-def load_partitioned(
-    connect: Callable[[], psycopg.Connection],
-    table: sa.Table,
-    schema: str,
-    partitions: Sequence[PartitionSpec],
-    tag: str,
-    lock_timeout_s: int = DEFAULT_SWAP_LOCK_TIMEOUT_S,
-) -> LoadReport:
-    """Replace `<schema>.<table>` by a table range-partitioned on its primary key, loaded in parallel.
-
-    `partitions` must cover the key space in order (first lower and last upper None, each upper the
-    next lower); each partition's batches are built and COPYed by its own worker and connection.
-    """
-    import psycopg
-
-    (key,) = [c.name for c in table.primary_key.columns]
-    _validate_partitions(partitions)
-    report = LoadReport(table=f"{schema}.{table.name}", partitions=len(partitions))
-    started = time.perf_counter()
-    parent = model.staging_name(table, tag)
-    names = [f"{parent}_p{k}" for k in range(len(partitions))]
-    with _load_session(connect, schema, table, tag) as conn:
-        cancel = threading.Event()
-        try:
-            results = _load_partitions(connect, table, schema, names, partitions, key, cancel, started)
-            _add_partition_results(report, results)
-            swap_started = time.perf_counter()
-            _attach_and_swap(conn, table, schema, parent, names, partitions, key, lock_timeout_s)
-            conn.commit()
-            report.swap_seconds = time.perf_counter() - swap_started
-        except BaseException as error:
-            cancel.set()
-            conn.rollback()
-            _drop_quietly(conn, schema, names)
-            if isinstance(error, psycopg.errors.LockNotAvailable):
-                raise RuntimeError(_lock_timeout_message(schema, table.name, lock_timeout_s)) from error
-            raise
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _load_partitions(
-    connect: Callable[[], psycopg.Connection],
-    table: sa.Table,
-    schema: str,
-    names: list[str],
-    partitions: Sequence[PartitionSpec],
-    key: str,
-    cancel: threading.Event,
-    started: float,
-) -> list[_PartitionResult]:
-    """Every partition loaded into its staging table `names[k]` by its own worker and connection."""
-    with ThreadPoolExecutor(max_workers=len(partitions), thread_name_prefix=f"load-{table.name}") as pool:
-        futures = [
-            pool.submit(_load_partition, connect, table, schema, name, spec, key, cancel, started)
-            for name, spec in zip(names, partitions)
-        ]
-        try:
-            return [f.result() for f in _first_error_first(futures)]
-        except BaseException:
-            cancel.set()  # before the pool's exit waits for the workers: stop them at their next batch
-            raise
-
-
-def _add_partition_results(report: LoadReport, results: list[_PartitionResult]) -> None:
-    for result in results:
-        report.add_copy(result.copy)
-    report.copy_seconds = max(r.copy_seconds for r in results)
-    report.index_seconds = sum(r.index_seconds for r in results)
-    for result in results:
-        for label, seconds in result.index_breakdown.items():
-            report.index_breakdown[label] = report.index_breakdown.get(label, 0.0) + seconds
-
-
-def _attach_and_swap(
-    conn: psycopg.Connection,
-    table: sa.Table,
-    schema: str,
-    parent: str,
-    names: list[str],
-    partitions: Sequence[PartitionSpec],
-    key: str,
-    lock_timeout_s: int,
-) -> None:
-    """In the open transaction: the partitioned parent over the loaded partitions, swapped into place."""
-    conn.execute(model.create_staging_ddl(table, schema, parent, partition_by=f'RANGE ("{key}")'))
-    for name, spec in zip(names, partitions):
-        conn.execute(
-            f"ALTER TABLE {model.qualified(schema, parent)} ATTACH PARTITION "
-            f"{model.qualified(schema, name)} FOR VALUES {spec.bounds()}"
-        )
-        # The partition bound now enforces the range; the CHECK only served the attach.
-        conn.execute(f"ALTER TABLE {model.qualified(schema, name)} DROP CONSTRAINT {model.quoted(f'{name}_range')}")
-    for _label, statement in model.keys_ddl(table, schema, parent):
-        conn.execute(statement)  # adopts the partitions' indexes
-    conn.execute(f"ANALYZE {model.qualified(schema, parent)}")
-    _swap_in(conn, table, schema, parent, lock_timeout_s)
-    for k, name in enumerate(names):
-        for statement in model.rename_ddl(table, schema, name, f"{table.name}_p{k}"):
-            conn.execute(statement)
-
-
-def split_contiguous(weights: list[int], parts: int) -> list[range]:
-    """Split items (in order) into at most `parts` contiguous, non-empty runs of about equal weight."""
-    total = sum(weights)
-    if not weights:
-        return []
-    parts = max(1, min(parts, len(weights)))
-    runs: list[range] = []
-    start, before = 0, 0
-    for index, weight in enumerate(weights):
-        # Cut after this item when the running weight reaches the next share.
-        before += weight
-        remaining_items = len(weights) - index - 1
-        remaining_parts = parts - len(runs) - 1
-        if remaining_parts == 0:
-            break
-        if before >= total * (len(runs) + 1) / parts or remaining_items == remaining_parts:
-            runs.append(range(start, index + 1))
-            start = index + 1
-    runs.append(range(start, len(weights)))
-    return [r for r in runs if len(r)]
-
-
-def _validate_partitions(partitions: Sequence[PartitionSpec]) -> None:
-    if not partitions:
-        raise ValueError("a partitioned load needs at least one partition")
-    if partitions[0].lower is not None or partitions[-1].upper is not None:
-        raise ValueError("the first partition must start at MINVALUE and the last end at MAXVALUE")
-    for left, right in zip(partitions, partitions[1:]):
-        if left.upper is None or left.upper != right.lower:
-            raise ValueError(f"partitions must be contiguous: {left.upper} != {right.lower}")
-
-
-def _first_error_first(futures: list) -> list:
-    """Wait for all futures; if any failed, re-raise the root failure rather than a LoadCancelled."""
-    errors = [f.exception() for f in futures]
-    root = next((e for e in errors if e is not None and not isinstance(e, LoadCancelled)), None)
-    root = root or next((e for e in errors if e is not None), None)
-    if root is not None:
-        raise root
-    return futures
-
-
-def _drop_quietly(conn: psycopg.Connection, schema: str, names: Sequence[str]) -> None:
-    """Remove committed staging partitions of a failed load (best effort; the next load sweeps)."""
-    import psycopg
-
-    try:
-        for name in names:
-            conn.execute(f"DROP TABLE IF EXISTS {model.qualified(schema, name)}")
-        conn.commit()
-    except psycopg.Error:
-        conn.rollback()
 
 
 # ------------------------------------------------------------------------- user-range load
@@ -583,7 +365,7 @@ def ensure_table(connect: Callable[[], psycopg.Connection], table: sa.Table, sch
     with connect() as conn:
         if _live_exists(conn, schema, table.name):
             return False
-    with _load_session(connect, schema, table) as conn:
+    with load_session(connect, schema, table) as conn:
         if _live_exists(conn, schema, table.name):
             return False
         conn.execute(model.create_staging_ddl(table, schema, table.name))
@@ -617,7 +399,7 @@ def load_user_range(
     with connect() as conn, _SharedTableLock(conn, schema, table.name):
         try:
             deleted = conn.execute(f"DELETE FROM {target} WHERE {where}", params).rowcount
-            report.add_copy(_copy_batches(conn, table, schema, table.name, batches))
+            report.add_copy(copy_batches(conn, table, schema, table.name, batches))
             report.copy_seconds = time.perf_counter() - started
             swap_started = time.perf_counter()
             conn.commit()

@@ -12,160 +12,34 @@ Order of the online load (each a separate asset, so a failure reruns only its ow
 `neo4j_import_files` writes the same graph as `neo4j-admin database import full` CSV files, for
 building a fresh database offline at full scale.
 
-How loads stay idempotent and what a failure leaves behind: see loader.py.
+How loads stay idempotent and what a failure leaves behind: see loader.py. Run config and what
+the assets share (driver, progress, metadata): asset_helpers.py.
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
-from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
 from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_AUTOMATION
 from ...partitions import context_range, user_partitions_def
 from ...resources.neo4j import Neo4jResource
 from ...services.neo4j import Neo4jService
 from ...settings import data_dir
-from ...store_load import NEO4J, store_asset, store_errors
-from . import bulk_import, import_files, loader, model
-
-if TYPE_CHECKING:
-    import neo4j
-
-PROGRESS_EVERY_S = 10.0
-
-
-class Neo4jLoadConfig(dg.Config):
-    batch_size: int = Field(
-        default=20_000,
-        ge=1_000,
-        le=100_000,
-        description="Rows per write transaction (UNWIND batch); 10k-50k balances round trips and heap.",
-    )
-    writers: int = Field(
-        default=2,
-        ge=1,
-        le=8,
-        description="Concurrent write transactions for relationship batches (disjoint sources). Each "
-        "transaction runs on one server core: 2 measured 80k RATED/s against 50k with 1 on 2 cores.",
-    )
-
-
-class RatingsLoadConfig(Neo4jLoadConfig):
-    chunk_rows: int = Field(
-        default=2_000_000,
-        ge=100,
-        description="Ratings read from Parquet per chunk (whole users), bounding the load's memory.",
-    )
-
-
-class SimilarityLoadConfig(Neo4jLoadConfig):
-    min_score: float = Field(
-        default=0.0,
-        ge=-1.0,
-        le=1.0,
-        description="Extra floor on SIMILAR_TO scores on top of similar_movies' own threshold.",
-    )
-
-
-class BulkImportConfig(dg.Config):
-    mode: str = Field(
-        default="auto",
-        pattern="^(auto|never)$",
-        description="auto: build a fresh, empty database on tv5's local server with neo4j-admin import "
-        "(when the graph is at least `min_graph_size`); never: always load online.",
-    )
-    min_graph_size: int = Field(
-        default=2_000_000,
-        ge=0,
-        description="Nodes plus relationships in the import files below which `auto` loads online: stopping, "
-        "importing and restarting the server costs a fixed minute or more (three JVM starts), which the "
-        "online load (~60k relationships/s) only repays above about two million (3 minutes at the 0.01 "
-        "sample against seconds online). 0 imports whatever the size.",
-    )
-
-
-# ----------------------------------------------------------------------------------- helpers
-@contextmanager
-def open_graph(neo4j_resource: Neo4jResource, doing: str) -> Iterator["neo4j.Driver"]:
-    """A verified driver; the resource words the driver's errors, store_errors decides what is retried."""
-    unavailable = partial(neo4j_resource.unavailable, doing=doing)
-    with store_errors(NEO4J, neo4j_resource.address, doing, unavailable):
-        with neo4j_resource.driver() as driver, neo4j_resource.translate_errors(doing):
-            yield driver
-
-
-def progress(context: dg.AssetExecutionContext, what: str) -> loader.BatchHook:
-    """Log rows written, rate and ETA every PROGRESS_EVERY_S seconds and at the end."""
-    started = time.perf_counter()
-    last = [started]
-
-    def hook(batch: int, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] < PROGRESS_EVERY_S and done < total:
-            return
-        last[0] = now
-        rate = done / (now - started) if now > started else 0.0
-        eta = (total - done) / rate if rate > 0 else 0.0
-        context.log.info(
-            f"{what}: {done:,}/{total:,} rows ({100 * done / max(total, 1):.0f}%), batch {batch + 1}, "
-            f"{rate:,.0f} rows/s, about {eta:.0f} s left"
-        )
-
-    return hook
-
-
-def _stats_metadata(*stats: loader.LoadStats) -> dict:
-    metadata: dict = {}
-    for s in stats:
-        prefix = s.name.lower()
-        metadata.update(s.metadata(prefix))
-        if s.skipped_examples:
-            metadata[f"{prefix}_skipped_examples"] = ", ".join(s.skipped_examples)
-    return metadata
-
-
-def _warn_skipped(context: dg.AssetExecutionContext, stats: loader.LoadStats, why: str) -> None:
-    if stats.skipped:
-        context.log.warning(
-            f"{stats.skipped:,} {stats.name} row(s) were not written because {why} (for example "
-            f"{'; '.join(stats.skipped_examples)}); the asset's checks will fail on the counts."
-        )
-
-
-def _common(neo4j_resource: Neo4jResource, started: float, written: int) -> dict:
-    seconds = time.perf_counter() - started
-    return {
-        "dagster/row_count": written,  # nodes plus relationships written by this load
-        "neo4j_address": neo4j_resource.address,
-        "neo4j_database": neo4j_resource.database,
-        "seconds": round(seconds, 3),
-        "written_per_second": round(written / seconds, 1) if seconds > 0 else 0.0,
-    }
-
-
-def _written_by_bulk_import(
-    context: dg.AssetExecutionContext, neo4j: Neo4jResource, **names: str
-) -> dg.MaterializeResult | None:
-    """When neo4j_bulk_import built the graph in this run: nothing to write (the checks still verify it)."""
-    recorded = bulk_import.imported_in_run(neo4j.uri, neo4j.database, context.run.run_id)
-    if recorded is None:
-        return None
-    counts = bulk_import.imported_counts(recorded, *names.values())
-    context.log.info(f"written by neo4j_bulk_import in this run ({counts}); nothing to load online")
-    return dg.MaterializeResult(
-        metadata={
-            "written_by": "neo4j_bulk_import",
-            **{key: counts[name] for key, name in names.items()},
-            "dagster/row_count": sum(counts[name] for name in names.values()),
-            "neo4j_address": neo4j.address,
-            "neo4j_database": neo4j.database,
-        }
-    )
+from ...store_load import NEO4J, store_asset
+from . import bulk_import, graph_parts, import_files, loader, model
+from .asset_helpers import (
+    BulkImportConfig,
+    Neo4jLoadConfig,
+    RatingsLoadConfig,
+    SimilarityLoadConfig,
+    common_metadata,
+    open_graph,
+    progress,
+    stats_metadata,
+    warn_skipped,
+    written_by_bulk_import,
+)
 
 
 # -------------------------------------------------------------------------------------- assets
@@ -278,22 +152,22 @@ def neo4j_constraints(context: dg.AssetExecutionContext, neo4j: Neo4jResource) -
 def neo4j_movies(
     context: dg.AssetExecutionContext, config: Neo4jLoadConfig, neo4j: Neo4jResource, movies: pl.DataFrame
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, movies="Movie", genres="Genre", has_genre="HAS_GENRE")
+    written = written_by_bulk_import(context, neo4j, movies="Movie", genres="Genre", has_genre="HAS_GENRE")
     if written is not None:
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading movies and genres") as driver:
-        movie_stats, genres, has_genre = loader.load_movies(
+        movie_stats, genres, has_genre = graph_parts.load_movies(
             driver, neo4j.database, movies, config.batch_size, config.writers, progress(context, "movies")
         )
-    _warn_skipped(context, has_genre, "the movie or genre node is missing")
+    warn_skipped(context, has_genre, "the movie or genre node is missing")
     return dg.MaterializeResult(
         metadata={
             "movies": movie_stats.written,
             "genres": genres.written,
             "has_genre": has_genre.written,
-            **_stats_metadata(movie_stats, genres, has_genre),
-            **_common(neo4j, started, movie_stats.written + genres.written + has_genre.written),
+            **stats_metadata(movie_stats, genres, has_genre),
+            **common_metadata(neo4j, started, movie_stats.written + genres.written + has_genre.written),
         }
     )
 
@@ -314,12 +188,12 @@ def neo4j_movie_tags(
     genome_tags: pl.DataFrame,
     movie_genome: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, tags="Tag", has_tag="HAS_TAG")
+    written = written_by_bulk_import(context, neo4j, tags="Tag", has_tag="HAS_TAG")
     if written is not None:
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading genome tags") as driver:
-        tags, has_tag = loader.load_movie_tags(
+        tags, has_tag = graph_parts.load_movie_tags(
             driver,
             neo4j.database,
             genome_tags,
@@ -328,13 +202,13 @@ def neo4j_movie_tags(
             config.writers,
             progress(context, "HAS_TAG"),
         )
-    _warn_skipped(context, has_tag, "the movie or tag node is missing")
+    warn_skipped(context, has_tag, "the movie or tag node is missing")
     return dg.MaterializeResult(
         metadata={
             "tags": tags.written,
             "has_tag": has_tag.written,
-            **_stats_metadata(tags, has_tag),
-            **_common(neo4j, started, tags.written + has_tag.written),
+            **stats_metadata(tags, has_tag),
+            **common_metadata(neo4j, started, tags.written + has_tag.written),
         }
     )
 
@@ -351,16 +225,16 @@ def neo4j_movie_tags(
 def neo4j_users(
     context: dg.AssetExecutionContext, config: Neo4jLoadConfig, neo4j: Neo4jResource, user_profiles: pl.DataFrame
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, users="User")
+    written = written_by_bulk_import(context, neo4j, users="User")
     if written is not None:
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading users") as driver:
-        (users,) = loader.load_users(
+        (users,) = graph_parts.load_users(
             driver, neo4j.database, user_profiles, config.batch_size, progress(context, "User nodes")
         )
     return dg.MaterializeResult(
-        metadata={"users": users.written, **_stats_metadata(users), **_common(neo4j, started, users.written)}
+        metadata={"users": users.written, **stats_metadata(users), **common_metadata(neo4j, started, users.written)}
     )
 
 
@@ -380,7 +254,7 @@ def neo4j_ratings(
     context: dg.AssetExecutionContext, config: RatingsLoadConfig, neo4j: Neo4jResource, ratings: pl.LazyFrame
 ) -> dg.MaterializeResult:
     users = context_range(context)
-    written = _written_by_bulk_import(context, neo4j, rated="RATED") if users is None else None
+    written = written_by_bulk_import(context, neo4j, rated="RATED") if users is None else None
     if written is not None:
         return written
     if users is not None:  # one partition: its users' ratings, and a prune limited to its range
@@ -388,7 +262,7 @@ def neo4j_ratings(
         context.log.info(f"RATED, partition {context.partition_key}: {users.describe()}")
     started = time.perf_counter()
     with open_graph(neo4j, "loading ratings") as driver:
-        (rated,) = loader.load_ratings(
+        (rated,) = graph_parts.load_ratings(
             driver,
             neo4j.database,
             ratings,
@@ -399,13 +273,13 @@ def neo4j_ratings(
             context.log.info,
             key_range=None if users is None else users.key_bounds(),
         )
-    _warn_skipped(context, rated, "the user or movie node is missing (load neo4j_users and neo4j_movies first)")
+    warn_skipped(context, rated, "the user or movie node is missing (load neo4j_users and neo4j_movies first)")
     return dg.MaterializeResult(
         metadata={
             "rated": rated.written,
             "rated_relationships_per_second": round(rated.per_second, 1),
-            **_stats_metadata(rated),
-            **_common(neo4j, started, rated.written),
+            **stats_metadata(rated),
+            **common_metadata(neo4j, started, rated.written),
         }
     )
 
@@ -435,13 +309,13 @@ def neo4j_similarity(
     neo4j: Neo4jResource,
     similar_movies: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, similar_to="SIMILAR_TO") if config.min_score <= 0.0 else None
+    written = written_by_bulk_import(context, neo4j, similar_to="SIMILAR_TO") if config.min_score <= 0.0 else None
     if written is not None:
         return written
     started = time.perf_counter()
     threshold = _similarity_threshold(context, config.min_score)
     with open_graph(neo4j, "loading similar movies") as driver:
-        (similar,) = loader.load_similarity(
+        (similar,) = graph_parts.load_similarity(
             driver,
             neo4j.database,
             similar_movies,
@@ -451,15 +325,15 @@ def neo4j_similarity(
             progress(context, "SIMILAR_TO"),
         )
     loaded = similar_movies.filter(pl.col("score") >= config.min_score)["score"]
-    _warn_skipped(context, similar, "a movie node is missing")
+    warn_skipped(context, similar, "a movie node is missing")
     return dg.MaterializeResult(
         metadata={
             "similar_to": similar.written,
             "score_threshold": threshold,
             "min_score": config.min_score,
             **({"lowest_score_loaded": float(loaded.min())} if loaded.len() else {}),
-            **_stats_metadata(similar),
-            **_common(neo4j, started, similar.written),
+            **stats_metadata(similar),
+            **common_metadata(neo4j, started, similar.written),
         }
     )
 
@@ -479,12 +353,12 @@ def neo4j_platforms(
     neo4j: Neo4jResource,
     platform_availability: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    written = _written_by_bulk_import(context, neo4j, platforms="Platform", available_on="AVAILABLE_ON")
+    written = written_by_bulk_import(context, neo4j, platforms="Platform", available_on="AVAILABLE_ON")
     if written is not None:
         return written
     started = time.perf_counter()
     with open_graph(neo4j, "loading platforms") as driver:
-        platforms, available = loader.load_platforms(
+        platforms, available = graph_parts.load_platforms(
             driver,
             neo4j.database,
             platform_availability,
@@ -492,13 +366,13 @@ def neo4j_platforms(
             config.writers,
             progress(context, "AVAILABLE_ON"),
         )
-    _warn_skipped(context, available, "the movie or platform node is missing")
+    warn_skipped(context, available, "the movie or platform node is missing")
     return dg.MaterializeResult(
         metadata={
             "platforms": platforms.written,
             "available_on": available.written,
-            **_stats_metadata(platforms, available),
-            **_common(neo4j, started, platforms.written + available.written),
+            **stats_metadata(platforms, available),
+            **common_metadata(neo4j, started, platforms.written + available.written),
         }
     )
 

@@ -8,15 +8,8 @@ from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.milvus import MilvusResource
 from .assets import milvus_media_collection, milvus_user_collection
 from .collections import MEDIA_COLLECTION, USER_COLLECTION, VERSION_SEPARATOR, CollectionSpec
-from .loading import (
-    alias_target,
-    count_entities,
-    count_in_range,
-    describe_vector_index,
-    index_mismatches,
-    normalise_index_description,
-    self_search_misses,
-)
+from .indexes import describe_vector_index, index_mismatches, normalise_index_description
+from .loading import alias_target, count_entities, count_in_range, self_search_misses
 
 SELF_SEARCH_SAMPLE = 8
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ... import load_locks
+from ...resources.redis import glob_escape as glob_escape  # re-exported: readers of the cache use it
 from .protocol import DEFAULT_CHUNK, resp_command, send_commands
 
 if TYPE_CHECKING:
@@ -92,11 +93,6 @@ def trending_key(namespace: str) -> str:
 
 def staging_prefix(namespace: str, tag: str) -> str:
     return f"{namespace}:staging:{tag}:"
-
-
-def glob_escape(text: str) -> str:
-    """Escape Redis glob metacharacters so a namespace is matched literally by SCAN MATCH."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 # -------------------------------------------------------------------------------------- readers

@@ -63,7 +63,7 @@ def _metadata(report: RefreshReport, cache: RedisResource) -> dict:
         "Platform availability per movie at `{ns}:platform:{media_id}`: a JSON list of the movie's platforms "
         "(platform_id, platform_name, availability_type, region, quality, subtitles), 24-hour TTL. Written with "
         "pipelined commands under a staging prefix and switched in atomically (no empty window); read with "
-        "`tv5_assets.defs.redis_cache.get_platforms`."
+        "`tv5_assets.defs.redis.cache.get_platforms`."
     ),
 )
 def redis_platform_cache(

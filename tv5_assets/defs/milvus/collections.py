@@ -293,7 +293,7 @@ def validate_rows(rows: pl.DataFrame, spec: CollectionSpec) -> None:
             raise CollectionInputError(
                 f"{spec.logical_name}: {f.name} is longer than the schema allows ({f.max_length} bytes"
                 f"{'' if f.max_capacity is None else f' per element, {f.max_capacity} elements'}) for "
-                f"{key} {too_long[key].head(5).to_list()}; raise the limit in milvus_vectors/collections.py"
+                f"{key} {too_long[key].head(5).to_list()}; raise the limit in milvus/collections.py"
             )
     if rows[VECTOR_FIELD].null_count():
         bad = rows.filter(pl.col(VECTOR_FIELD).is_null())[key].head(5).to_list()

@@ -1,7 +1,8 @@
 """Group `postgres`: the AgentDB (reinforcement-learning policies and episodes) in PostgreSQL.
 
 Tables are defined in schema.py (SQLAlchemy Core), rows are computed in transitions.py (polars)
-and loaded by loader.py (staging table, binary COPY, keys after the load, one-transaction swap).
+and loaded by loader.py and partitioned_load.py (staging table, binary COPY, keys after the load,
+one-transaction swap).
 Each asset returns a MaterializeResult: the data lives in PostgreSQL, in `<schema_name>.<table>`.
 """
 
@@ -29,7 +30,8 @@ from .transitions import (
 )
 
 if TYPE_CHECKING:
-    from .loader import LoadReport, PartitionSpec
+    from .loader import LoadReport
+    from .partitioned_load import PartitionSpec
 
 # The tables' Dagster column schemas, written once from schema.py by `schema.column_rows` (a test checks
 # that they still match and rewrites them with TV5_UPDATE_SNAPSHOTS=1): the asset definitions need
@@ -145,7 +147,7 @@ def episode_partitions(
     ratings: pl.LazyFrame, movies: pl.LazyFrame, batch_ratings: int, workers: int
 ) -> tuple[list["PartitionSpec"], int]:
     """Range partitions of episode ids, each with the user chunks whose episodes it holds."""
-    from .loader import PartitionSpec, split_contiguous
+    from .partitioned_load import PartitionSpec, split_contiguous
 
     chunks = user_chunks(ratings, batch_ratings)
     masks = movie_genre_masks(movies).collect().lazy()
@@ -194,7 +196,7 @@ def agentdb_episodes(
     movies: pl.LazyFrame,
 ) -> dg.MaterializeResult:
     from . import schema as model
-    from .loader import load_partitioned
+    from .partitioned_load import load_partitioned
 
     users = context_range(context)
     if users is not None:
