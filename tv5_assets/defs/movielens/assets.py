@@ -115,6 +115,11 @@ def source_file(spec: FileSpec) -> Path | None:
     )
 
 
+def source_asset_key(spec: FileSpec) -> dg.AssetKey:
+    """The observable source asset of a GroupLens file (sources.py): `genome-tags.csv` -> `genome_tags_csv`."""
+    return dg.AssetKey(spec.file_name.removesuffix(".csv").replace("-", "_") + "_csv")
+
+
 def genome_files() -> tuple[Path | None, Path | None]:
     """(genome-tags.csv, genome-scores.csv): both or neither, since one is useless without the other."""
     tags, scores = source_file(parsing.GENOME_TAGS_FILE), source_file(parsing.GENOME_SCORES_FILE)
@@ -178,7 +183,7 @@ def _rejects_check(name: str) -> dg.AssetCheckSpec:
 def _file_asset(name: str, description: str, schema: pl.Schema, *, code_version: str, **kwargs) -> Callable:
     """`dg.multi_asset` of one source file: the table and its rejects (both optional outputs, so the
     step can be subset), the no_rejected_rows check, in the movielens group. `code_version` is the
-    table's and its rejects'. `kwargs`: ins, op_tags."""
+    table's and its rejects'. `kwargs`: ins, op_tags, deps (the file's source asset, sources.py)."""
     return dg.multi_asset(
         outs=_outs(name, description, schema),
         code_version=code_version,
@@ -276,7 +281,13 @@ def _ids(frame: pl.LazyFrame | pl.DataFrame, column: str) -> pl.Series:
 # ----------------------------------------------------------------------------------------- assets
 
 
-@_file_asset("links", "links.csv: IMDb and TMDB ids per movieId.", schemas.LINKS, code_version="1")
+@_file_asset(
+    "links",
+    "links.csv: IMDb and TMDB ids per movieId.",
+    schemas.LINKS,
+    code_version="1",
+    deps=[source_asset_key(parsing.LINKS_FILE)],
+)
 def links(context: dg.AssetExecutionContext, config: IngestConfig):
     yield from _ingest(
         context,
@@ -306,6 +317,7 @@ def _movies_metadata(frame: pl.DataFrame) -> dict:
     "links (imdb_id, tmdb_id), with platform ids (media_id, internal_id).",
     schemas.MOVIES,
     code_version="1",
+    deps=[source_asset_key(parsing.MOVIES_FILE)],
     ins={"links": dg.AssetIn("links")},
 )
 def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.DataFrame):
@@ -324,6 +336,7 @@ def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.Da
     "ratings.csv (25M rows in ml-25m): user, movie, half-star rating, UTC timestamp, part of day.",
     schemas.RATINGS,
     code_version="1",
+    deps=[source_asset_key(parsing.RATINGS_FILE)],
     ins={"movies": dg.AssetIn("movies")},
     op_tags=CPU_HEAVY,
 )
@@ -344,6 +357,7 @@ def ratings(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.
     "tags.csv: user tag applications, the raw text unchanged plus a normalised form.",
     schemas.TAGS,
     code_version="1",
+    deps=[source_asset_key(parsing.TAGS_FILE)],
     ins={"movies": dg.AssetIn("movies")},
 )
 def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
@@ -366,6 +380,7 @@ def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.Laz
     "genome-tags.csv: the tag genome's vocabulary (empty when the release has no genome).",
     schemas.GENOME_TAGS,
     code_version="1",
+    deps=[source_asset_key(parsing.GENOME_TAGS_FILE)],
 )
 def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     genome_files()  # both or neither
@@ -378,6 +393,7 @@ def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     "when the release has no genome).",
     schemas.GENOME_SCORES,
     code_version="1",
+    deps=[source_asset_key(parsing.GENOME_SCORES_FILE)],
     ins={"movies": dg.AssetIn("movies"), "genome_tags": dg.AssetIn("genome_tags")},
     op_tags=CPU_HEAVY,
 )
