@@ -124,3 +124,27 @@ def test_same_bytes_observed_again_leave_everything_fresh(instance, release: Pat
     build(instance, "links", "movies")
     observe(instance)
     assert stale_status(instance, "links", "movies") == {"links": "FRESH", "movies": "FRESH"}
+
+
+def test_the_release_sensors_observation_marks_the_readers_stale(instance, release: Path) -> None:
+    # What the daemon does with a tick: store its observations, then start its run.
+    from tv5_assets.defs.automation.sensors import RELEASE_SENSOR
+
+    sensor = DEFS.get_repository_def().get_sensor_def(RELEASE_SENSOR)
+
+    def tick(cursor: str | None):
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=DEFS))
+        for event in result.asset_events:
+            instance.report_runless_asset_event(event)
+        return result
+
+    first = tick(None)  # never built: observes every file and builds everything
+    assert first.run_requests[0].asset_selection is None
+    build(instance, *PARSED)
+    assert set(stale_status(instance, *PARSED).values()) == {"FRESH"}
+
+    with (release / "tags.csv").open("ab") as handle:
+        handle.write(b"2,2,another tag,1500000000\r\n")
+    changed = tick(first.cursor)
+    assert "tags" in {key.to_user_string() for key in changed.run_requests[0].asset_selection}
+    assert stale_status(instance, *PARSED) == {"links": "FRESH", "movies": "FRESH", "ratings": "FRESH", "tags": "STALE"}
