@@ -3,7 +3,7 @@
 Every asset that writes into PostgreSQL, Redis, Milvus or Neo4j is declared with `store_asset` and
 runs its load inside `store_errors`:
 
-    @store_asset(POSTGRES, op_tags=CPU_HEAVY, description="...")
+    @store_asset(POSTGRES, code_version="1", op_tags=CPU_HEAVY, description="...")
     def agentdb_episodes(context, postgres: PostgresResource, ...):
         with store_errors(POSTGRES, postgres.address, "loading agentdb.episodes", postgres.unavailable):
             report = load_partitioned(..., run_tag(context))
@@ -72,10 +72,12 @@ STORE_LOAD_ASSETS = [
 ]
 
 
-def store_asset(store: Store, **settings):
+def store_asset(store: Store, *, code_version: str, **settings):
     """`dg.asset` with the store's group, kinds, pool, the owners, the store-load retry policy and automation;
-    keywords (description, op_tags, deps, metadata, or any default) are passed on and win."""
+    `code_version` (required: bump it when what the load writes changes) and the other keywords
+    (description, op_tags, deps, metadata, or any default) are passed on and win."""
     defaults = {
+        "code_version": code_version,
         "group_name": store.group,
         "kinds": set(store.kinds),
         "owners": OWNERS,

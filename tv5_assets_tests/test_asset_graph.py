@@ -1,4 +1,4 @@
-"""Snapshot of the asset graph's structure: keys, groups, dependencies, checks, pools, kinds.
+"""Snapshot of the asset graph's structure: keys, groups, dependencies, checks, pools, kinds, code versions.
 
 A structural change (a renamed asset, a dropped check, a new dependency) fails this test until the
 snapshot is regenerated on purpose:  TV5_UPDATE_SNAPSHOTS=1 pytest tv5_assets_tests/test_asset_graph.py
@@ -35,6 +35,7 @@ def graph_structure() -> dict:
             "kinds": sorted(node.kinds),
             "pools": sorted(node.pools or []),
             "owners": sorted(node.owners),
+            "code_version": node.code_version,  # a bump shows in the snapshot's diff, for review
         }
     return {"assets": assets}
 

@@ -38,14 +38,15 @@ def _retryable(error: BaseException) -> ServiceUnavailableError:
 
 
 def test_store_asset_applies_the_store_defaults_and_keywords_win() -> None:
-    @store_asset(REDIS, description="d")
+    @store_asset(REDIS, code_version="1", description="d")
     def plain() -> None: ...
 
-    @store_asset(NEO4J, op_tags=CPU_HEAVY, kinds={"neo4j", "csv"}, pool=None, description="d")
+    @store_asset(NEO4J, code_version="1", op_tags=CPU_HEAVY, kinds={"neo4j", "csv"}, pool=None, description="d")
     def overridden() -> None: ...
 
     spec = next(iter(plain.specs))
     assert (spec.group_name, set(spec.kinds), list(spec.owners)) == ("redis", {"redis", "polars"}, OWNERS)
+    assert spec.code_version == "1"  # required: store_asset has no default for it
     assert plain.op.pool == "redis" and plain.op.retry_policy == STORE_LOAD_RETRY_POLICY
     assert set(next(iter(overridden.specs)).kinds) == {"neo4j", "csv"} and overridden.op.pool is None
     assert overridden.op.tags == CPU_HEAVY and overridden.op.retry_policy == STORE_LOAD_RETRY_POLICY
@@ -125,7 +126,7 @@ def test_a_failure_already_decided_is_kept() -> None:
 def test_dagster_retries_what_store_errors_lets_through(error, attempts, success) -> None:
     calls = []
 
-    @store_asset(POSTGRES, retry_policy=dg.RetryPolicy(max_retries=2), description="d")
+    @store_asset(POSTGRES, code_version="1", retry_policy=dg.RetryPolicy(max_retries=2), description="d")
     def flaky() -> None:  # the store's retry policy, without its delays
         calls.append(1)
         with store_errors(POSTGRES, "host:1/db", "loading x", _retryable):

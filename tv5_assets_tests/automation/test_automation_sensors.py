@@ -14,6 +14,7 @@ from tv5_assets.defs.automation.fingerprint import from_cursor, scan
 from tv5_assets.defs.automation.schedules import REFRESH_EVERY_MINUTES, TRENDS_CACHE_SCHEDULE
 from tv5_assets.defs.automation.sensors import RELEASE_SENSOR, STORE_AUTOMATION_SENSOR
 from tv5_assets.defs.redis.cache import TRENDS_TTL_S
+from tv5_assets.movielens_releases import sha256_of
 
 defs = load_defs()
 REPO = defs.get_repository_def()
@@ -34,7 +35,18 @@ def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n")
     (folder / "README.txt").write_text("not watched: only .csv files are inputs\n")
     monkeypatch.setenv("TV5_MOVIELENS_DIR", str(folder))
+    monkeypatch.setenv("TV5_DATA_DIR", str(tmp_path / "data"))  # the sha256 cache
     return folder
+
+
+def observed(result) -> dict[str, str]:
+    """{source asset: data version} of the observations a tick records."""
+    events = [e for e in result.asset_events if isinstance(e, dg.AssetObservation)]
+    return {e.asset_key.to_user_string(): e.tags["dagster/data_version"] for e in events}
+
+
+def selected(request: dg.RunRequest) -> set[str]:
+    return {key.to_user_string() for key in request.asset_selection}
 
 
 def built(instance: dg.DagsterInstance, key: str = "movies") -> None:
@@ -85,8 +97,18 @@ def test_missing_folder_is_named_and_keeps_the_cursor(
 def test_first_tick_builds_a_never_built_release(instance: dg.DagsterInstance, release: Path) -> None:
     result = tick(instance, cursor=None)
     assert len(result.run_requests) == 1  # of the sensor's one job, build_everything
+    assert result.run_requests[0].asset_selection is None  # all of it
     assert REPO.get_sensor_def(RELEASE_SENSOR).job_name == "build_everything"
     assert set(from_cursor(result.cursor)) == {"movies.csv", "ratings.csv"}
+    # Every file's data version is recorded before that first build; files not there are "absent".
+    assert observed(result) == {
+        "links_csv": "absent",
+        "movies_csv": sha256_of(release / "movies.csv"),
+        "ratings_csv": sha256_of(release / "ratings.csv"),
+        "tags_csv": "absent",
+        "genome_tags_csv": "absent",
+        "genome_scores_csv": "absent",
+    }
 
 
 def test_first_tick_over_a_built_release_only_records_it(instance: dg.DagsterInstance, release: Path) -> None:
@@ -123,6 +145,8 @@ def test_changed_checksum_requests_build_everything_once(instance: dg.DagsterIns
     request = changed.run_requests[0]
     assert request.run_key and request.tags["tv5/trigger"] == RELEASE_SENSOR
     assert "ratings.csv" in request.tags["tv5/why"]
+    assert {"ratings", "agentdb_episodes"} <= selected(request) and "movies" not in selected(request)
+    assert observed(changed) == {"ratings_csv": sha256_of(release / "ratings.csv")}
     assert from_cursor(changed.cursor)["ratings.csv"].sha256 != from_cursor(cursor)["ratings.csv"].sha256
     # The next tick, with the new cursor, sees no change.
     assert not tick(instance, changed.cursor).run_requests
@@ -134,6 +158,39 @@ def test_new_file_is_a_new_release(instance: dg.DagsterInstance, release: Path) 
     (release / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,1,funny,964982703\n")
     result = tick(instance, cursor)
     assert len(result.run_requests) == 1 and "tags.csv" in result.run_requests[0].tags["tv5/why"]
+
+
+def test_a_changed_file_rebuilds_only_what_reads_it(instance: dg.DagsterInstance, release: Path) -> None:
+    (release / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,1,funny,964982703\n")
+    built(instance)
+    cursor = tick(instance, cursor=None).cursor
+    assert not tick(instance, cursor).run_requests  # unchanged: no run
+
+    with (release / "tags.csv").open("a") as handle:
+        handle.write("1,1,dark,964982704\n")
+    result = tick(instance, cursor)
+    (request,) = result.run_requests
+    chosen = selected(request)
+    assert {"tags", "tags_rejects", "tags_parquet", "tags_jsonl"} <= chosen
+    # Nothing upstream of tags.csv, nothing that reads only ratings.csv, and no backup or source asset.
+    assert not chosen & {"links", "movies", "ratings", "agentdb_episodes", "ratings_parquet", "store_backups"}
+    assert not any(name.endswith("_csv") for name in chosen)
+    assert observed(result) == {"tags_csv": sha256_of(release / "tags.csv")}
+    # A valid part of build_everything, with the checks of the selected assets.
+    subset = defs.resolve_job_def("build_everything").get_subset(asset_selection=set(request.asset_selection))
+    checks = {
+        key.name for key in subset.asset_layer.asset_graph.asset_check_keys if key.asset_key == dg.AssetKey("tags")
+    }
+    assert "no_rejected_rows" in checks
+
+
+def test_a_csv_file_no_asset_reads_starts_nothing(instance: dg.DagsterInstance, release: Path) -> None:
+    built(instance)
+    cursor = tick(instance, cursor=None).cursor
+    (release / "notes.csv").write_text("a,b\n1,2\n")
+    result = tick(instance, cursor)
+    assert not result.run_requests and not result.asset_events
+    assert "notes.csv, which no asset reads" in result.skip_message
 
 
 def test_scan_hashes_only_new_or_touched_files(release: Path) -> None:

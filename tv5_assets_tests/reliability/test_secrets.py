@@ -101,14 +101,14 @@ def _probe_job(store_name: str) -> dg.AssetsDefinition:
 
     if store_name == "postgres":
 
-        @store_asset(store, name="secret_probe_postgres")
+        @store_asset(store, code_version="1", name="secret_probe_postgres")
         def probe(postgres: PostgresResource) -> None:
             with store_errors(store, postgres.address, "probing", postgres.unavailable):
                 postgres.ping()
 
     else:
 
-        @store_asset(store, name="secret_probe_redis")
+        @store_asset(store, code_version="1", name="secret_probe_redis")
         def probe(redis: RedisResource) -> None:
             with store_errors(store, redis.address, "probing", redis.unavailable):
                 redis.client().ping()

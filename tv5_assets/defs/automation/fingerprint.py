@@ -1,8 +1,10 @@
 """The fingerprint of a GroupLens release folder, as the release sensor keeps it in its cursor.
 
 Each `.csv` file is known by (size, mtime_ns, sha256). A file whose size and mtime are unchanged keeps
-its recorded checksum; only a new or touched file is read and hashed, so a tick over an unchanged
-ml-25m folder (about 1 GB) costs a few `stat` calls. The release changed when a file was added,
+its recorded checksum; only a new or touched file is hashed, so a tick over an unchanged ml-25m folder
+(about 1 GB) costs a few `stat` calls. The sha256 is the one the source assets observe and the
+release check compares (`movielens.sources.file_digests`, cached in $TV5_DATA_DIR/cache): a file the
+sensor hashed is not read again by the run it starts. The release changed when a file was added,
 removed, or its checksum differs; touching a file without changing it is not a change.
 """
 
@@ -10,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ..movielens.sources import file_digests
 
 
 @dataclass(frozen=True)
@@ -21,16 +26,11 @@ class FileState:
     sha256: str
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def scan(folder: Path, known: dict[str, FileState]) -> tuple[dict[str, FileState], list[str]]:
     """(state of every `.csv` file in `folder`, names hashed now): a file whose size and mtime match
     `known` keeps its recorded checksum unread."""
     states: dict[str, FileState] = {}
-    hashed: list[str] = []
+    touched: list[tuple[Path, os.stat_result]] = []
     for path in sorted(folder.glob("*.csv")):
         if not path.is_file():
             continue
@@ -38,10 +38,12 @@ def scan(folder: Path, known: dict[str, FileState]) -> tuple[dict[str, FileState
         before = known.get(path.name)
         if before is not None and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             states[path.name] = before
-            continue
-        states[path.name] = FileState(stat.st_size, stat.st_mtime_ns, _sha256(path))
-        hashed.append(path.name)
-    return states, hashed
+        else:
+            touched.append((path, stat))
+    digests, _ = file_digests(path for path, _ in touched)
+    for path, stat in touched:
+        states[path.name] = FileState(stat.st_size, stat.st_mtime_ns, digests[path])
+    return dict(sorted(states.items())), [path.name for path, _ in touched]
 
 
 def changed_files(before: dict[str, FileState], now: dict[str, FileState]) -> list[str]:

@@ -1,9 +1,13 @@
-"""Sensors: a new GroupLens release starts `build_everything`; store loads follow upstream changes.
+"""Sensors: a changed GroupLens file rebuilds what was made from it; store loads follow upstream changes.
 
 - `movielens_release_sensor` watches TV5_MOVIELENS_DIR (fingerprint.py: size and mtime decide what
-  to re-hash; the cursor holds each file's checksum). A file added, removed or with a new checksum
-  requests one `build_everything` run; a touched but unchanged file does not. On its first tick it
-  records the folder, and requests a run only if `movies` was never materialized.
+  to re-hash; the cursor holds each file's checksum). For the files added, removed or with a new
+  checksum it records an observation of their source assets (movielens/sources.py: the sha256 as
+  data version, "absent" for a removed file), and requests one `build_everything` run restricted to
+  what those files feed: their source assets' downstream within build_everything (a changed tags.csv
+  rebuilds tags and what reads it, not ratings nor what reads only ratings). A touched but unchanged
+  file does nothing. On its first tick it records the folder; if `movies` was never materialized it
+  observes every file and requests the whole of build_everything.
 - `store_loads_automation` evaluates the `AutomationCondition` of the four store groups
   (conventions.STORE_LOAD_AUTOMATION: eager, except for updates made by a run that loads the stores
   itself): a store load runs after any of its upstream assets is updated, once the upstream is not
@@ -11,10 +15,14 @@
 Both are off unless TV5_AUTOMATION=on (switch.py), or turned on in the UI.
 """
 
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
 import dagster as dg
 
 from ...settings import movielens_dir
-from .fingerprint import changed_files, from_cursor, release_digest, scan, to_cursor
+from ..movielens.sources import SOURCE_KEYS, data_version
+from .fingerprint import FileState, changed_files, from_cursor, release_digest, scan, to_cursor
 from .jobs import STORE_GROUPS, build_everything
 from .switch import sensor_status
 
@@ -32,11 +40,41 @@ def _missing_folder(folder) -> dg.SensorResult:
     )
 
 
-def _build(digest: str, previous: str, why: str) -> dg.RunRequest:
+def _build(digest: str, previous: str, why: str, selection: Sequence[dg.AssetKey] | None = None) -> dg.RunRequest:
+    """One build_everything run: all of it (`selection` None) or the assets in `selection`, with their checks."""
     return dg.RunRequest(
         run_key=f"movielens-{digest[:16]}-after-{previous[:16]}",
+        asset_selection=selection,
         tags={"tv5/trigger": RELEASE_SENSOR, "tv5/movielens_release": digest[:16], "tv5/why": why[:200]},
     )
+
+
+def observations(folder: Path, names: Iterable[str], now: dict[str, FileState]) -> list[dg.AssetObservation]:
+    """An observation of each named file's source asset, as `movielens_files` would record it: the
+    sha256 as data version ("absent" for a file no longer there). Files no asset reads are skipped."""
+    events = []
+    for name in names:
+        if name not in SOURCE_KEYS:
+            continue
+        state = now.get(name)
+        version = data_version(state.sha256 if state else None).value
+        metadata = {"path": dg.MetadataValue.path(str(folder / name)), "observed_by": RELEASE_SENSOR}
+        if state:
+            metadata.update(size_bytes=state.size, sha256=state.sha256)
+        events.append(
+            dg.AssetObservation(asset_key=SOURCE_KEYS[name], tags={"dagster/data_version": version}, metadata=metadata)
+        )
+    return events
+
+
+def affected_assets(context: dg.SensorEvaluationContext, names: Iterable[str]) -> list[dg.AssetKey]:
+    """The assets of build_everything downstream of the named files' source assets (sorted)."""
+    sources = [SOURCE_KEYS[name] for name in names if name in SOURCE_KEYS]
+    if not sources:
+        return []
+    assets = {id(a): a for a in context.repository_def.assets_defs_by_key.values()}.values()
+    downstream = dg.AssetSelection.assets(*sources).downstream() & build_everything.selection
+    return sorted(downstream.resolve(assets), key=lambda key: key.to_user_string())
 
 
 def evaluate_release(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -51,18 +89,35 @@ def evaluate_release(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if before is None:
         if context.instance.get_latest_materialization_event(dg.AssetKey("movies")) is None:
             why = f"first look at {folder}: {len(now)} files, never built"
-            return dg.SensorResult(run_requests=[_build(digest, "none", why)], cursor=cursor)
+            return dg.SensorResult(
+                run_requests=[_build(digest, "none", why)],
+                asset_events=observations(folder, SOURCE_KEYS, now),
+                cursor=cursor,
+            )
         return dg.SensorResult(
-            skip_reason=f"recorded {folder} ({len(now)} files, release {digest[:12]}); a change starts build_everything",
+            skip_reason=(
+                f"recorded {folder} ({len(now)} files, release {digest[:12]}); a changed file starts "
+                "build_everything for what reads it"
+            ),
             cursor=cursor,
         )
     changed = changed_files(before, now)
     if not changed:
         touched = f"; {', '.join(hashed)} touched, same checksum" if hashed else ""
         return dg.SensorResult(skip_reason=f"no change in {folder} (release {digest[:12]}{touched})", cursor=cursor)
-    why = f"changed in {folder}: {', '.join(changed)}"
-    context.log.info(f"{why}; requesting build_everything")
-    return dg.SensorResult(run_requests=[_build(digest, release_digest(before), why)], cursor=cursor)
+    selection = affected_assets(context, changed)
+    if not selection:
+        return dg.SensorResult(
+            skip_reason=f"changed in {folder}: {', '.join(changed)}, which no asset reads (release {digest[:12]})",
+            cursor=cursor,
+        )
+    why = f"changed in {folder}: {', '.join(changed)}; rebuilding {len(selection)} assets"
+    context.log.info(f"{why}: {', '.join(key.to_user_string() for key in selection)}")
+    return dg.SensorResult(
+        run_requests=[_build(digest, release_digest(before), why, selection)],
+        asset_events=observations(folder, changed, now),
+        cursor=cursor,
+    )
 
 
 def movielens_release_sensor() -> dg.SensorDefinition:
@@ -72,8 +127,10 @@ def movielens_release_sensor() -> dg.SensorDefinition:
         minimum_interval_seconds=60,
         default_status=sensor_status(),
         description=(
-            "Starts build_everything when the GroupLens folder (TV5_MOVIELENS_DIR) changes: a file added, "
-            "removed or with a new checksum. Off unless TV5_AUTOMATION=on (or turned on here)."
+            "When a GroupLens file (TV5_MOVIELENS_DIR) is added, removed or gets a new checksum, records its "
+            "new data version (an observation of its source asset) and starts build_everything for the assets "
+            "downstream of it only; the first build of a folder builds everything. Off unless "
+            "TV5_AUTOMATION=on (or turned on here)."
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext):

@@ -59,6 +59,7 @@ def _metadata(manifest: dict, folder) -> dict:
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={"postgresql", "redis", "milvus", "neo4j"},
     owners=OWNERS,

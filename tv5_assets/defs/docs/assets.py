@@ -93,6 +93,7 @@ def write_dictionary(text: str, final: Path) -> None:
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={"markdown"},
     owners=OWNERS,

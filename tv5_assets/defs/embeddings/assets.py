@@ -108,6 +108,7 @@ def vectors_of(frame: pl.DataFrame, column: str = "embedding") -> np.ndarray:
 
 # -------------------------------------------------------------------------------------- assets
 @dg.asset(
+    code_version="1",
     op_tags=CRITICAL_PATH,
     group_name=GROUP,
     kinds={"polars", "parquet"},
@@ -148,6 +149,7 @@ def media_text(
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={"pytorch", "huggingface", "parquet"},
     owners=OWNERS,
@@ -220,6 +222,7 @@ def media_embeddings(
 
 
 @dg.asset(
+    code_version="1",
     op_tags={**CPU_HEAVY, **CRITICAL_PATH},
     group_name=GROUP,
     kinds={"scipy", "polars", "parquet"},
@@ -275,6 +278,7 @@ def user_embeddings(
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={"pytorch", "parquet"},
     owners=OWNERS,

@@ -55,8 +55,9 @@ def _line_schema(export: layouts.JsonlExport) -> dg.TableSchema:
     )
 
 
-def jsonl_asset(export: layouts.JsonlExport) -> dg.AssetsDefinition:
+def jsonl_asset(export: layouts.JsonlExport, code_version: str) -> dg.AssetsDefinition:
     @dg.asset(
+        code_version=code_version,
         name=export.name,
         ins={"upstream": dg.AssetIn(export.upstream)},
         group_name=GROUP,
@@ -82,11 +83,12 @@ def jsonl_asset(export: layouts.JsonlExport) -> dg.AssetsDefinition:
     return _export
 
 
-JSONL_ASSETS = [jsonl_asset(export) for export in layouts.EXPORTS]
+JSONL_ASSETS = [jsonl_asset(export, code_version="1") for export in layouts.EXPORTS]
 
 
-def parquet_asset(table: str) -> dg.AssetsDefinition:
+def parquet_asset(table: str, code_version: str) -> dg.AssetsDefinition:
     @dg.asset(
+        code_version=code_version,
         name=f"{table}_parquet",
         ins={"upstream": dg.AssetIn(table)},
         group_name=GROUP,
@@ -116,6 +118,6 @@ def parquet_asset(table: str) -> dg.AssetsDefinition:
     return _copy
 
 
-PARQUET_ASSETS = [parquet_asset(table) for table in layouts.PARQUET_TABLES]
+PARQUET_ASSETS = [parquet_asset(table, code_version="1") for table in layouts.PARQUET_TABLES]
 
 ASSETS = [*JSONL_ASSETS, *PARQUET_ASSETS]

@@ -115,6 +115,11 @@ def source_file(spec: FileSpec) -> Path | None:
     )
 
 
+def source_asset_key(spec: FileSpec) -> dg.AssetKey:
+    """The observable source asset of a GroupLens file (sources.py): `genome-tags.csv` -> `genome_tags_csv`."""
+    return dg.AssetKey(spec.file_name.removesuffix(".csv").replace("-", "_") + "_csv")
+
+
 def genome_files() -> tuple[Path | None, Path | None]:
     """(genome-tags.csv, genome-scores.csv): both or neither, since one is useless without the other."""
     tags, scores = source_file(parsing.GENOME_TAGS_FILE), source_file(parsing.GENOME_SCORES_FILE)
@@ -175,11 +180,13 @@ def _rejects_check(name: str) -> dg.AssetCheckSpec:
     )
 
 
-def _file_asset(name: str, description: str, schema: pl.Schema, **kwargs) -> Callable:
+def _file_asset(name: str, description: str, schema: pl.Schema, *, code_version: str, **kwargs) -> Callable:
     """`dg.multi_asset` of one source file: the table and its rejects (both optional outputs, so the
-    step can be subset), the no_rejected_rows check, in the movielens group. `kwargs`: ins, op_tags."""
+    step can be subset), the no_rejected_rows check, in the movielens group. `code_version` is the
+    table's and its rejects'. `kwargs`: ins, op_tags, deps (the file's source asset, sources.py)."""
     return dg.multi_asset(
         outs=_outs(name, description, schema),
+        code_version=code_version,
         group_name=GROUP,
         can_subset=True,
         check_specs=[_rejects_check(name)],
@@ -274,7 +281,13 @@ def _ids(frame: pl.LazyFrame | pl.DataFrame, column: str) -> pl.Series:
 # ----------------------------------------------------------------------------------------- assets
 
 
-@_file_asset("links", "links.csv: IMDb and TMDB ids per movieId.", schemas.LINKS)
+@_file_asset(
+    "links",
+    "links.csv: IMDb and TMDB ids per movieId.",
+    schemas.LINKS,
+    code_version="1",
+    deps=[source_asset_key(parsing.LINKS_FILE)],
+)
 def links(context: dg.AssetExecutionContext, config: IngestConfig):
     yield from _ingest(
         context,
@@ -303,6 +316,8 @@ def _movies_metadata(frame: pl.DataFrame) -> dict:
     "movies.csv parsed: title without year, display/alternate titles, year, genre list, joined to "
     "links (imdb_id, tmdb_id), with platform ids (media_id, internal_id).",
     schemas.MOVIES,
+    code_version="1",
+    deps=[source_asset_key(parsing.MOVIES_FILE)],
     ins={"links": dg.AssetIn("links")},
 )
 def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.DataFrame):
@@ -320,6 +335,8 @@ def movies(context: dg.AssetExecutionContext, config: IngestConfig, links: pl.Da
     "ratings",
     "ratings.csv (25M rows in ml-25m): user, movie, half-star rating, UTC timestamp, part of day.",
     schemas.RATINGS,
+    code_version="1",
+    deps=[source_asset_key(parsing.RATINGS_FILE)],
     ins={"movies": dg.AssetIn("movies")},
     op_tags=CPU_HEAVY,
 )
@@ -339,6 +356,8 @@ def ratings(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.
     "tags",
     "tags.csv: user tag applications, the raw text unchanged plus a normalised form.",
     schemas.TAGS,
+    code_version="1",
+    deps=[source_asset_key(parsing.TAGS_FILE)],
     ins={"movies": dg.AssetIn("movies")},
 )
 def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.LazyFrame):
@@ -360,6 +379,8 @@ def tags(context: dg.AssetExecutionContext, config: IngestConfig, movies: pl.Laz
     "genome_tags",
     "genome-tags.csv: the tag genome's vocabulary (empty when the release has no genome).",
     schemas.GENOME_TAGS,
+    code_version="1",
+    deps=[source_asset_key(parsing.GENOME_TAGS_FILE)],
 )
 def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     genome_files()  # both or neither
@@ -371,6 +392,8 @@ def genome_tags(context: dg.AssetExecutionContext, config: IngestConfig):
     "genome-scores.csv: relevance (float32) of every genome tag for every genome movie (empty "
     "when the release has no genome).",
     schemas.GENOME_SCORES,
+    code_version="1",
+    deps=[source_asset_key(parsing.GENOME_SCORES_FILE)],
     ins={"movies": dg.AssetIn("movies"), "genome_tags": dg.AssetIn("genome_tags")},
     op_tags=CPU_HEAVY,
 )
@@ -390,6 +413,7 @@ def genome_scores(
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,

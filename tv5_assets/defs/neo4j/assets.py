@@ -45,6 +45,7 @@ from .asset_helpers import (
 # -------------------------------------------------------------------------------------- assets
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=["neo4j_import_files"],
     description=(
@@ -117,6 +118,7 @@ def _bulk_import_target(
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_bulk_import],
     description=(
@@ -142,6 +144,7 @@ def neo4j_constraints(context: dg.AssetExecutionContext, neo4j: Neo4jResource) -
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_constraints],
     description=(
@@ -174,6 +177,7 @@ def neo4j_movies(
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
@@ -215,6 +219,7 @@ def neo4j_movie_tags(
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_constraints],
     description=(
@@ -240,6 +245,7 @@ def neo4j_users(
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_users, neo4j_movies],
     description=(
@@ -296,6 +302,7 @@ def _similarity_threshold(context: dg.AssetExecutionContext, min_score: float) -
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
@@ -340,6 +347,7 @@ def neo4j_similarity(
 
 @store_asset(
     NEO4J,
+    code_version="1",
     op_tags=CPU_HEAVY,
     deps=[neo4j_movies],
     description=(
@@ -378,6 +386,7 @@ def neo4j_platforms(
 
 
 @dg.asset(  # files, not a store load: no pool, no retries
+    code_version="1",
     group_name=NEO4J.group,
     kinds={"neo4j", "csv"},
     owners=OWNERS,

@@ -102,6 +102,7 @@ def _metadata(report: "LoadReport", postgres: PostgresResource) -> dict:
 
 @store_asset(
     POSTGRES,
+    code_version="1",
     description=(
         "AgentDB `policies`: one row per user profile with tabular Q-values over the 19 MovieLens genres "
         f"({', '.join(ACTION_SPACE)}), initialised from the user's archetype (transitions.ARCHETYPE_PRIORS), "
@@ -175,6 +176,7 @@ def episode_partitions(
 
 @store_asset(
     POSTGRES,
+    code_version="1",
     op_tags=CPU_HEAVY,
     description=(
         "AgentDB `episodes`: every rating as an RL transition in the user's time order. state = {step, "

@@ -107,6 +107,7 @@ def _report_metadata(
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={*STORE_KINDS, "polars"},
     owners=OWNERS,
@@ -227,6 +228,7 @@ def _vectors(frame: pl.DataFrame) -> np.ndarray:
 
 
 @dg.asset(
+    code_version="1",
     group_name=GROUP,
     kinds={*STORE_KINDS, "numpy"},
     owners=OWNERS,

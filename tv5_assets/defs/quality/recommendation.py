@@ -266,6 +266,7 @@ def _method_row(method: str, scored: dict, seconds: float, base: dict) -> dict:
 
 
 @dg.asset(
+    code_version="1",
     group_name="quality",
     kinds={"polars", "milvus", "neo4j", "parquet"},
     owners=OWNERS,

@@ -59,6 +59,7 @@ def _metadata(report: RefreshReport, cache: RedisResource) -> dict:
 
 @store_asset(
     REDIS,
+    code_version="1",
     description=(
         "Platform availability per movie at `{ns}:platform:{media_id}`: a JSON list of the movie's platforms "
         "(platform_id, platform_name, availability_type, region, quality, subtitles), 24-hour TTL. Written with "
@@ -90,6 +91,7 @@ def redis_platform_cache(
 
 @store_asset(
     REDIS,
+    code_version="1",
     description=(
         "Current trends, 15-minute TTL: the latest day's figures per movie in hashes `{ns}:trend:{media_id}` "
         "(date, popularity_score, view_count_estimate, search_volume) and the top movies by popularity in the "

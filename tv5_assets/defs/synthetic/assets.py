@@ -151,6 +151,7 @@ def _schema_metadata(schema: pl.Schema, descriptions: dict[str, str]) -> dict:
 
 # ------------------------------------------------------------------------------------ assets
 @_synthetic_asset(
+    code_version="1",
     op_tags=CPU_HEAVY,
     description=(
         "One synthetic profile per user id in `ratings`: archetype read from the user's rating history "
@@ -185,6 +186,7 @@ def user_profiles(
 
 
 @_synthetic_asset(
+    code_version="1",
     description=(
         "Where each movie streams: with probability 0.6 a movie is on 1-3 of TV5MONDE (free), Netflix, Amazon "
         "Prime, MUBI and Criterion Channel, each with region, quality and subtitle languages. MUBI and "
@@ -213,6 +215,7 @@ def platform_availability(
 
 
 @_synthetic_asset(
+    code_version="1",
     description=(
         "Viewing scenarios (default 100,000): season, day, part of day, holiday (p = 0.1), viewing mode with a "
         "consistent group size (alone = 1, date = 2, family/friends 2-6, party 4-12), mood, occasion, time budget."
@@ -232,6 +235,7 @@ def viewing_contexts(context: dg.AssetExecutionContext, config: ViewingContextsC
 
 
 @_synthetic_asset(
+    code_version="1",
     description=(
         "Subtitle features per movie: vocabulary complexity from genres (Drama 0.75, Comedy 0.55, Documentary "
         "0.85, Action 0.45, Sci-Fi 0.8, others 0.6, averaged; small noise), dialogue density, sentence length, "
@@ -265,6 +269,7 @@ def subtitle_features(
 
 
 @_synthetic_asset(
+    code_version="1",
     description=(
         "Synthetic timed subtitle lines (about 1,000,000 at ml-25m size, scaled with the catalogue): readable "
         "template sentences from the movie's topics and genre tone, each in one of the movie's subtitle "
@@ -292,6 +297,7 @@ def subtitle_segments(
 
 
 @_synthetic_asset(
+    code_version="1",
     name="trends",
     description=(
         "Daily popularity in [0, 1] for 5,000 popularity-weighted movies over the 365 days ending at the last "
