@@ -2,15 +2,17 @@
 
 A fresh database on the local server is first built by `neo4j_bulk_import` (neo4j-admin import of
 the `neo4j_import_files` CSVs, see bulk_import.py); the online assets of that run then find the
-graph written and skip. Otherwise they load online.
+graph written and skip. Otherwise they load online. SIMILAR_TO is always loaded online by
+`neo4j_similarity`: it comes from the embeddings, so the files and the import do not wait for the
+encoder (the longest step) and run beside it.
 
 Order of the online load (each a separate asset, so a failure reruns only its own part):
     neo4j_import_files -> neo4j_bulk_import -> neo4j_constraints
                       -> neo4j_movies (Movie, Genre, HAS_GENRE) -> neo4j_movie_tags (Tag, HAS_TAG)
                       -> neo4j_users (User) -> neo4j_ratings (RATED)
                          neo4j_movies -> neo4j_similarity (SIMILAR_TO), neo4j_platforms (Platform, AVAILABLE_ON)
-`neo4j_import_files` writes the same graph as `neo4j-admin database import full` CSV files, for
-building a fresh database offline at full scale.
+`neo4j_import_files` writes the same graph but SIMILAR_TO as `neo4j-admin database import full` CSV
+files, for building a fresh database offline at full scale.
 
 How loads stay idempotent and what a failure leaves behind: see loader.py. Run config and what
 the assets share (driver, progress, metadata): asset_helpers.py.
@@ -316,9 +318,7 @@ def neo4j_similarity(
     neo4j: Neo4jResource,
     similar_movies: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    written = written_by_bulk_import(context, neo4j, similar_to="SIMILAR_TO") if config.min_score <= 0.0 else None
-    if written is not None:
-        return written
+    # Always online: the bulk import leaves SIMILAR_TO out so that it need not wait for the embeddings.
     started = time.perf_counter()
     threshold = _similarity_threshold(context, config.min_score)
     with open_graph(neo4j, "loading similar movies") as driver:
@@ -393,7 +393,8 @@ def neo4j_platforms(
     op_tags=CPU_HEAVY,
     automation_condition=STORE_LOAD_AUTOMATION,  # the first step of the Neo4j loads, which follow upstream
     description=(
-        "The whole graph as `neo4j-admin database import full` CSV files (ID spaces for movies and users, "
+        "The graph but SIMILAR_TO (loaded online by neo4j_similarity, so that the import need not wait for the "
+        "embeddings) as `neo4j-admin database import full` CSV files (ID spaces for movies and users, "
         "typed properties) under $TV5_DATA_DIR/neo4j-import/, with import.sh holding the command: the "
         "fastest way to build a fresh database at full scale, offline. See the `command` metadata."
     ),
@@ -405,7 +406,6 @@ def neo4j_import_files(
     movie_genome: pl.DataFrame,
     user_profiles: pl.DataFrame,
     ratings: pl.LazyFrame,
-    similar_movies: pl.DataFrame,
     platform_availability: pl.DataFrame,
 ) -> dg.MaterializeResult:
     target = data_dir() / "neo4j-import"
@@ -416,7 +416,6 @@ def neo4j_import_files(
         movie_genome=movie_genome,
         user_profiles=user_profiles,
         ratings=ratings,
-        similar_movies=similar_movies,
         platform_availability=platform_availability,
         log=context.log.info,
     )

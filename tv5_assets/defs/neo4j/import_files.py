@@ -12,7 +12,6 @@ writes one CSV per node label and relationship type, with import headers:
     has_genre.csv     :START_ID(Movie),:END_ID(Genre)
     rated.csv         :START_ID(User),:END_ID(Movie),score:double,timestamp:long
     has_tag.csv       :START_ID(Movie),:END_ID(Tag),relevance:double
-    similar_to.csv    :START_ID(Movie),:END_ID(Movie),score:double,rank:int
     available_on.csv  :START_ID(Movie),:END_ID(Platform),region,quality:string[],availability_type,subtitles:string[]
 
 Labels and relationship types come from the command line (`--nodes=Movie=...`), arrays use `;`.
@@ -21,6 +20,10 @@ writes them; tag ids are integers online, so the Tag ID column is anonymous and 
 carries the property. One difference: a movie without genres gets no `genres` property here (the
 importer skips empty fields) where the online load stores an empty list.
 After an import, materialize `neo4j_constraints` (the importer creates no constraints).
+
+SIMILAR_TO is not in the files: it comes from the movie embeddings, the slowest step of the graph,
+and `neo4j_similarity` loads it online after the import (a few seconds at full scale). Leaving it
+out lets the files and the import start as soon as the parsed tables exist, beside the encoder.
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ REL_FILES = {
     "HAS_GENRE": "has_genre.csv",
     "RATED": "rated.csv",
     "HAS_TAG": "has_tag.csv",
-    "SIMILAR_TO": "similar_to.csv",
     "AVAILABLE_ON": "available_on.csv",
 }
 
@@ -94,7 +96,7 @@ def documented_command(folder: Path, database: str = "neo4j") -> str:
         "# With tv5's local server (tv5 services down --only neo4j first), from the repository root:\n"
         "#   NEO4J_HOME=$TV5_DATA_DIR/services/neo4j/home java -cp 'deploy/neo4j/lib/*' "
         "org.neo4j.cli.AdminTool <the same arguments>\n"
-        "# Then start the server and materialize neo4j_constraints."
+        "# Then start the server and materialize neo4j_constraints, then neo4j_similarity (SIMILAR_TO)."
     )
 
 
@@ -106,9 +108,7 @@ def write_import_files(
     movie_genome: pl.DataFrame,
     user_profiles: pl.DataFrame,
     ratings: pl.LazyFrame | pl.DataFrame,
-    similar_movies: pl.DataFrame,
     platform_availability: pl.DataFrame,
-    similarity_min_score: float = 0.0,
     log: Callable[[str], None] = print,
 ) -> ImportFiles:
     """Write every file into a fresh folder beside `folder`, then swap it in (readers never see half)."""
@@ -121,9 +121,7 @@ def write_import_files(
             genome_tags,
             movie_genome,
             user_profiles,
-            similar_movies,
             platform_availability,
-            similarity_min_score,
         )
         for name, frame in frames.items():
             frame.write_csv(tmp / name)
@@ -151,9 +149,7 @@ def _import_frames(
     genome_tags: pl.DataFrame,
     movie_genome: pl.DataFrame,
     user_profiles: pl.DataFrame,
-    similar_movies: pl.DataFrame,
     platform_availability: pl.DataFrame,
-    similarity_min_score: float,
 ) -> dict[str, pl.DataFrame]:
     """Every file but rated.csv, by name, with the importer's column headers."""
     return {
@@ -180,14 +176,6 @@ def _import_frames(
         ),
         "has_tag.csv": model.has_tag_rels(movie_genome).rename(
             {"media_id": ":START_ID(Movie)", "tag_id": ":END_ID(Tag)", "relevance": "relevance:double"}
-        ),
-        "similar_to.csv": model.similar_to_rels(similar_movies, similarity_min_score).rename(
-            {
-                "media_id": ":START_ID(Movie)",
-                "similar_media_id": ":END_ID(Movie)",
-                "score": "score:double",
-                "rank": "rank:int",
-            }
         ),
         "available_on.csv": model.available_on_rels(platform_availability)
         .with_columns(_joined("quality"), _joined("subtitles"))
