@@ -223,7 +223,7 @@ def _diagnose_lines(
     path: Path, spec: FileSpec, references: Mapping[str, pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     names = [c.name for c in spec.columns]
-    lines = join_multiline_records(physical_lines(path))
+    lines = join_multiline_records(physical_lines(path), len(names))
     good_parts, bad_parts = [], [REJECTS.to_frame()]
     for offset in range(0, lines.height, DIAGNOSIS_CHUNK_ROWS):
         judged = evaluate(split_fields(lines.slice(offset, DIAGNOSIS_CHUNK_ROWS), names), spec, references)

@@ -101,8 +101,18 @@ def _utf8_error(path: Path) -> BadInputError:
     return BadInputError(path, 1, "could not be decoded as UTF-8", whole_file=True)
 
 
-def join_multiline_records(lines: pl.DataFrame) -> pl.DataFrame:
-    """Join a record whose quoted field spans lines back into one row, numbered by its first line."""
+def _record_re(n_fields: int) -> re.Pattern[str]:
+    return re.compile("^" + ",".join([_FIELD] * n_fields) + "$", re.S)
+
+
+def join_multiline_records(lines: pl.DataFrame, n_fields: int | None = None) -> pl.DataFrame:
+    """Join a record whose quoted field spans lines back into one row, numbered by its first line.
+
+    A join stands only when the joined text is one well-formed record (of `n_fields` fields, when
+    given): a stray quote that happens to close lines later, in the middle of another row's field,
+    must not swallow the rows between. Then the opening line alone fails "malformed quoting" and the
+    lines after it are judged as the rows they are."""
+    well_formed = _record_re(n_fields) if n_fields else re.compile(rf"^{_FIELD}(?:,{_FIELD})*$", re.S)
     candidates = lines.filter(pl.col("raw").str.contains(_OPEN_RECORD.pattern))
     if candidates.height == 0:
         return lines
@@ -119,8 +129,8 @@ def join_multiline_records(lines: pl.DataFrame) -> pl.DataFrame:
         while _OPEN_RECORD.match(text) and end + 1 < len(raws) and end - start + 1 < MAX_LINES_PER_RECORD:
             end += 1
             text += "\n" + raws[end]
-        if _OPEN_RECORD.match(text):
-            continue  # never closed: left as a one-line record that fails "malformed quoting"
+        if _OPEN_RECORD.match(text) or not well_formed.match(text):
+            continue  # never closed, or closed inside another row: left as a one-line record that fails
         joined_line.append(start_line)
         joined_raw.append(text)
         consumed.extend(range(start_line + 1, start_line + end - start + 1))
