@@ -69,14 +69,14 @@ class MilvusResource(dg.ConfigurableResource):
 
     def _connect_error(self, error) -> ServiceUnavailableError:
         """A refused token fails at once (StoreSettingsError); anything else may be retried."""
-        reason = error.message or type(error).__name__
         if not refused_credentials(error):
-            return self.unavailable(reason)
+            return self.unavailable(error_text(error))
+        reason = server_words(error)
         if self.token:
             reason = reason.replace(self.token, "***")
         return StoreSettingsError(
-            f"Milvus at {self.address} rejected the credentials ({reason}). Set the right `user:password` or "
-            "API key in TV5_MILVUS_TOKEN."
+            f"Milvus at {self.address} rejected the credentials: the server refused the token ({reason}). "
+            "Set the right `user:password` or API key in TV5_MILVUS_TOKEN."
         )
 
     @contextmanager
@@ -106,11 +106,68 @@ class MilvusResource(dg.ConfigurableResource):
 _AUTH_WORDS = ("auth", "password", "credential", "permission denied", "token")
 
 
-def refused_credentials(error: BaseException) -> bool:
-    """Milvus turned the token down (its message speaks of auth, password, credentials or token)."""
+def _rpc_cause(error: BaseException) -> BaseException | None:
+    """The gRPC error pymilvus wrapped: its connect failure always reads "Fail connecting to server on
+    ..., illegal connection params or server unavailable", whatever the server answered; the status
+    underneath says which (UNAUTHENTICATED "auth check failure" for a wrong token, UNAVAILABLE for a
+    server that is down)."""
+    import grpc
+
+    seen = error.__cause__
+    while seen is not None and not isinstance(seen, grpc.RpcError):
+        seen = seen.__cause__
+    return seen
+
+
+def _rpc_status(error: BaseException) -> tuple[object, str] | None:
+    """(status code, details) of the wrapped gRPC error, None when there is none."""
+    cause = _rpc_cause(error)
+    code = cause.code() if cause is not None and callable(getattr(cause, "code", None)) else None
+    if code is None:
+        return None
+    details = cause.details() if callable(getattr(cause, "details", None)) else ""
+    return code, details or ""
+
+
+def server_words(error: BaseException) -> str:
+    """What the server said: the wrapped gRPC status ("UNAUTHENTICATED: auth check failure, ..."), else
+    the error's message."""
     from pymilvus.exceptions import MilvusException
 
-    return isinstance(error, MilvusException) and any(w in (error.message or "").lower() for w in _AUTH_WORDS)
+    status = _rpc_status(error)
+    if status is not None:
+        code, details = status
+        return f"{getattr(code, 'name', code)}: {details}".rstrip(": ")
+    return (error.message if isinstance(error, MilvusException) else str(error)) or type(error).__name__
+
+
+def error_text(error: BaseException) -> str:
+    """The error's message, followed by the server's gRPC status when pymilvus wrapped one."""
+    from pymilvus.exceptions import MilvusException
+
+    text = (error.message if isinstance(error, MilvusException) else str(error)) or type(error).__name__
+    if _rpc_status(error) is not None:
+        text = f"{text} ({server_words(error)})"
+    return text
+
+
+def refused_credentials(error: BaseException) -> bool:
+    """Milvus turned the token down: the server's status is UNAUTHENTICATED or PERMISSION_DENIED, or
+    its message speaks of auth, password, credentials or token."""
+    import grpc
+    from pymilvus.exceptions import MilvusException
+
+    if not isinstance(error, MilvusException):
+        return False
+    status = _rpc_status(error)
+    if status is not None and status[0] in {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}:
+        return True
+    return refused_credentials_text(error.message or "")
+
+
+def refused_credentials_text(message: str) -> bool:
+    """`refused_credentials` on an error's text alone (`error_text` spells the gRPC status out)."""
+    return any(word in message.lower() for word in _AUTH_WORDS)
 
 
 def is_transient(error: BaseException) -> bool:

@@ -19,6 +19,12 @@ Two engines, chosen with `TV5_LOCAL_MILVUS_ENGINE`:
 Either way clients connect to `http://127.0.0.1:$TV5_LOCAL_MILVUS_PORT` (default 59530), as they
 would to any Milvus server; the `milvus` concurrency pool on the load assets keeps one bulk writer.
 
+Authentication (server engine only; Milvus Lite accepts any token): with `TV5_LOCAL_MILVUS_PASSWORD`
+set, `up` starts the server with `common.security.authorizationEnabled: true` and gives its `root`
+user that password (a new server's root has Milvus' default, `Milvus`, which `up` replaces on the
+first start; the server keeps it in its data folder). Clients then send
+`TV5_MILVUS_TOKEN=root:<password>`, and a wrong or missing token is refused.
+
 When `TV5_MILVUS_URI` is set the user runs their own Milvus: `up` and `down` leave it alone and
 `status` only reports whether it answers.
 """
@@ -26,6 +32,7 @@ When `TV5_MILVUS_URI` is set the user runs their own Milvus: `up` and `down` lea
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -47,6 +54,9 @@ _SERVER_LAUNCHER = (
     "sys.exit(main(sys.argv[1:]))"
 )
 DATA_SUBDIR = "data"
+PASSWORD_VAR = "TV5_LOCAL_MILVUS_PASSWORD"
+ROOT_USER = "root"
+DEFAULT_ROOT_PASSWORD = "Milvus"  # what a new Milvus server gives root
 ENGINES = ("server", "lite")
 # Components of a Milvus 2.3 standalone server; each is told to advertise 127.0.0.1.
 _SERVER_COMPONENTS = (
@@ -77,6 +87,8 @@ def _client_answers(uri: str, token: str | None = None, timeout: float = 3.0) ->
     """None when a Milvus client can connect and list collections; otherwise the reason."""
     from pymilvus import MilvusClient
 
+    from ..resources.milvus import error_text
+
     try:
         client = MilvusClient(uri=uri, token=token or "", timeout=timeout, dedicated=True)
         try:
@@ -84,8 +96,15 @@ def _client_answers(uri: str, token: str | None = None, timeout: float = 3.0) ->
         finally:
             client.close()
     except Exception as error:  # any client failure means "not ready"; the text says why
-        return str(error) or type(error).__name__
+        return error_text(error)
     return None
+
+
+def _refused(reason: str | None) -> bool:
+    """A probe's reason says the server turned the token down (Milvus 2.3: "auth check failure")."""
+    from ..resources.milvus import refused_credentials_text
+
+    return reason is not None and refused_credentials_text(reason)
 
 
 class _MilvusProcess(LocalService):
@@ -153,6 +172,11 @@ class MilvusLiteService(_MilvusProcess):
     stop_signals = ((signal.SIGINT, 20.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
 
     def _launch(self) -> tuple[list[str], dict[str, str], str | None]:
+        if os.environ.get(PASSWORD_VAR):
+            raise ServiceUnavailableError(
+                f"{PASSWORD_VAR} is set, but Milvus Lite accepts any token: unset it, or run the Milvus "
+                "server (TV5_LOCAL_MILVUS_ENGINE=server), which enforces it."
+            )
         command = [
             sys.executable,
             "-c",
@@ -199,6 +223,8 @@ class MilvusServerService(_MilvusProcess):
         config = milvus_package.MilvusServerConfig(data_dir=str(self.store_dir), proxy_port=self.port, **ports)
         config.extra_configs = {f"{component}.ip": self.host for component in _SERVER_COMPONENTS}
         config.extra_configs["etcd.endpoints"] = f"{self.host}:{ports['etcd_port']}"
+        if self.password:
+            config.extra_configs["common.security.authorizationEnabled"] = "true"
         config.resolve()  # writes data/configs/milvus.yaml and the glog config
         config_file = self.store_dir / "configs" / "milvus.yaml"
         etcd_file = self.store_dir / "configs" / "embed-etcd.yaml"
@@ -217,6 +243,59 @@ class MilvusServerService(_MilvusProcess):
 
     def is_ours(self, cmdline: str) -> bool:
         return cmdline.startswith(f"{self.store_dir / 'bin' / 'milvus'} run standalone")
+
+    # ------------------------------------------------------------------------ authentication
+    @property
+    def password(self) -> str | None:
+        """root's password when `up` turns authentication on (TV5_LOCAL_MILVUS_PASSWORD); None: off."""
+        return os.environ.get(PASSWORD_VAR) or None
+
+    def _probe(self, password: str) -> str | None:
+        """`_client_answers` as root with `password`, the password hidden in the reason."""
+        reason = _client_answers(self.uri, f"{ROOT_USER}:{password}")
+        return None if reason is None else reason.replace(password, "***")
+
+    def confirm_ready(self) -> str | None:
+        if not self.password:
+            return _client_answers(self.uri)
+        reason = self._probe(self.password)
+        if _refused(reason) and self._probe(DEFAULT_ROOT_PASSWORD) is None:
+            return None  # a new data folder: root has the default password until prepare_clients sets ours
+        return reason
+
+    def prepare_clients(self) -> None:
+        """With a password: give root that password (first start) and prove the server enforces it."""
+        if not self.password:
+            return
+        if _refused(self._probe(self.password)):
+            self._set_root_password()
+        if self._probe(secrets.token_hex(12)) is None:
+            raise ServiceUnavailableError(
+                f"Milvus at {self.address} accepts any token: it was started without authentication, "
+                f"before {PASSWORD_VAR} was set. Restart it with `tv5 services down --only milvus && "
+                "tv5 services up --only milvus`."
+            )
+
+    def _set_root_password(self) -> None:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            client = MilvusClient(
+                uri=self.uri, token=f"{ROOT_USER}:{DEFAULT_ROOT_PASSWORD}", timeout=10.0, dedicated=True
+            )
+            try:
+                client.update_password(ROOT_USER, DEFAULT_ROOT_PASSWORD, self.password, timeout=10.0)
+            finally:
+                client.close()
+        except MilvusException as error:
+            reason = (error.message or type(error).__name__).replace(self.password or "", "***")
+            raise ServiceUnavailableError(
+                f"Milvus at {self.address} refused root's login with {PASSWORD_VAR} and with the default "
+                f"password ({reason}). root keeps the password its data folder was given first "
+                f"({self.store_dir}): set {PASSWORD_VAR} to that one, or remove the folder to start afresh "
+                "(its collections go with it)."
+            ) from None
 
 
 def _wait_until_bindable(host: str, port: int, timeout_s: float = 120.0) -> None:

@@ -2,9 +2,8 @@
 stack with a password on every store, then a run with wrong passwords.
 
 The stack starts with planted passwords (TV5_LOCAL_POSTGRES_PASSWORD, TV5_LOCAL_REDIS_PASSWORD,
-TV5_NEO4J_PASSWORD; TV5_MILVUS_TOKEN is planted too and sent on every Milvus call, though the
-local Milvus does not check it), clients get them through TV5_POSTGRES_URL / TV5_REDIS_URL as with
-any protected server, and `dagster asset materialize --select '*'` loads every store. Then the
+TV5_NEO4J_PASSWORD, TV5_LOCAL_MILVUS_PASSWORD: the Milvus server with authorization on), clients get
+them through TV5_POSTGRES_URL / TV5_REDIS_URL / TV5_MILVUS_TOKEN as with any protected server, and `dagster asset materialize --select '*'` loads every store. Then the
 store loads run again with wrong passwords: each fails once (no retry) naming its variable.
 Nothing planted may appear in the command output (dagster, `tv5 checks`, `tv5 services`), the
 instance's event log and compute logs, or the data folder (tables, exports, metadata).
@@ -29,7 +28,7 @@ pytestmark = [pytest.mark.soak, pytest.mark.services]
 REPO = Path(__file__).resolve().parents[2]
 # The whole graph by default; TV5_SOAK_SELECT narrows it on a busy machine (a --select string).
 SELECTION = os.environ.get("TV5_SOAK_SELECT", "*")
-STORE_LOADS = "agentdb_episodes,redis_platform_cache,neo4j_movies"  # one load per password-checking store
+STORE_LOADS = "agentdb_episodes,redis_platform_cache,neo4j_movies,milvus_media_collection"  # one load per store
 CLIENT_VARS = ("TV5_POSTGRES_URL", "TV5_REDIS_URL", "TV5_MILVUS_URI", "TV5_NEO4J_URI")
 
 
@@ -58,7 +57,8 @@ def stack() -> Iterator[tuple[Path, dict[str, str], list[str]]]:
     env.update({f"TV5_LOCAL_{store}_PORT": str(port) for store, port in ports.items()})
     env.update(
         TV5_DATA_DIR=str(root / "data"),
-        TV5_LOCAL_MILVUS_ENGINE="lite",
+        TV5_LOCAL_MILVUS_ENGINE="server",
+        TV5_LOCAL_MILVUS_PASSWORD=PLANTED["milvus"],
         TV5_LOCAL_POSTGRES_PASSWORD=PLANTED["postgres"],
         TV5_LOCAL_REDIS_PASSWORD=PLANTED["redis"],
         TV5_NEO4J_PASSWORD=PLANTED["neo4j"],
@@ -116,11 +116,12 @@ def test_full_run_and_wrong_passwords_leave_no_secret(stack) -> None:
         "TV5_POSTGRES_URL": clients["TV5_POSTGRES_URL"].replace(PLANTED["postgres"], WRONG["postgres"]),
         "TV5_REDIS_URL": clients["TV5_REDIS_URL"].replace(PLANTED["redis"], WRONG["redis"]),
         "TV5_NEO4J_PASSWORD": WRONG["neo4j"],
+        "TV5_MILVUS_TOKEN": f"root:{WRONG['milvus']}",
     }
     rc, failed = _run([*materialize, STORE_LOADS], wrong)
     outputs.append(failed)
     assert rc != 0
-    for variable in ("TV5_POSTGRES_URL", "TV5_REDIS_URL", "TV5_NEO4J_PASSWORD"):
+    for variable in ("TV5_POSTGRES_URL", "TV5_REDIS_URL", "TV5_NEO4J_PASSWORD", "TV5_MILVUS_TOKEN"):
         assert variable in failed, variable
 
     events, types = _instance_text(root / "dagster_home")
