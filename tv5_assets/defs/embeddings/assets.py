@@ -62,8 +62,13 @@ class MediaEmbeddingsConfig(dg.Config):
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'."""
     precision: str = "auto"
-    """'auto' (float16 on CUDA; bfloat16 on CPUs with AMX, else float32), 'float32',
-    'bfloat16' or 'float16' (CUDA only)."""
+    """'auto' (float16 on CUDA; with torch bfloat16 on CPUs with AMX, with openvino bfloat16 on
+    CPUs with AVX512-BF16 or AMX; else float32), 'float32', 'bfloat16' or 'float16' (CUDA only)."""
+    backend: str = "auto"
+    """What runs the model on CPU: 'auto' (openvino when installed, then onnx, else torch; torch
+    on CUDA), 'torch', 'openvino' (extra `openvino`) or 'onnx' (extra `onnx`). A backend that is
+    not installed falls back to torch with a warning. Exported once under
+    $TV5_DATA_DIR/cache/encoders; recorded in the metadata and the embedding cache key."""
     batch_size: int = 0
     """Texts per forward pass; 0 = 64 on CPU, on GPU the largest power of two (64-4096) whose
     activations fit in half the memory free when the step starts."""
@@ -158,7 +163,7 @@ def media_text(
     pool=GPU_POOL,
     description=(
         "384-dim L2-normalised float32 vector per movie from its media_text, with sentence-transformers "
-        "(default all-MiniLM-L6-v2, offline). Records model, weights hash, device and precision. Texts "
+        "(default all-MiniLM-L6-v2, offline). Records model, weights hash, device, backend and precision. Texts "
         "already encoded under the same model key come from the embedding cache (bit-identical vectors). "
         "Also writes embeddings/media/content_vectors.npy and metadata.jsonl under TV5_DATA_DIR."
     ),
@@ -181,11 +186,18 @@ def media_embeddings(
 ) -> pl.DataFrame:
     texts = media_text.sort("movie_id")
     loaded = load_model(
-        config.model_name_or_path, config.device, config.precision, config.model_revision, config.cpu_threads
+        config.model_name_or_path,
+        config.device,
+        config.precision,
+        config.model_revision,
+        config.cpu_threads,
+        backend=config.backend,
+        warn=context.log.warning,
     )
     batch_size = config.batch_size or default_batch_size(loaded)
     context.log.info(
-        f"embedding {texts.height:,} texts with {loaded.source.name} on {loaded.device} ({loaded.precision}), "
+        f"embedding {texts.height:,} texts with {loaded.source.name} on {loaded.device} ({loaded.backend}, "
+        f"{loaded.precision}), "
         f"batch size {batch_size}, {loaded.threads} threads"
     )
     cache = open_cache(loaded, config.use_cache, context.log.warning)

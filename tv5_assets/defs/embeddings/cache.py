@@ -7,7 +7,8 @@ key is made of). Root: `$TV5_EMBEDDING_CACHE_DIR`, default `$TV5_DATA_DIR/cache/
 
 - The model key covers everything that changes the bits of a vector: model name, weights hash,
   a hash of the module/tokenizer configuration (pooling, lower-casing, vocabulary), device kind
-  (CPU instruction set or GPU model), precision, normalisation, max sequence length and the
+  (CPU instruction set or GPU model), backend (torch, openvino, onnx: backends.py) and its version,
+  precision, normalisation, max sequence length and the
   torch / transformers / sentence-transformers versions. Vectors are stored exactly as the encoder
   returned them (float32, after normalisation), so a hit is bit-identical to a fresh encoding:
   encode_texts batches by token length, which makes a text's vector independent of its batch mates.
@@ -90,8 +91,9 @@ class CacheKey:
 
     @property
     def folder_name(self) -> str:
-        """Readable and unique: `<model>-<device kind>-<precision>-<digest prefix>`."""
-        readable = "-".join(str(self.fields[k]) for k in ("model", "device_kind", "precision"))
+        """Readable and unique: `<model>-<device kind>[-<backend>]-<precision>-<digest prefix>`."""
+        parts = ("model", "device_kind", "backend", "precision")
+        readable = "-".join(str(self.fields[k]) for k in parts if k in self.fields)
         safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in readable)
         return f"{safe}-{self.digest[:16]}"
 
@@ -138,22 +140,24 @@ def model_key(loaded: LoadedModel, normalised: bool = True) -> CacheKey:
         except metadata.PackageNotFoundError:
             return ""
 
-    return CacheKey(
-        {
-            "scheme": SCHEME,
-            "model": loaded.source.name,
-            "weights_sha256": loaded.weights_sha256,
-            "config_sha256": config_fingerprint(loaded.model),
-            "device_kind": device_kind(loaded.device),
-            "precision": loaded.precision,
-            "normalised": normalised,
-            "max_seq_length": int(getattr(loaded.model, "max_seq_length", 0) or 0),
-            "dim": loaded.dim,
-            "torch": torch.__version__,
-            "transformers": version("transformers"),
-            "sentence_transformers": version("sentence-transformers"),
-        }
-    )
+    fields = {
+        "scheme": SCHEME,
+        "model": loaded.source.name,
+        "weights_sha256": loaded.weights_sha256,
+        "config_sha256": config_fingerprint(loaded.model),
+        "device_kind": device_kind(loaded.device),
+        "precision": loaded.precision,
+        "normalised": normalised,
+        "max_seq_length": int(getattr(loaded.model, "max_seq_length", 0) or 0),
+        "dim": loaded.dim,
+        "torch": torch.__version__,
+        "transformers": version("transformers"),
+        "sentence_transformers": version("sentence-transformers"),
+    }
+    if loaded.backend != "torch":  # torch keys keep their fields: caches made before backends stay valid
+        fields["backend"] = loaded.backend
+        fields["backend_version"] = loaded.backend_version
+    return CacheKey(fields)
 
 
 # ----------------------------------------------------------------------------------------- store

@@ -150,7 +150,12 @@ def media_embeddings_match_their_texts(
     recorded = latest_metadata(context, MEDIA_EMBEDDINGS_KEY)
     if not recorded.get("model_name"):
         return _result(["materialization metadata names no model"], {}, "")
-    loaded = load_model(str(recorded["model_name"]), revision=str(recorded.get("model_revision") or "") or None)
+    loaded = load_model(
+        str(recorded["model_name"]),
+        revision=str(recorded.get("model_revision") or "") or None,
+        backend=str(recorded.get("backend") or "auto"),
+        warn=context.log.warning,
+    )
     problems: list[str] = []
     if loaded.weights_sha256 != recorded.get("weights_sha256"):
         problems.append(
@@ -181,6 +186,7 @@ def media_embeddings_match_their_texts(
         "sampled": report.sampled,
         "min_cosine": round(report.min_cosine, 5),
         "device": loaded.device,
+        "backend": loaded.backend,
         "precision": loaded.precision,
     }
     return _result(problems, figures, f"{report.sampled} sampled movies re-embed to their stored vectors")

@@ -9,7 +9,8 @@
   bfloat16 on CPUs with AMX tiles, else float32. Without AMX, bf16 is slower, not faster: on the
   2-core development machine (AVX512-BF16, no AMX) on the full-scale run's own media texts, fp32
   gave 232-242 texts/s and bf16 159 (short texts 486 vs 361, long 109 vs 82; cosine bf16 to fp32
-  >= 0.9999). benchmarks/bench_embeddings.py prints both.
+  >= 0.9999). benchmarks/bench_embeddings.py prints both. OpenVINO's bf16 is fast without AMX:
+  backend "auto" runs it where installed and the CPU has BF16 (backends.py).
 - Determinism: eval mode (no dropout), fixed seed and a fixed thread count. Each batch holds texts
   of one token length only, so nothing is padded: with padding, a text's vector changed with its
   batch mates (fp32 up to 1.3e-7, bf16 up to 1.6e-3 on the dev CPU), without it the vector is the
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +50,8 @@ GPU_MEMORY_SHARE = 0.5  # of the memory free when the step starts; the rest stay
 ACTIVATION_FACTOR = 64
 SEED = 0
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+
+_log = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
@@ -74,6 +78,10 @@ class LoadedModel:
     threads: int
     load_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    backend: str = "torch"  # or "openvino" / "onnx" (backends.py): then `runner` does the forward pass
+    backend_version: str = ""
+    runner: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
+    input_names: list[str] = field(default_factory=list)
 
     def provenance(self) -> dict[str, Any]:
         """What the asset records so anyone can tell which model produced the vectors."""
@@ -84,6 +92,8 @@ class LoadedModel:
             "model_revision": self.revision or "",
             "weights_sha256": self.weights_sha256,
             "device": self.device,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
             "precision": self.precision,
             "dim": self.dim,
             "torch_threads": self.threads,
@@ -275,22 +285,65 @@ def load_model(
     precision: str = "auto",
     revision: str | None = None,
     threads: int = 0,
+    backend: str = "auto",
+    warn: Callable[[str], None] = _log.warning,
 ) -> LoadedModel:
-    """Load, fingerprint, cast and put in eval mode; raises ModelLoadError with a way forward."""
+    """Load, fingerprint, cast and put in eval mode; raises ModelLoadError with a way forward.
+
+    A non-torch backend (backends.py) keeps the model in float32 on CPU for tokenisation and runs
+    the forward pass through its exported copy; when the backend cannot be used (package missing,
+    export failed), `warn` says so and torch runs instead."""
     import torch
+
+    from . import backends
 
     source = resolve_model(name_or_path)
     resolved_device = choose_device(device)
-    resolved_precision = choose_precision(precision, resolved_device)
+    try:
+        choice = backends.choose_backend(backend, resolved_device)
+        resolved_precision = (
+            choose_precision(precision, resolved_device)
+            if choice.backend == "torch"
+            else backends.choose_backend_precision(precision, choice.backend)
+        )
+    except backends.BackendError as error:
+        raise ModelLoadError(str(error)) from error
+    if choice.note:
+        warn(choice.note)
     started = time.perf_counter()
     torch.manual_seed(SEED)
     model = _sentence_transformer(source, revision)
     dim = _embedding_dimension(model, source)
     fingerprint = weights_fingerprint(model)
     model.eval()
-    model.to(resolved_device)
-    if resolved_precision != "float32":
-        model.to(getattr(torch, resolved_precision))
+    used_threads = threads if threads > 0 else usable_cores()
+    runner, input_names, extra = None, [], {}
+    if choice.backend != "torch":
+        from .cache import config_fingerprint
+
+        try:
+            input_names, _ = backends.model_inputs(model)
+            runner, path = backends.build_runner(
+                model,
+                source.name,
+                choice.backend,
+                resolved_precision,
+                used_threads,
+                fingerprint,
+                config_fingerprint(model),
+            )
+            extra["encoder_file"] = str(path)
+        except Exception as error:  # an untraceable model, a broken install: torch still gives right vectors
+            warn(
+                f"embedding backend {choice.backend!r} could not be used ({type(error).__name__}: {error}); "
+                "falling back to torch"
+            )
+            choice = backends.BackendChoice("torch")
+            resolved_precision = choose_precision(precision, resolved_device)
+    if choice.backend == "torch":
+        model.to(resolved_device)
+        if resolved_precision != "float32":
+            model.to(getattr(torch, resolved_precision))
     revision_used = (revision or _hub_revision(source.location)) if not source.local else None
     return LoadedModel(
         model=model,
@@ -300,8 +353,13 @@ def load_model(
         dim=dim,
         weights_sha256=fingerprint,
         revision=revision_used or (f"sha256:{fingerprint[:16]}" if source.local else None),
-        threads=threads if threads > 0 else usable_cores(),
+        threads=used_threads,
         load_seconds=time.perf_counter() - started,
+        extra=extra,
+        backend=choice.backend,
+        backend_version=backends.backend_version(choice.backend),
+        runner=runner,
+        input_names=input_names,
     )
 
 
@@ -369,6 +427,8 @@ def encode_texts(
     """
     import torch
 
+    from .backends import features_for
+
     count = len(texts)
     out = np.zeros((count, loaded.dim), dtype=np.float32)
     if count == 0:
@@ -380,13 +440,16 @@ def encode_texts(
     with torch_threads(loaded.threads), torch.inference_mode():
         torch.manual_seed(SEED)
         for number, batch in enumerate(batches, start=1):
-            vectors = loaded.model.encode(
-                [texts[i] for i in batch],
-                batch_size=len(batch),
-                convert_to_numpy=True,
-                normalize_embeddings=False,
-                show_progress_bar=False,
-            )
+            if loaded.runner is not None:
+                vectors = loaded.runner(features_for(loaded.model, [texts[i] for i in batch], loaded.input_names))
+            else:
+                vectors = loaded.model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=len(batch),
+                    convert_to_numpy=True,
+                    normalize_embeddings=False,
+                    show_progress_bar=False,
+                )
             out[batch] = np.asarray(vectors, dtype=np.float32)
             done += len(batch)
             if log is not None and (number % every == 0 or number == len(batches)):
