@@ -6,7 +6,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from tv5_assets.endpoints import ENDPOINTS, MILVUS, NEO4J, POSTGRES, REDIS, Endpoint, hide_password, redact
+from tv5_assets.endpoints import MILVUS, NEO4J, POSTGRES, REDIS, Endpoint, hide_password, redact
+from tv5_assets.registry import ENDPOINTS
 from tv5_assets.resources.milvus import MilvusResource, milvus_resource_from_env
 from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
 from tv5_assets.resources.postgres import PostgresResource, postgres_resource_from_env
