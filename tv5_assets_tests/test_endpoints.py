@@ -24,6 +24,10 @@ WITH_CREDENTIALS = {
 }
 
 
+def test_every_store_has_a_url_with_credentials_here() -> None:
+    assert set(WITH_CREDENTIALS) == set(ENDPOINTS)
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for endpoint in ENDPOINTS.values():
@@ -66,7 +70,7 @@ def test_hide_password_masks_it_in_any_text() -> None:
     assert hide_password(text, "postgresql://tv5@db.example/x") == text
 
 
-@pytest.mark.parametrize("endpoint", [POSTGRES, REDIS, MILVUS, NEO4J], ids=lambda e: e.store)
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS.values()), ids=lambda e: e.store)
 def test_the_local_default_follows_the_local_port_variable(endpoint: Endpoint, clean_env: pytest.MonkeyPatch) -> None:
     assert endpoint.local_port() == endpoint.local_port_default
     assert f"127.0.0.1:{endpoint.local_port_default}" in endpoint.url()
