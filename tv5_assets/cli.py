@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .registry import STORE_KEYS
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         default=None,
-        help="Restrict to one service (repeatable): postgres, redis, milvus, neo4j.",
+        help=f"Restrict to one service (repeatable): {', '.join(STORE_KEYS)}.",
     )
 
     checks = sub.add_parser("checks", help="Print the asset-check results of the latest finished (or a given) run.")
@@ -80,7 +82,7 @@ def _add_docs_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_backup_parsers(sub: argparse._SubParsersAction) -> None:
-    only = {"action": "append", "default": None, "choices": ["postgres", "redis", "milvus", "neo4j"]}
+    only = {"action": "append", "default": None, "choices": list(STORE_KEYS)}
     backup = sub.add_parser("backup", help="Snapshot each store into a folder with a manifest.json.")
     backup.add_argument("--only", help="Restrict to one store (repeatable).", **only)
     backup.add_argument(

@@ -1,7 +1,8 @@
 """Where each store is: the variables a user sets, the local stack's default, and how to show it.
 
-One `Endpoint` record per store (`POSTGRES`, `REDIS`, `MILVUS`, `NEO4J`). The resources (what the
-assets connect with) and the services (`tv5 services up|down|status`) both read them, so a URL is
+One `Endpoint` record per store (`POSTGRES`, `REDIS`, `MILVUS`, `NEO4J`), each named by the store's
+entry in the registry (registry.py, which also maps them by store: `ENDPOINTS`). The resources (what
+the assets connect with) and the services (`tv5 services up|down|status`) both read them, so a URL is
 chosen, shown and redacted in one way:
 
 | store    | variables a user sets                                   | local default (TV5_LOCAL_*_PORT)        |
@@ -154,4 +155,3 @@ NEO4J = Endpoint(
     show_scheme=True,
     extra_vars=(("TV5_NEO4J_USER", "neo4j"), ("TV5_NEO4J_PASSWORD", ""), ("TV5_NEO4J_DATABASE", "neo4j")),
 )
-ENDPOINTS = {endpoint.store: endpoint for endpoint in (POSTGRES, REDIS, MILVUS, NEO4J)}

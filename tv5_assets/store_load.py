@@ -20,56 +20,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import dagster as dg
 
 from .conventions import OWNERS, STORE_LOAD_AUTOMATION, STORE_LOAD_RETRY_POLICY
 from .disk_full import full_cause, store_full_advice
 from .errors import ServiceUnavailableError, StoreSettingsError, Tv5Error
-from .resources.milvus import is_transient as milvus_transient
-from .resources.neo4j import is_transient as neo4j_transient
-from .resources.postgres import is_transient as postgres_transient
-from .resources.redis import is_transient as redis_transient
+from .registry import MILVUS, NEO4J, POSTGRES, REDIS, StoreSpec, by_name
 
-
-@dataclass(frozen=True)
-class Store:
-    """What the asset decorator and the error messages need to know about one store."""
-
-    name: str
-    """As people write it, in messages: "PostgreSQL"."""
-    group: str
-    """Dagster group of its assets (also the resource key)."""
-    kinds: frozenset[str]
-    pool: str
-    """Concurrency pool: loads into one store queue instead of competing for its cores."""
-    transient: Callable[[BaseException], bool]
-    """True for errors a retry can fix (lost connection, server restarting)."""
-
-
-POSTGRES = Store("PostgreSQL", "postgres", frozenset({"postgresql", "polars"}), "postgres", postgres_transient)
-REDIS = Store("Redis", "redis", frozenset({"redis", "polars"}), "redis", redis_transient)
-MILVUS = Store("Milvus", "milvus", frozenset({"milvus"}), "milvus", milvus_transient)
-NEO4J = Store("Neo4j", "neo4j", frozenset({"neo4j"}), "neo4j", neo4j_transient)
-
+# What the asset decorator and the error messages need to know about one store (its name, group,
+# kinds, pool and transient-error classifier): the store's record in the registry.
+Store = StoreSpec
+__all__ = [
+    "MILVUS",
+    "NEO4J",
+    "POSTGRES",
+    "REDIS",
+    "STORE_LOAD_ASSETS",
+    "Store",
+    "run_tag",
+    "store_asset",
+    "store_errors",
+]
 
 # The assets that write the stores' data, for the assets that read the stores in the same run
 # (reports, benchmarks, the data dictionary, backups): `deps=STORE_LOAD_ASSETS` runs them after.
-STORE_LOAD_ASSETS = [
-    "milvus_media_collection",
-    "milvus_user_collection",
-    "neo4j_movies",
-    "neo4j_movie_tags",
-    "neo4j_users",
-    "neo4j_ratings",
-    "neo4j_similarity",
-    "neo4j_platforms",
-    "agentdb_policies",
-    "agentdb_episodes",
-    "redis_platform_cache",
-    "redis_trends_cache",
-]
+STORE_LOAD_ASSETS = [asset for store in by_name() for asset in store.load_assets]
 
 
 def store_asset(store: Store, *, code_version: str, **settings):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from tv5_assets.endpoints import ENDPOINTS, MILVUS, NEO4J, POSTGRES, REDIS, Endpoint, hide_password, redact
+from tv5_assets.endpoints import MILVUS, NEO4J, POSTGRES, REDIS, Endpoint, hide_password, redact
+from tv5_assets.registry import ENDPOINTS
 from tv5_assets.resources.milvus import MilvusResource, milvus_resource_from_env
 from tv5_assets.resources.neo4j import Neo4jResource, neo4j_resource_from_env
 from tv5_assets.resources.postgres import PostgresResource, postgres_resource_from_env
@@ -21,6 +22,10 @@ WITH_CREDENTIALS = {
     "milvus": (f"https://root:{SECRET}@milvus.example/db?token={SECRET}", "https://milvus.example/db"),
     "neo4j": (f"neo4j+s://neo4j:{SECRET}@graph.example", "neo4j+s://graph.example:7687"),
 }
+
+
+def test_every_store_has_a_url_with_credentials_here() -> None:
+    assert set(WITH_CREDENTIALS) == set(ENDPOINTS)
 
 
 @pytest.fixture
@@ -65,7 +70,7 @@ def test_hide_password_masks_it_in_any_text() -> None:
     assert hide_password(text, "postgresql://tv5@db.example/x") == text
 
 
-@pytest.mark.parametrize("endpoint", [POSTGRES, REDIS, MILVUS, NEO4J], ids=lambda e: e.store)
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS.values()), ids=lambda e: e.store)
 def test_the_local_default_follows_the_local_port_variable(endpoint: Endpoint, clean_env: pytest.MonkeyPatch) -> None:
     assert endpoint.local_port() == endpoint.local_port_default
     assert f"127.0.0.1:{endpoint.local_port_default}" in endpoint.url()

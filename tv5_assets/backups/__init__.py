@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..registry import BY_KEY, STORE_KEYS
 from .common import BackupError, StoreBackup, verify_files
 
-STORES = ("postgres", "redis", "milvus", "neo4j")
+STORES = STORE_KEYS  # every store of the registry, in its order
 MANIFEST = "manifest.json"
 
 
@@ -35,31 +36,13 @@ def backups_dir() -> Path:
 
 
 def env_resources() -> dict[str, Any]:
-    """The four store resources with the values in use now (the CLI's; assets get theirs from Dagster)."""
-    from ..endpoints import MILVUS, NEO4J, POSTGRES, REDIS
-    from ..resources.milvus import MilvusResource
-    from ..resources.neo4j import Neo4jResource
-    from ..resources.postgres import PostgresResource
-    from ..resources.redis import RedisResource
-
-    return {
-        "postgres": PostgresResource(url=POSTGRES.url()),
-        "redis": RedisResource(url=REDIS.url()),
-        "milvus": MilvusResource(uri=MILVUS.url(), token=MILVUS.value("TV5_MILVUS_TOKEN")),
-        "neo4j": Neo4jResource(
-            uri=NEO4J.url(),
-            user=NEO4J.value("TV5_NEO4J_USER") or "neo4j",
-            password=NEO4J.value("TV5_NEO4J_PASSWORD") or "",
-            database=NEO4J.value("TV5_NEO4J_DATABASE") or "neo4j",
-        ),
-    }
+    """Every store's resource with the values in use now (the CLI's; assets get theirs from Dagster)."""
+    return {key: BY_KEY[key].resource_now() for key in STORES}
 
 
 def _functions(store: str) -> tuple[Callable, Callable]:
-    from importlib import import_module
-
-    module = import_module(f"{__name__}.{store}")
-    return getattr(module, f"backup_{store}"), getattr(module, f"restore_{store}")
+    """The store's backup and restore functions (`backup_<store>`, `restore_<store>` in its module)."""
+    return BY_KEY[store].backup_functions()
 
 
 def backup(resources: dict[str, Any], final: Path, only: list[str] | None = None, log=print) -> dict[str, Any]:

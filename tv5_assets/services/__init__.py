@@ -1,37 +1,32 @@
 """`tv5 services up | down | status`: the local stack as native processes, no Docker.
 
 Each service lives in its own module (postgres.py, redis.py, milvus.py, neo4j.py) and subclasses
-`LocalService` (base.py). A service whose URL the user set in the environment (TV5_POSTGRES_URL,
-TV5_REDIS_URL, TV5_MILVUS_URI, TV5_NEO4J_URI) is external: the platform uses it and `up`/`down`
-leave it alone.
+`LocalService` (base.py); the store registry (tv5_assets/registry.py) names it. A service whose URL
+the user set in the environment (TV5_POSTGRES_URL, TV5_REDIS_URL, TV5_MILVUS_URI, TV5_NEO4J_URI) is
+external: the platform uses it and `up`/`down` leave it alone.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
+from ..registry import BY_KEY, STORE_KEYS
 from .base import LocalService, ServiceStatus
 
-# name -> (module, class or factory); imported lazily so one missing toolchain doesn't break the others.
-SERVICE_CLASSES: dict[str, tuple[str, str]] = {
-    "postgres": ("tv5_assets.services.postgres", "PostgresService"),
-    "redis": ("tv5_assets.services.redis", "RedisService"),
-    "milvus": ("tv5_assets.services.milvus", "local_milvus_service"),
-    "neo4j": ("tv5_assets.services.neo4j", "Neo4jService"),
-}
+# One local service per store of the registry, in its start order. Each class (or factory) is
+# imported when asked for, so one missing toolchain doesn't break the others.
+SERVICES = STORE_KEYS
 
 
 def get_service(name: str) -> LocalService:
-    module_name, class_name = SERVICE_CLASSES[name]
-    return getattr(importlib.import_module(module_name), class_name)()
+    return BY_KEY[name].load("service")()
 
 
 def run_action(action: str, only: list[str] | None = None) -> int:
-    names = only or list(SERVICE_CLASSES)
-    unknown = sorted(set(names) - set(SERVICE_CLASSES))
+    names = only or list(SERVICES)
+    unknown = sorted(set(names) - set(SERVICES))
     if unknown:
-        print(f"unknown service(s): {', '.join(unknown)}; choose from {', '.join(SERVICE_CLASSES)}", file=sys.stderr)
+        print(f"unknown service(s): {', '.join(unknown)}; choose from {', '.join(SERVICES)}", file=sys.stderr)
         return 2
     failed = 0
     # Stop in reverse order of start.

@@ -10,6 +10,7 @@ import pytest
 from tv5_assets.definitions import defs as load_defs
 from tv5_assets.defs.automation.executors import IN_PROCESS, MULTIPROCESS, resolve_executor_config
 from tv5_assets.executor_settings import MULTIPROCESS_SETTINGS
+from tv5_assets.registry import STORES
 
 defs = load_defs()
 GRAPH = defs.get_repository_def().asset_graph
@@ -17,7 +18,7 @@ GRAPH = defs.get_repository_def().asset_graph
 EXPECTED_GROUPS = {
     "ingest": {"movielens", "synthetic"},
     "embeddings": {"embeddings"},
-    "load_stores": {"milvus", "neo4j", "postgres", "redis"},
+    "load_stores": {store.group for store in STORES},  # milvus, neo4j, postgres, redis
     "quality": {"quality", "docs"},
     "backup_stores": {"backups"},
 }

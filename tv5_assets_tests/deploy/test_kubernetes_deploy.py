@@ -30,7 +30,7 @@ from dagster_k8s.job import (
 )
 
 from tv5_assets import k8s
-from tv5_assets.endpoints import ENDPOINTS
+from tv5_assets.registry import ENDPOINTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"

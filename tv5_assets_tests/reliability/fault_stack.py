@@ -30,11 +30,12 @@ from pathlib import Path
 import dagster as dg
 from store_hashes import StoreDigest, milvus_digest, neo4j_digest, postgres_digest, redis_digest
 
+from tv5_assets.registry import ENDPOINTS, STORE_KEYS
 from tv5_assets_tests.conftest import environment
 
-STORES = ("postgres", "redis", "milvus", "neo4j")
-_EXTERNAL_VARS = ("TV5_POSTGRES_URL", "TV5_REDIS_URL", "TV5_MILVUS_URI", "TV5_MILVUS_TOKEN", "TV5_NEO4J_URI")
-_NEO4J_AUTH_VARS = ("TV5_NEO4J_PASSWORD", "TV5_NEO4J_USER", "TV5_NEO4J_DATABASE")
+STORES = STORE_KEYS
+# What points at another server (URLs, tokens) or logs in to it (the Neo4j user, password, database).
+_STORE_VARS = tuple(name for e in ENDPOINTS.values() for name in (e.env_var, *dict(e.extra_vars)))
 
 
 class PrivateStack:
@@ -60,7 +61,7 @@ class PrivateStack:
     def activate(self, movielens_dir: Path) -> Iterator[PrivateStack]:
         """Point this process at the stack (and the sample) while the block runs; restore after."""
         values = {**self.env(), "TV5_MOVIELENS_DIR": str(movielens_dir)}
-        with environment(values, unset=(*_EXTERNAL_VARS, *_NEO4J_AUTH_VARS)):
+        with environment(values, unset=_STORE_VARS):
             yield self
 
     def service(self, name: str):

@@ -3,7 +3,7 @@
     build_everything      every asset and check                     multiprocess (forkserver)
     ingest                movielens + synthetic                     multiprocess (big parses)
     embeddings            the embedding group (GPU steps)           multiprocess
-    load_stores           milvus + neo4j + postgres + redis         multiprocess
+    load_stores           every store group (milvus, neo4j, ...)    multiprocess
     quality               quality + docs (reports on the stores)    in-process (a few light steps)
     refresh_trends_cache  redis_trends_cache (the schedule's job)   in-process (one small step)
 
@@ -18,9 +18,10 @@ from __future__ import annotations
 import dagster as dg
 
 from ...conventions import STORE_RUN_TAG
+from ...registry import STORES, by_name, listed
 from .executors import IN_PROCESS, MULTIPROCESS
 
-STORE_GROUPS = ("milvus", "neo4j", "postgres", "redis")
+STORE_GROUPS = tuple(store.group for store in by_name())  # every store of the registry
 
 # Backups are an operation on the loaded stores, not part of building them: the Neo4j dump stops
 # and restarts the server (a minute on a small sample), so they run as their own job.
@@ -39,7 +40,7 @@ backup_stores = dg.define_asset_job(
     "backup_stores",
     selection=BACKUPS,
     executor_def=IN_PROCESS,
-    description="Snapshot every store (PostgreSQL, Redis, Milvus, Neo4j) under TV5_DATA_DIR/backups; "
+    description=f"Snapshot every store ({', '.join(store.name for store in STORES)}) under TV5_DATA_DIR/backups; "
     "the local Neo4j is stopped for its dump and started again.",
 )
 
@@ -62,7 +63,7 @@ load_stores = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*STORE_GROUPS),
     executor_def=MULTIPROCESS,
     tags={STORE_RUN_TAG: "true"},
-    description="Load Milvus, Neo4j, PostgreSQL and Redis from the last ingested tables and embeddings.",
+    description=f"Load {listed(store.name for store in by_name())} from the last ingested tables and embeddings.",
 )
 
 quality = dg.define_asset_job(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ...registry import listed
 from ...settings import movielens_dir
 from ..movielens.sources import SOURCE_KEYS, data_version
 from .fingerprint import FileState, changed_files, from_cursor, release_digest, scan, to_cursor
@@ -146,8 +147,8 @@ def store_loads_automation() -> dg.AutomationConditionSensorDefinition:
         default_status=sensor_status(),
         minimum_interval_seconds=30,
         description=(
-            "Runs a store load when its upstream assets update (AutomationCondition.eager on the milvus, neo4j, "
-            "postgres and redis groups; updates by build_everything or load_stores runs, which load the stores "
+            "Runs a store load when its upstream assets update (AutomationCondition.eager on the "
+            f"{listed(STORE_GROUPS)} groups; updates by build_everything or load_stores runs, which load the stores "
             "themselves, do not count). Off unless TV5_AUTOMATION=on (or turned on here)."
         ),
     )

@@ -15,10 +15,7 @@ from pydantic import Field
 
 from ...backups import STORES, backup, backups_dir
 from ...conventions import OWNERS
-from ...resources.milvus import MilvusResource
-from ...resources.neo4j import Neo4jResource
-from ...resources.postgres import PostgresResource
-from ...resources.redis import RedisResource
+from ...registry import store_kinds
 from ...store_load import STORE_LOAD_ASSETS
 
 GROUP = "backups"
@@ -28,7 +25,7 @@ STORE_READERS = ["recommendation_quality", "data_dictionary", "query_benchmarks"
 
 
 class BackupConfig(dg.Config):
-    stores: list[str] = Field(default=list(STORES), description="Stores to back up: postgres, redis, milvus, neo4j.")
+    stores: list[str] = Field(default=list(STORES), description=f"Stores to back up: {', '.join(STORES)}.")
     keep: int = Field(default=3, description="Backup folders to keep (the newest), this one included.")
 
 
@@ -61,8 +58,9 @@ def _metadata(manifest: dict, folder) -> dict:
 @dg.asset(
     code_version="1",
     group_name=GROUP,
-    kinds={"postgresql", "redis", "milvus", "neo4j"},
+    kinds=store_kinds(),
     owners=OWNERS,
+    required_resource_keys=set(STORES),
     pool="neo4j",
     deps=[*STORE_LOAD_ASSETS, *STORE_READERS],
     description=(
@@ -76,17 +74,13 @@ def _metadata(manifest: dict, folder) -> dict:
 def store_backups(
     context: dg.AssetExecutionContext,
     config: BackupConfig,
-    postgres: PostgresResource,
-    redis: RedisResource,
-    milvus: MilvusResource,
-    neo4j: Neo4jResource,
 ) -> dg.MaterializeResult:
     unknown = sorted(set(config.stores) - set(STORES))
     if unknown:
         raise dg.Failure(f"Unknown stores {unknown} in the config; choose from {list(STORES)}", allow_retries=False)
     name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{context.run.run_id[:8]}"
     folder = backups_dir() / name
-    resources = {"postgres": postgres, "redis": redis, "milvus": milvus, "neo4j": neo4j}
+    resources = {store: getattr(context.resources, store) for store in STORES}
     manifest = backup(resources, folder, only=[s for s in STORES if s in config.stores], log=context.log.info)
     removed = _prune(config.keep, name)
     if removed:

@@ -6,7 +6,6 @@ collections, Neo4j labels and relationship types, PostgreSQL tables, Redis key p
 from its definitions completed by the live server (dictionary.py, stores.py).
 """
 
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,14 +13,11 @@ import dagster as dg
 
 from ...atomic import replacing
 from ...conventions import OWNERS
-from ...resources.milvus import MilvusResource
-from ...resources.neo4j import Neo4jResource
-from ...resources.postgres import PostgresResource
-from ...resources.redis import RedisResource
+from ...registry import STORE_KEYS
 from ...settings import data_dir
 from ...store_load import STORE_LOAD_ASSETS
 from . import stores
-from .dictionary import AssetEntry, Column, Part, asset_part, render
+from .dictionary import AssetEntry, Column, asset_part, render
 
 GROUP = "docs"
 RELATIVE_PATH = "docs/data_dictionary.md"
@@ -72,19 +68,9 @@ def code_location_graph():
     return defs().resolve_asset_graph()
 
 
-def store_parts(
-    milvus: MilvusResource, neo4j: Neo4jResource, postgres: PostgresResource, redis: RedisResource
-) -> list[Part]:
-    """The four store chapters, each read from its live server."""
-    with milvus.get_client() as client:
-        milvus_part = stores.milvus_part(client, milvus)
-    with neo4j.driver() as driver, neo4j.translate_errors("reading the graph's schema"):
-        neo4j_part = stores.neo4j_part(driver, neo4j)
-    with postgres.connection(autocommit=True) as connection:
-        postgres_part = stores.postgres_part(connection, postgres)
-    with closing(redis.client()) as client:
-        redis_part = stores.redis_part(client, redis)
-    return [milvus_part, neo4j_part, postgres_part, redis_part]
+def store_resources(context) -> dict:
+    """Every store's resource, by store key (the asset and its check ask for all of them)."""
+    return {key: getattr(context.resources, key) for key in STORE_KEYS}
 
 
 def write_dictionary(text: str, final: Path) -> None:
@@ -105,16 +91,11 @@ def write_dictionary(text: str, final: Path) -> None:
         "patterns and TTLs), from the definitions and the live servers. Replaced atomically."
     ),
     metadata={"relative_path": RELATIVE_PATH},
+    required_resource_keys=set(STORE_KEYS),
 )
-def data_dictionary(
-    context: dg.AssetExecutionContext,
-    milvus: MilvusResource,
-    neo4j: Neo4jResource,
-    postgres: PostgresResource,
-    redis: RedisResource,
-) -> dg.MaterializeResult:
+def data_dictionary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     entries = asset_entries(code_location_graph(), context.instance)
-    parts = [asset_part(entries), *store_parts(milvus, neo4j, postgres, redis)]
+    parts = [asset_part(entries), *stores.store_parts(store_resources(context))]
     header = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by the `data_dictionary` asset; do not edit."
     text = render(parts, header)
     final = dictionary_path()

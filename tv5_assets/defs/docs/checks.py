@@ -2,9 +2,8 @@
 
 import dagster as dg
 
-from ...resources.postgres import PostgresResource
-from ...resources.redis import RedisResource
-from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path
+from ...registry import STORE_KEYS
+from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path, store_resources
 from .dictionary import missing_terms
 from .stores import required_terms
 
@@ -17,13 +16,14 @@ SHOWN = 20
     description="Every asset with each of its declared columns, and every store object the definitions declare "
     "(collection fields, labels, relationship types and properties, constraints, tables and columns, Redis key "
     "patterns and fields) appears in its own section of the data dictionary.",
+    required_resource_keys=set(STORE_KEYS),
 )
-def dictionary_lists_everything(postgres: PostgresResource, redis: RedisResource) -> dg.AssetCheckResult:
+def dictionary_lists_everything(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     path = dictionary_path()
     if not path.exists():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist: materialize data_dictionary")
     entries = asset_entries(code_location_graph(), None)
-    required = required_terms(entries, namespace=redis.namespace, schema=postgres.schema_name)
+    required = required_terms(entries, store_resources(context))
     problems = missing_terms(path.read_text(encoding="utf-8"), required)
     return dg.AssetCheckResult(
         passed=not problems,

@@ -3,12 +3,18 @@
 Each `<store>_part` takes a connected client (or none, for PostgreSQL's definitions alone) and
 returns a `dictionary.Part`; each `<store>_required` lists the terms its sections must show, and
 `required_terms` adds them to the assets' (here, not in dictionary.py, which the store parts build on).
+Each store's `StoreChapter` (at the end) pairs the two; the store registry names it, and
+`store_parts` / `required_terms` go through every store of the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
 
+from ... import registry
 from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
 from ..neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
 from ..redis.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
@@ -296,11 +302,55 @@ def redis_part(client, resource) -> Part:
     return part
 
 
-def required_terms(
-    entries: Iterable[AssetEntry], namespace: str = "tv5", schema: str = "agentdb"
-) -> dict[str, list[str]]:
-    """What the file must show: every asset with its columns, and every store object the definitions declare."""
+# ------------------------------------------------------------------------------ every store
+@dataclass(frozen=True)
+class StoreChapter:
+    """One store's chapter (named by its registry entry): `part(resource)` reads the live server;
+    `required(resource or None)` lists the sections and terms the chapter must show (None: the defaults)."""
+
+    part: Callable[[Any], Part]
+    required: Callable[[Any], dict[str, list[str]]]
+
+
+def _milvus_chapter(resource) -> Part:
+    with resource.get_client() as client:
+        return milvus_part(client, resource)
+
+
+def _neo4j_chapter(resource) -> Part:
+    with resource.driver() as driver, resource.translate_errors("reading the graph's schema"):
+        return neo4j_part(driver, resource)
+
+
+def _postgres_chapter(resource) -> Part:
+    with resource.connection(autocommit=True) as connection:
+        return postgres_part(connection, resource)
+
+
+def _redis_chapter(resource) -> Part:
+    with closing(resource.client()) as client:
+        return redis_part(client, resource)
+
+
+MILVUS_CHAPTER = StoreChapter(_milvus_chapter, lambda resource: milvus_required())
+NEO4J_CHAPTER = StoreChapter(_neo4j_chapter, lambda resource: neo4j_required())
+POSTGRES_CHAPTER = StoreChapter(
+    _postgres_chapter, lambda resource: postgres_required(*([resource.schema_name] if resource else []))
+)
+REDIS_CHAPTER = StoreChapter(
+    _redis_chapter, lambda resource: redis_required(*([resource.namespace] if resource else []))
+)
+
+
+def store_parts(resources: dict[str, Any]) -> list[Part]:
+    """Every store's chapter, each read from its live server, in the registry's order by name."""
+    return [store.load("dictionary").part(resources[store.key]) for store in registry.by_name()]
+
+
+def required_terms(entries: Iterable[AssetEntry], resources: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """What the file must show: every asset with its columns, and every store object the definitions
+    declare (with the namespace and schema of `resources`, by store key, when given; else the defaults)."""
     required = {asset_heading(e.key): [c.name for c in e.columns or ()] for e in entries}
-    for part in (milvus_required(), neo4j_required(), postgres_required(schema), redis_required(namespace)):
-        required.update(part)
+    for store in registry.by_name():
+        required.update(store.load("dictionary").required((resources or {}).get(store.key)))
     return required

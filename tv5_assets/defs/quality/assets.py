@@ -18,17 +18,13 @@ import polars as pl
 from pydantic import Field
 
 from ...conventions import CPU_HEAVY, OWNERS
-from ...resources.milvus import MilvusResource
-from ...resources.neo4j import Neo4jResource
-from ...resources.postgres import PostgresResource
-from ...resources.redis import RedisResource
+from ...registry import STORE_KEYS, by_name, store_kinds
 from ...store_load import STORE_LOAD_ASSETS
 from ..redis.cache import PLATFORM_TTL_S, TRENDS_TTL_S
 from . import benchmarks, counts
 
 GROUP = "quality"
-STORE_KINDS = {"milvus", "neo4j", "postgresql", "redis"}
-# The last asset of each store load; the neo4j online assets come after its bulk import.
+STORE_KINDS = store_kinds()
 
 
 def _recorded(context: dg.AssetExecutionContext, asset: str, name: str):
@@ -57,6 +53,11 @@ def _redis_lifetimes(context: dg.AssetExecutionContext) -> dict[tuple[str, str],
         if age is not None:
             out.update({(counts.REDIS, slug): (load, age, ttl) for slug in slugs})
     return out
+
+
+def _resources(context: dg.AssetExecutionContext) -> dict:
+    """Every store's resource, by store key (the assets ask for all of them: required_resource_keys)."""
+    return {key: getattr(context.resources, key) for key in STORE_KEYS}
 
 
 def _count_metadata(rows: list[counts.Count]) -> dict:
@@ -112,6 +113,7 @@ def _report_metadata(
     kinds={*STORE_KINDS, "polars"},
     owners=OWNERS,
     deps=STORE_LOAD_ASSETS,
+    required_resource_keys=set(STORE_KEYS),
     description=(
         "What every store holds beside the upstream count it must equal: Milvus entities per collection, "
         "Neo4j nodes per label and relationships per type, PostgreSQL rows per AgentDB table, Redis keys per "
@@ -123,10 +125,6 @@ def _report_metadata(
 )
 def cross_store_report(
     context: dg.AssetExecutionContext,
-    milvus: MilvusResource,
-    neo4j: Neo4jResource,
-    postgres: PostgresResource,
-    redis: RedisResource,
     movies: pl.LazyFrame,
     genome_tags: pl.LazyFrame,
     movie_genome: pl.LazyFrame,
@@ -158,23 +156,19 @@ def cross_store_report(
         similarity_threshold=float(threshold) if isinstance(threshold, int | float) else 0.0,
         trending_written=int(trending) if isinstance(trending, int) else None,
     )
-    found = {
-        counts.MILVUS: counts.read_milvus(milvus),
-        counts.NEO4J: counts.read_neo4j(neo4j),
-        counts.POSTGRES: counts.read_postgres(postgres),
-        counts.REDIS: counts.read_redis(redis),
-    }
+    resources = _resources(context)
+    found = counts.read_stores(resources)
     rows = counts.compare(expected, found, _redis_lifetimes(context))
     stats = {
         "media_embeddings": counts.vector_stats(media_embeddings),
         "user_embeddings": counts.vector_stats(user_embeddings),
     }
-    dims = counts.milvus_dimensions(milvus)
+    dims = counts.milvus_dimensions(resources["milvus"])
     mismatches = [r for r in rows if not r.matches]
     for r in mismatches:
         context.log.warning(r.message())
     context.log.info(f"{len(rows) - len(mismatches)} of {len(rows)} store objects match their upstream counts")
-    addresses = {"milvus": milvus.address, "neo4j": neo4j.address, "postgres": postgres.address, "redis": redis.address}
+    addresses = {store.key: resources[store.key].address for store in by_name()}
     return dg.MaterializeResult(metadata=_report_metadata(rows, mismatches, stats, dims, addresses))
 
 
@@ -233,6 +227,7 @@ def _vectors(frame: pl.DataFrame) -> np.ndarray:
     kinds={*STORE_KINDS, "numpy"},
     owners=OWNERS,
     deps=["cross_store_report"],
+    required_resource_keys=set(STORE_KEYS),
     # Not CPU-bound, but timed: no other heavy step may run beside it and skew the latencies.
     op_tags=CPU_HEAVY,
     description=(
@@ -248,27 +243,18 @@ def _vectors(frame: pl.DataFrame) -> np.ndarray:
 def query_benchmarks(
     context: dg.AssetExecutionContext,
     config: QueryBenchmarkConfig,
-    milvus: MilvusResource,
-    neo4j: Neo4jResource,
-    postgres: PostgresResource,
-    redis: RedisResource,
     media_embeddings: pl.LazyFrame,
     user_embeddings: pl.LazyFrame,
     movies: pl.LazyFrame,
     platform_availability: pl.LazyFrame,
 ) -> dg.MaterializeResult:
     cat = _catalogue(media_embeddings, user_embeddings, movies, platform_availability)
-    plan = benchmarks.Plan(config.queries, config.warmup, config.seed)
+    plan = benchmarks.Plan(config.queries, config.warmup, config.seed, config.two_hop_min_score)
     context.log.info(
         f"{plan.queries} queries per kind after {plan.warmup} warm-up queries, seed {plan.seed}: "
         f"{len(cat.media_ids):,} movies, {len(cat.user_ids):,} users"
     )
-    timings = [
-        *benchmarks.milvus_timings(milvus, cat, plan),
-        *benchmarks.neo4j_timings(neo4j, cat, plan, config.two_hop_min_score),
-        *benchmarks.postgres_timings(postgres, cat, plan),
-        *benchmarks.redis_timings(redis, cat, plan),
-    ]
+    timings = benchmarks.run_stores(_resources(context), cat, plan)
     machine, machine_figures = _machine()
     figures = {k: v for t in timings for k, v in t.figures().items()}
     for t in timings:

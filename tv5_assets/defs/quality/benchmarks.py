@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import registry
 from ..neo4j.checks import TRAVERSAL  # the plan's traversal: a user's rated movies and their genres
 
 TOP_K = 10
@@ -202,11 +203,12 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class Plan:
-    """How many queries, how many warm-up queries, and the seed of the sample."""
+    """How many queries, how many warm-up queries, the seed of the sample, and the two-hop query's floor."""
 
     queries: int
     warmup: int
     seed: int
+    two_hop_min_score: float = 4.0  # ratings at or above it count as liked
 
     def rows(self, n: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
         """Timed and warm-up row positions for one query kind (its own random stream)."""
@@ -333,11 +335,12 @@ def milvus_timings(milvus, cat: Catalogue, plan: Plan) -> list[Timing]:
         ]
 
 
-def neo4j_timings(neo4j, cat: Catalogue, plan: Plan, min_score: float) -> list[Timing]:
+def neo4j_timings(neo4j, cat: Catalogue, plan: Plan, min_score: float | None = None) -> list[Timing]:
     """The traversal and the two-hop recommendation for sampled users, in one session (a pooled
     connection, as a service keeps it); parameters bound by the driver, never spliced in."""
     from ..neo4j import loader
 
+    min_score = plan.two_hop_min_score if min_score is None else min_score
     rows, warm = plan.rows(len(cat.user_keys), 5)
     users, warm_users = [cat.user_keys[i] for i in rows], [cat.user_keys[i] for i in warm]
     with neo4j.driver() as driver, neo4j.translate_errors("benchmarking graph queries"):
@@ -406,3 +409,37 @@ def redis_timings(redis, cat: Catalogue, plan: Plan) -> list[Timing]:
         client.close()
     platforms.extra["hit_fraction"] = round(float(np.mean([r is not None for r in results])), 4) if results else 0.0
     return [platforms, trending]
+
+
+@dataclass(frozen=True)
+class StoreBenchmarks:
+    """One store's timed queries (named by its registry entry): `timings(resource, catalogue, plan)`, and
+    the WARN check that judges its kinds against their targets."""
+
+    timings: Callable[[Any, Catalogue, Plan], list[Timing]]
+    target_check: str
+    targets: tuple[str, ...]  # the kinds (QueryKind.key) the check judges
+
+
+MILVUS_BENCHMARKS = StoreBenchmarks(
+    milvus_timings, "vector_search_on_target", ("milvus_media_top10", "milvus_users_top10")
+)
+NEO4J_BENCHMARKS = StoreBenchmarks(neo4j_timings, "graph_traversal_on_target", ("neo4j_user_traversal",))
+POSTGRES_BENCHMARKS = StoreBenchmarks(
+    postgres_timings, "postgres_lookups_on_target", ("postgres_policy_lookup", "postgres_last_50_episodes")
+)
+REDIS_BENCHMARKS = StoreBenchmarks(
+    redis_timings, "redis_reads_on_target", ("redis_platform_read", "redis_trending_top20")
+)
+
+
+def store_benchmarks() -> list[StoreBenchmarks]:
+    """Every store's benchmarks, in the registry's order by name."""
+    return [store.load("benchmarks") for store in registry.by_name()]
+
+
+def run_stores(resources: dict[str, Any], cat: Catalogue, plan: Plan) -> list[Timing]:
+    """Every store's timed queries, one store after the other (`resources` by store key)."""
+    return [
+        t for store in registry.by_name() for t in store.load("benchmarks").timings(resources[store.key], cat, plan)
+    ]

@@ -116,12 +116,7 @@ def cross_store_report_checks(context: dg.AssetCheckExecutionContext):
 
 
 # ------------------------------------------------------------------------------ query_benchmarks
-TARGET_CHECKS = {
-    "vector_search_on_target": ("milvus_media_top10", "milvus_users_top10"),
-    "graph_traversal_on_target": ("neo4j_user_traversal",),
-    "postgres_lookups_on_target": ("postgres_policy_lookup", "postgres_last_50_episodes"),
-    "redis_reads_on_target": ("redis_platform_read", "redis_trending_top20"),
-}
+TARGET_CHECKS = {b.target_check: b.targets for b in benchmarks.store_benchmarks()}
 
 
 def _target_text(kind: benchmarks.QueryKind) -> str:

@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ... import registry
 from ..embeddings.schemas import EMBEDDING_DIM
 from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
 from ..neo4j import model
 from ..redis.cache import DEFAULT_TOP_TRENDING, latest_trends, platform_values
 
-MILVUS, NEO4J, POSTGRES, REDIS = "Milvus", "Neo4j", "PostgreSQL", "Redis"
-STORES = (MILVUS, NEO4J, POSTGRES, REDIS)
-STORE_SLUGS = {MILVUS: "milvus", NEO4J: "neo4j", POSTGRES: "postgres", REDIS: "redis"}
+MILVUS, NEO4J, POSTGRES, REDIS = (s.name for s in (registry.MILVUS, registry.NEO4J, registry.POSTGRES, registry.REDIS))
+STORES = tuple(store.name for store in registry.by_name())  # every store of the registry, by name
+STORE_SLUGS = {store.name: store.key for store in registry.STORES}
 AGENTDB_TABLES = ("policies", "episodes")
 VECTOR_CHUNK_ROWS = 50_000  # rows of 384 floats per numpy block: 77 MB of float32
 
@@ -121,43 +122,89 @@ def distinct_rating_pairs(ratings: pl.LazyFrame) -> int:
     return int(per_user.select(pl.col("movies").sum()).collect(engine="streaming").item() or 0)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the last loads recorded that an expected count depends on."""
+
+    similarity_threshold: float = 0.0  # the score floor the last SIMILAR_TO load applied
+    trending_written: int | None = None  # members the last trends load put in the sorted set
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What the cross-store report compares for one store (named by the store's registry entry):
+    `expected(upstream, recorded)` -> slug -> Expected, and `read(resource)` -> slug -> Found."""
+
+    expected: Callable[[Upstream, Recorded], dict[str, Expected]]
+    read: Callable[[Any], dict[str, Found]]
+
+
 def expected_counts(
     up: Upstream, similarity_threshold: float = 0.0, trending_written: int | None = None
 ) -> dict[tuple[str, str], Expected]:
-    """(store, slug) -> the count the store must hold. `similarity_threshold`: the score floor the
-    last SIMILAR_TO load applied; `trending_written`: members the last trends load put in the
-    sorted set (None: the default top_n, capped by the day's movies)."""
+    """(store, slug) -> the count the store must hold, for every store of the registry (by name).
+    `similarity_threshold`: the score floor the last SIMILAR_TO load applied; `trending_written`:
+    members the last trends load put in the sorted set (None: the default top_n, capped by the day's movies)."""
+    recorded = Recorded(similarity_threshold, trending_written)
+    return {
+        (store.name, slug): want
+        for store in registry.by_name()
+        for slug, want in store.load("counts").expected(up, recorded).items()
+    }
+
+
+def read_stores(resources: dict[str, Any]) -> dict[str, dict[str, Found]]:
+    """store name -> slug -> what the store holds, for every store of the registry (`resources` by key)."""
+    return {store.name: store.load("counts").read(resources[store.key]) for store in registry.by_name()}
+
+
+def expected_milvus(up: Upstream, recorded: Recorded) -> dict[str, Expected]:
+    return {
+        MEDIA_COLLECTION.logical_name: Expected(_rows(up.media_embeddings), "rows of media_embeddings"),
+        USER_COLLECTION.logical_name: Expected(_rows(up.user_embeddings), "rows of user_embeddings"),
+    }
+
+
+def expected_neo4j(up: Upstream, recorded: Recorded) -> dict[str, Expected]:
     movies = up.movies.collect()
     availability = up.platform_availability.collect()
-    latest = latest_trends(up.trends)
-    ratings = _rows(up.ratings)
-    users = _rows(up.user_profiles)
-    trending = min(DEFAULT_TOP_TRENDING, latest.height) if trending_written is None else trending_written
+    threshold = recorded.similarity_threshold
     return {
-        (MILVUS, MEDIA_COLLECTION.logical_name): Expected(_rows(up.media_embeddings), "rows of media_embeddings"),
-        (MILVUS, USER_COLLECTION.logical_name): Expected(_rows(up.user_embeddings), "rows of user_embeddings"),
-        (NEO4J, "Movie"): Expected(movies.height, "rows of movies"),
-        (NEO4J, "Genre"): Expected(model.genre_nodes(movies).height, "distinct genres of movies"),
-        (NEO4J, "User"): Expected(users, "rows of user_profiles"),
-        (NEO4J, "Tag"): Expected(_rows(up.genome_tags), "rows of genome_tags"),
-        (NEO4J, "Platform"): Expected(model.platform_nodes(availability).height, "platforms in platform_availability"),
-        (NEO4J, "HAS_GENRE"): Expected(model.has_genre_rels(movies).height, "(movie, genre) pairs of movies"),
-        (NEO4J, "RATED"): Expected(distinct_rating_pairs(up.ratings), "distinct (user, movie) pairs of ratings"),
-        (NEO4J, "HAS_TAG"): Expected(
-            model.has_tag_rels(up.movie_genome.collect()).height, "(movie, tag) pairs of movie_genome"
+        "Movie": Expected(movies.height, "rows of movies"),
+        "Genre": Expected(model.genre_nodes(movies).height, "distinct genres of movies"),
+        "User": Expected(_rows(up.user_profiles), "rows of user_profiles"),
+        "Tag": Expected(_rows(up.genome_tags), "rows of genome_tags"),
+        "Platform": Expected(model.platform_nodes(availability).height, "platforms in platform_availability"),
+        "HAS_GENRE": Expected(model.has_genre_rels(movies).height, "(movie, genre) pairs of movies"),
+        "RATED": Expected(distinct_rating_pairs(up.ratings), "distinct (user, movie) pairs of ratings"),
+        "HAS_TAG": Expected(model.has_tag_rels(up.movie_genome.collect()).height, "(movie, tag) pairs of movie_genome"),
+        "SIMILAR_TO": Expected(
+            model.similar_to_rels(up.similar_movies.collect(), threshold).height,
+            f"similar_movies pairs with score >= {threshold:g}",
         ),
-        (NEO4J, "SIMILAR_TO"): Expected(
-            model.similar_to_rels(up.similar_movies.collect(), similarity_threshold).height,
-            f"similar_movies pairs with score >= {similarity_threshold:g}",
-        ),
-        (NEO4J, "AVAILABLE_ON"): Expected(
+        "AVAILABLE_ON": Expected(
             model.available_on_rels(availability).height, "(movie, platform) pairs of platform_availability"
         ),
-        (POSTGRES, "policies"): Expected(users, "rows of user_profiles"),
-        (POSTGRES, "episodes"): Expected(ratings, "rows of ratings"),
-        (REDIS, "platform"): Expected(platform_values(availability.lazy()).height, "movies in platform_availability"),
-        (REDIS, "trend"): Expected(latest.height, "movies of the latest trends day"),
-        (REDIS, "trending"): Expected(trending, "the last trends load's top_n, capped by the latest day's movies"),
+    }
+
+
+def expected_postgres(up: Upstream, recorded: Recorded) -> dict[str, Expected]:
+    return {
+        "policies": Expected(_rows(up.user_profiles), "rows of user_profiles"),
+        "episodes": Expected(_rows(up.ratings), "rows of ratings"),
+    }
+
+
+def expected_redis(up: Upstream, recorded: Recorded) -> dict[str, Expected]:
+    latest = latest_trends(up.trends)
+    written = recorded.trending_written
+    trending = min(DEFAULT_TOP_TRENDING, latest.height) if written is None else written
+    return {
+        "platform": Expected(
+            platform_values(up.platform_availability.collect().lazy()).height, "movies in platform_availability"
+        ),
+        "trend": Expected(latest.height, "movies of the latest trends day"),
+        "trending": Expected(trending, "the last trends load's top_n, capped by the latest day's movies"),
     }
 
 
@@ -257,6 +304,12 @@ def read_redis(redis) -> dict[str, Found]:
             client.close()
 
     return guarded(names, read)
+
+
+MILVUS_COUNTS = StoreCounts(expected_milvus, read_milvus)
+NEO4J_COUNTS = StoreCounts(expected_neo4j, read_neo4j)
+POSTGRES_COUNTS = StoreCounts(expected_postgres, read_postgres)
+REDIS_COUNTS = StoreCounts(expected_redis, read_redis)
 
 
 def compare(
