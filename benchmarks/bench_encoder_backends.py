@@ -171,7 +171,7 @@ def torch_encode(loaded) -> Encode:
 
 def build_variants(args, texts: list[str], plan: list[np.ndarray]) -> list[Variant]:
     from tv5_assets.defs.embeddings import backends
-    from tv5_assets.defs.embeddings.cache import config_fingerprint
+    from tv5_assets.defs.embeddings.fingerprint import config_fingerprint
     from tv5_assets.defs.embeddings.model import load_model
 
     work = Path(args.work)

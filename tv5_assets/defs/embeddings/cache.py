@@ -38,6 +38,7 @@ import polars as pl
 
 from ... import atomic
 from ...settings import data_dir, env_flag
+from .fingerprint import config_fingerprint
 from .model import LoadedModel
 from .schemas import EMBEDDING_DIM
 
@@ -53,9 +54,7 @@ NAME_HASH_CHARS = 32
 COMPACT_AT_SHARDS = 16  # more shards than this: merge the small ones
 SMALL_SHARD_BYTES = 64 * 2**20  # shards under this are merged; bigger ones are left alone
 STALE_STAGING_SECONDS = 24 * 3600  # staging files of crashed writers older than this are removed
-# Keys of model/tokenizer configs that name a place on disk, not a behaviour: left out of the key,
-# so the same model installed elsewhere shares its cache.
-PLACE_KEYS = {"_name_or_path", "name_or_path", "vocab_file", "tokenizer_file", "is_local", "local_files_only"}
+
 
 Warn = Callable[[str], None]
 Encoder = Callable[[list[str]], np.ndarray]
@@ -106,27 +105,6 @@ def device_kind(device: str) -> str:
         major, minor = torch.cuda.get_device_capability(torch.device(device))
         return f"cuda-{torch.cuda.get_device_name(torch.device(device))}-sm{major}{minor}"
     return f"cpu-{torch.backends.cpu.get_cpu_capability()}"
-
-
-def config_fingerprint(model: Any) -> str:
-    """sha256 over each module's type and config, the transformer's config and the tokenizer's
-    settings and vocabulary: what the weights hash misses (pooling mode, lower-casing, ...)."""
-    digest = hashlib.sha256()
-    for module in model:
-        parts: dict[str, Any] = {"type": f"{type(module).__module__}.{type(module).__qualname__}"}
-        if callable(getattr(module, "get_config_dict", None)):
-            parts["config"] = module.get_config_dict()
-        if getattr(module, "auto_model", None) is not None:
-            config = module.auto_model.config.to_dict()
-            parts["model_config"] = {k: v for k, v in config.items() if k not in PLACE_KEYS | {"transformers_version"}}
-        tokenizer = getattr(module, "tokenizer", None)
-        if tokenizer is not None:
-            parts["tokenizer"] = type(tokenizer).__name__
-            parts["tokenizer_settings"] = {k: v for k, v in tokenizer.init_kwargs.items() if k not in PLACE_KEYS}
-            vocabulary = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False)
-            parts["vocabulary_sha256"] = hashlib.sha256(vocabulary.encode()).hexdigest()
-        digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 def model_key(loaded: LoadedModel, normalised: bool = True) -> CacheKey:

@@ -319,7 +319,7 @@ def load_model(
     used_threads = threads if threads > 0 else usable_cores()
     runner, input_names, extra = None, [], {}
     if choice.backend != "torch":
-        from .cache import config_fingerprint
+        from .fingerprint import config_fingerprint
 
         try:
             input_names, _ = backends.model_inputs(model)
