@@ -49,16 +49,21 @@ def test_removing_a_column_from_the_file_is_caught(text: str) -> None:
 
 
 def test_the_blocking_check_fails_on_a_damaged_file(loaded_stack: Path, text: str) -> None:
+    import dagster as dg
+
     from tv5_assets.defs.docs.checks import dictionary_lists_everything
-    from tv5_assets.resources.postgres import PostgresResource
-    from tv5_assets.resources.redis import RedisResource
+    from tv5_assets.registry import STORES
 
     path = loaded_stack / RELATIVE_PATH
-    resources = {"postgres": PostgresResource(), "redis": RedisResource()}
-    assert dictionary_lists_everything(**resources).passed
+
+    def check() -> dg.AssetCheckResult:  # the check reads every store's resource, as in a run
+        resources = {store.key: store.resource_from_env() for store in STORES}
+        return dictionary_lists_everything(dg.build_asset_check_context(resources=resources))
+
+    assert check().passed
     try:
         path.write_text(text.replace("| `is_terminal` |", "| terminal |"), encoding="utf-8")
-        result = dictionary_lists_everything(**resources)
+        result = check()
         assert not result.passed
         assert result.metadata["problem_count"].value >= 1  # the table, and any asset declaring the column
         problems = result.metadata["problems"].value.splitlines()
