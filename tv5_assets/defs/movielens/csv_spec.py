@@ -66,6 +66,9 @@ _QUOTED = r'"(?:[^"]|"")*"'
 _FIELD = rf'(?:{_QUOTED}|[^,"][^,]*|)'  # a quoted field, an unquoted one (no comma), or empty
 
 
+_RECORD = rf"^{_FIELD}(?:,{_FIELD})*$"  # one well-formed record, any number of fields
+
+
 _OPEN_RECORD = re.compile(rf'^(?:{_FIELD},)*"(?:[^"]|"")*$', re.S)  # ends inside an open quote
 
 
@@ -112,7 +115,7 @@ def join_multiline_records(lines: pl.DataFrame, n_fields: int | None = None) -> 
     given): a stray quote that happens to close lines later, in the middle of another row's field,
     must not swallow the rows between. Then the opening line alone fails "malformed quoting" and the
     lines after it are judged as the rows they are."""
-    well_formed = _record_re(n_fields) if n_fields else re.compile(rf"^{_FIELD}(?:,{_FIELD})*$", re.S)
+    well_formed = _record_re(n_fields) if n_fields else re.compile(_RECORD, re.S)
     candidates = lines.filter(pl.col("raw").str.contains(_OPEN_RECORD.pattern))
     if candidates.height == 0:
         return lines
@@ -172,7 +175,7 @@ def split_fields(records: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
     if quoted.height == 0:
         return plain
     groups = pl.col("raw").str.extract_groups("^" + ",".join(f"({_FIELD})" for _ in names) + "$")
-    well_formed = pl.col("raw").str.contains(f"^{_FIELD}(?:,{_FIELD})*$")
+    well_formed = pl.col("raw").str.contains(_RECORD)
     quoted = quoted.with_columns(
         pl.when(well_formed)
         .then(pl.col("raw").str.replace_all(_QUOTED, "").str.count_matches(",", literal=True) + 1)
