@@ -65,7 +65,7 @@ def texts_for_benchmark(n: int) -> tuple[list[str], str]:
 
 
 def bench_media(n_texts: int, batch_size: int, repeats: int) -> None:
-    from tv5_assets.defs.embeddings.model import encode_texts, load_model
+    from tv5_assets.encoder.model import encode_texts, load_model
 
     texts, origin = texts_for_benchmark(n_texts)
     print(f"\n== media embeddings on CPU: {len(texts):,} texts from {origin}, batch {batch_size}", flush=True)

@@ -14,7 +14,7 @@ into chunks of consecutive batches; every chunk is encoded by every variant in t
 a different one each time, so load from other jobs hits all alike); minimum and mean cosine to the
 torch float32 vectors over ALL texts, and how many fall under 0.99 (the bar); and whether a
 vector depends on its batch mates (a sample encoded alone must be bit-identical to the same texts
-encoded among the others). Batches are the platform's own (model.batch_plan: one token length per
+encoded among the others). Batches are the platform's own (batching.batch_plan: one token length per
 batch, no padding).
 
 Variants: torch float32 (baseline) and bfloat16 (--torch-bf16); OpenVINO float32 and bfloat16 as
@@ -75,7 +75,7 @@ def load_texts(path: Path, limit: int) -> tuple[list[str], str]:
 
 
 def token_budget(loaded, texts: list[str], lengths: np.ndarray, baseline: np.ndarray) -> None:
-    from tv5_assets.defs.embeddings.model import encode_texts
+    from tv5_assets.encoder.model import encode_texts
 
     cuts = {p: int(np.percentile(lengths, p)) for p in (50, 90, 95, 99, 100)}
     print(
@@ -113,7 +113,7 @@ def st_native_backends(location: str) -> None:
 
 
 def runner_encode(loaded, runner) -> Encode:
-    from tv5_assets.defs.embeddings.backends import features_for, model_inputs
+    from tv5_assets.encoder.backends import features_for, model_inputs
 
     names = loaded.input_names or model_inputs(loaded.model)[0]
     return lambda batch: runner(features_for(loaded.model, batch, names))
@@ -125,7 +125,7 @@ def export_onnx(model, target: Path) -> Path:
 
     import torch
 
-    from tv5_assets.defs.embeddings.backends import OUTPUT, _wrapper, model_inputs
+    from tv5_assets.encoder.backends import OUTPUT, _wrapper, model_inputs
 
     if target.exists():
         return target
@@ -170,9 +170,9 @@ def torch_encode(loaded) -> Encode:
 
 
 def build_variants(args, texts: list[str], plan: list[np.ndarray]) -> list[Variant]:
-    from tv5_assets.defs.embeddings import backends
-    from tv5_assets.defs.embeddings.fingerprint import config_fingerprint
-    from tv5_assets.defs.embeddings.model import load_model
+    from tv5_assets.encoder import backends
+    from tv5_assets.encoder.fingerprint import config_fingerprint
+    from tv5_assets.encoder.model import load_model
 
     work = Path(args.work)
     base = load_model(device="cpu", precision="float32", threads=args.threads, backend="torch")
@@ -294,7 +294,7 @@ def interleaved(variants: list[Variant], texts: list[str], plan: list[np.ndarray
 
 def isolation(variant: Variant, texts: list[str], sample: np.ndarray) -> tuple[bool, float]:
     """(bit-identical, max abs difference) between texts encoded alone and among their batch mates."""
-    from tv5_assets.defs.embeddings.model import l2_normalise
+    from tv5_assets.encoder.model import l2_normalise
 
     alone = l2_normalise(np.concatenate([variant.encode([texts[i]]) for i in sample]).astype(np.float32))
     among = variant.vectors[sample]
@@ -315,12 +315,13 @@ def main() -> None:
 
     import torch
 
-    from tv5_assets.defs.embeddings.model import batch_plan, l2_normalise, token_lengths
+    from tv5_assets.encoder.batching import batch_plan, token_lengths
+    from tv5_assets.encoder.model import l2_normalise
 
     torch.set_num_threads(args.threads)
     texts, origin = load_texts(Path(args.texts), args.limit)
     print(f"machine: {machine_note()}; {args.threads} threads; {len(texts):,} texts from {origin}", flush=True)
-    from tv5_assets.defs.embeddings.model import load_model
+    from tv5_assets.encoder.model import load_model
 
     probe = load_model(device="cpu", precision="float32", threads=args.threads, backend="torch")
     st_native_backends(probe.source.location)

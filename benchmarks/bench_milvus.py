@@ -39,7 +39,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import machine_note  # noqa: E402
 
-from tv5_assets.defs.milvus.collections import (  # noqa: E402
+from tv5_assets.resources.milvus import MilvusResource  # noqa: E402
+from tv5_assets.schemas.movielens import GENRES  # noqa: E402
+from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService  # noqa: E402
+from tv5_assets.stores.milvus.collections import (
     MEDIA_COLLECTION,
     USER_COLLECTION,
     VECTOR_FIELD,
@@ -48,10 +51,7 @@ from tv5_assets.defs.milvus.collections import (  # noqa: E402
     media_rows,
     user_rows,
 )
-from tv5_assets.defs.milvus.loading import load_blue_green  # noqa: E402
-from tv5_assets.defs.movielens.schemas import GENRES  # noqa: E402
-from tv5_assets.resources.milvus import MilvusResource  # noqa: E402
-from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService  # noqa: E402
+from tv5_assets.stores.milvus.loading import load_blue_green  # noqa: E402
 
 FULL_MEDIA = 62_423
 FULL_USERS = 162_541

@@ -27,11 +27,12 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import machine_note  # noqa: E402
 
-from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES  # noqa: E402
-from tv5_assets.defs.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, UTC_TIMESTAMP  # noqa: E402
-from tv5_assets.defs.neo4j import graph_parts, import_files, loader, model  # noqa: E402
+from tv5_assets.defs.neo4j import graph_parts
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY  # noqa: E402
+from tv5_assets.schemas.embeddings import SIMILAR_MOVIES  # noqa: E402
+from tv5_assets.schemas.movielens import GENOME_TAGS, MOVIE_GENOME, UTC_TIMESTAMP  # noqa: E402
 from tv5_assets.services.neo4j import Neo4jService, deploy_dir, find_java  # noqa: E402
+from tv5_assets.stores.neo4j import import_files, loader, model  # noqa: E402
 
 DB = "neo4j"
 

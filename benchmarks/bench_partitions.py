@@ -81,8 +81,8 @@ def write_media_embeddings(data_dir: Path, seed: int = 0) -> int:
     import numpy as np
     import polars as pl
 
-    from tv5_assets.defs.embeddings.schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS
     from tv5_assets.io_managers import read_frame
+    from tv5_assets.schemas.embeddings import EMBEDDING_DIM, MEDIA_EMBEDDINGS
 
     movies = read_frame("movies", lazy=False, base_dir=data_dir / "assets").sort("movie_id")
     vectors = np.random.default_rng(seed).normal(size=(movies.height, EMBEDDING_DIM)).astype(np.float32)

@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.movielens.schemas import TIME_OF_DAY
 from tv5_assets.defs.postgres import schema as model
 from tv5_assets.defs.postgres.assets import episode_partitions
 from tv5_assets.defs.postgres.loader import load_table
@@ -35,6 +34,7 @@ from tv5_assets.defs.postgres.transitions import ACTION_SPACE, build_policies
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES
 from tv5_assets.endpoints import POSTGRES
 from tv5_assets.resources.postgres import PostgresResource
+from tv5_assets.schemas.movielens import TIME_OF_DAY
 
 DEFAULT_ASSETS = Path("/tmp/tv5-full/data/assets")
 SYNTH_DIR = Path("/tmp/tv5-bench-postgres")

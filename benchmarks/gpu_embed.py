@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 FULL_MOVIES = 62_423
-# The MovieLens genres (tv5_assets.defs.movielens.schemas.GENRES; this script stays standalone).
+# The MovieLens genres (tv5_assets.schemas.movielens.GENRES; this script stays standalone).
 GENRES = "Action Adventure Animation Children Comedy Crime Documentary Drama Fantasy Film-Noir Horror IMAX Musical Mystery Romance Sci-Fi Thriller War Western".split()
 WORDS = (
     "dark comedy atmospheric twist ending visually appealing space travel great soundtrack thought-provoking "

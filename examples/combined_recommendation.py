@@ -12,11 +12,11 @@ from contextlib import closing
 
 from _common import print_table
 
-from tv5_assets.defs.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
 from tv5_assets.defs.redis.cache import get_platforms
 from tv5_assets.resources.milvus import milvus_resource_from_env
 from tv5_assets.resources.neo4j import neo4j_resource_from_env
 from tv5_assets.resources.redis import redis_resource_from_env
+from tv5_assets.stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
 
 EXPLAIN = """
 UNWIND $candidates AS candidate

@@ -8,8 +8,8 @@ import sys
 
 from _common import print_table
 
-from tv5_assets.defs.milvus.collections import MEDIA_COLLECTION, VECTOR_FIELD
 from tv5_assets.resources.milvus import milvus_resource_from_env
+from tv5_assets.stores.milvus.collections import MEDIA_COLLECTION, VECTOR_FIELD
 
 FIELDS = ["movie_id", "media_id", "display_title", "year", "genres"]
 

@@ -56,7 +56,7 @@ def spread_sample(texts: list[str], count: int) -> list[str]:
 
 
 def encoder_alone(media_text: Path, count: int = 2_000) -> EngineFigure:
-    from .defs.embeddings.model import default_batch_size, encode_texts, load_model
+    from .encoder.model import default_batch_size, encode_texts, load_model
 
     texts = spread_sample(pl.read_parquet(media_text, columns=["text"])["text"].to_list(), count)
     loaded = load_model()
@@ -102,8 +102,8 @@ def copy_alone(postgres, table: str = "episodes", rows: int = 1_000_000) -> Engi
 
 def milvus_insert_alone(milvus, rows: int = 40_000, batch_rows: int = 10_000) -> EngineFigure:
     """Pre-built insert requests (random unit vectors, 384-d) into a scratch collection, then dropped."""
-    from .defs.milvus.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
-    from .defs.milvus.wire import insert_request, send_insert
+    from .stores.milvus.collections import VECTOR_FIELD, CollectionSpec, IndexSpec, ScalarField
+    from .stores.milvus.wire import insert_request, send_insert
 
     spec = CollectionSpec(
         "engine_probe", "tv5 bench probe", ScalarField("id", "INT64", pl.Int64, "id"), (), IndexSpec("FLAT", {}, {})

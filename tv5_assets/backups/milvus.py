@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..defs.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
-from ..defs.milvus.loading import alias_target, count_entities, load_blue_green
 from ..resources.milvus import MilvusResource
+from ..stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
+from ..stores.milvus.loading import alias_target, count_entities, load_blue_green
 from .common import BackupError, StoreBackup, file_entries
 
 SPECS = (MEDIA_COLLECTION, USER_COLLECTION)

@@ -15,11 +15,11 @@ import socket
 import time
 from pathlib import Path
 
-from ..defs.neo4j import loader
-from ..defs.neo4j.bulk_import import managed_local_server
 from ..errors import ServiceUnavailableError
 from ..resources.neo4j import Neo4jResource
 from ..services.neo4j import Neo4jService, deploy_dir, find_java
+from ..stores.neo4j import loader
+from ..stores.neo4j.bulk_import import managed_local_server
 from .common import BackupError, StoreBackup, file_entries, run_tool
 
 ADMIN_HEAP = "1g"

@@ -244,7 +244,9 @@ def _top_keys(
 ) -> np.ndarray:
     """`need` distinct items by successive sampling on `weights`: the `need` smallest of E_i / w_i
     with E_i ~ Exp(1) (the exponential form of Gumbel top-k; float32 keys, zero weights never win)."""
-    with np.errstate(divide="ignore"):
+    # x / 0 is inf and 0 / 0 (a float32 draw of exactly 0 on a zero weight) is NaN: argpartition puts
+    # both last, so zero weights never win either way.
+    with np.errstate(divide="ignore", invalid="ignore"):
         keys = rng.standard_exponential(len(weights), dtype=np.float32) / weights.astype(np.float32)
     if exclude is not None and len(exclude):
         keys[exclude] = np.inf

@@ -169,7 +169,7 @@ def vectors() -> MilvusResource:
 
 
 def _milvus_rows() -> dict[str, pl.DataFrame]:
-    from tv5_assets.defs.milvus.collections import media_rows, user_rows
+    from tv5_assets.stores.milvus.collections import media_rows, user_rows
     from tv5_assets_tests.milvus.milvus_frames import (
         build_media_embeddings,
         build_movies,
@@ -186,7 +186,7 @@ def _milvus_rows() -> dict[str, pl.DataFrame]:
 
 def test_milvus_backup_restores_every_field(vectors: MilvusResource, tmp_path: Path) -> None:
     from tv5_assets.backups.milvus import SPECS
-    from tv5_assets.defs.milvus.loading import alias_target, load_blue_green
+    from tv5_assets.stores.milvus.loading import alias_target, load_blue_green
 
     rows = _milvus_rows()
     with vectors.get_client() as client:

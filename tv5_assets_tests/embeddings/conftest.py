@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tv5_assets.defs.embeddings.model import LoadedModel, load_model
+from tv5_assets.encoder.model import LoadedModel, load_model
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Small MovieLens-shaped frames (exact schemas of tv5_assets/defs/movielens/schemas.py) for the
+"""Small MovieLens-shaped frames (exact schemas of tv5_assets/schemas/movielens.py) for the
 embeddings tests, independent of the generator and the ingestion assets.
 
 The catalogue is built so that meaning is recoverable from it: each genre has its own genome
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.movielens.schemas import MOVIE_GENOME, MOVIES, RATINGS, TAGS, media_id_expr
+from tv5_assets.schemas.movielens import MOVIE_GENOME, MOVIES, RATINGS, TAGS, media_id_expr
 
 GENRE_WORLDS = {
     "Horror": (

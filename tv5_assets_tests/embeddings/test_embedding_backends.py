@@ -9,10 +9,10 @@ import importlib.util
 import numpy as np
 import pytest
 
-from tv5_assets.defs.embeddings import backends
-from tv5_assets.defs.embeddings.backends import BackendError, choose_backend, choose_backend_precision
 from tv5_assets.defs.embeddings.cache import model_key
-from tv5_assets.defs.embeddings.model import LoadedModel, ModelLoadError, encode_texts, load_model
+from tv5_assets.encoder import backends
+from tv5_assets.encoder.backends import BackendError, choose_backend, choose_backend_precision
+from tv5_assets.encoder.model import LoadedModel, ModelLoadError, encode_texts, load_model
 
 # Fixed texts of the media_text shape: short and long, with and without tags.
 TEXTS = [

@@ -28,8 +28,8 @@ from tv5_assets.defs.embeddings.cache import (
     open_cache,
     text_hashes,
 )
-from tv5_assets.defs.embeddings.model import LoadedModel, encode_texts
 from tv5_assets.defs.embeddings.text import build_media_text
+from tv5_assets.encoder.model import LoadedModel, encode_texts
 
 BATCH = 64
 

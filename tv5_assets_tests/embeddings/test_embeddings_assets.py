@@ -18,8 +18,8 @@ from conftest_helpers import materialize_embeddings
 from embeddings_frames import movie_genome_frame, movies_frame, ratings_frame, tags_frame
 
 from tv5_assets.definitions import defs as load_defs
-from tv5_assets.defs.embeddings.schemas import MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
 from tv5_assets.k8s import A100_POOL
+from tv5_assets.schemas.embeddings import MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
 from tv5_assets_tests.conftest import environment
 
 defs = load_defs()

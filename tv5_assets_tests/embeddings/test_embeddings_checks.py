@@ -9,9 +9,9 @@ import pytest
 from embeddings_frames import movie_genome_frame, movies_frame, tags_frame
 
 from tv5_assets.defs.embeddings.checks import id_alignment_problems, similar_pairs_problems, vector_problems
-from tv5_assets.defs.embeddings.model import LoadedModel, encode_texts
 from tv5_assets.defs.embeddings.sanity import franchise_pairs, reencode_agreement, semantic_sanity
 from tv5_assets.defs.embeddings.text import build_media_text, top_genome_tags
+from tv5_assets.encoder.model import LoadedModel, encode_texts
 
 
 def _unit(n: int, seed: int = 0) -> np.ndarray:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tv5_assets.defs.embeddings.model import (
+from tv5_assets.encoder.batching import batch_plan, encoding_order, token_lengths
+from tv5_assets.encoder.model import (
     DEFAULT_MODEL,
     LoadedModel,
     ModelLoadError,
-    batch_plan,
     choose_precision,
     cpu_has_fast_bf16,
     encode_texts,
-    encoding_order,
     load_model,
     resolve_model,
-    token_lengths,
 )
 
 TEXTS = [
@@ -114,7 +112,7 @@ def test_unknown_folder_and_bad_precision_say_what_to_do(tmp_path) -> None:
 
 
 def test_gpu_batch_is_the_largest_power_of_two_that_fits_within_bounds() -> None:
-    from tv5_assets.defs.embeddings.model import GPU_BATCH_LIMITS, gpu_batch_size
+    from tv5_assets.encoder.model import GPU_BATCH_LIMITS, gpu_batch_size
 
     mib = 2**20
     assert gpu_batch_size(free_bytes=80_000 * mib, bytes_per_text=12 * mib) == 2048  # 3333 fit: 2048
@@ -126,7 +124,7 @@ def test_gpu_batch_is_the_largest_power_of_two_that_fits_within_bounds() -> None
 def test_usable_cores_follow_the_process_affinity() -> None:
     import os
 
-    from tv5_assets.defs.embeddings.model import usable_cores
+    from tv5_assets.encoder.model import usable_cores
 
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
     previous = os.sched_getaffinity(0)

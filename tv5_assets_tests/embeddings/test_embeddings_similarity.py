@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES
 from tv5_assets.defs.embeddings.similarity import neighbours_frame, top_k_neighbours
+from tv5_assets.schemas.embeddings import SIMILAR_MOVIES
 
 
 def brute_force(vectors: np.ndarray, k: int, threshold: float) -> list[list[tuple[int, float]]]:
@@ -76,3 +76,12 @@ def test_frame_uses_movie_ids_and_the_contract() -> None:
     assert frame["movie_id"].min() >= 1000 and frame["similar_movie_id"].max() < 1050
     assert frame.group_by("movie_id").len()["len"].max() <= 4
     assert (frame["score"] >= np.float32(0.5)).all()
+
+
+def test_a_pair_has_one_score_both_ways() -> None:
+    """Each pair is scored once (the upper part of the symmetric score matrix) and mirrored."""
+    vectors = clustered_unit_vectors(n=300, d=32, clusters=12, spread=0.35, seed=3)
+    found = top_k_neighbours(vectors, k=300, threshold=-1.0, block_rows=41, device="cpu")
+    score = {(int(r), int(c)): float(s) for r, c, s in zip(found.rows, found.cols, found.scores)}
+    assert len(score) == 300 * 299
+    assert all(score[(a, b)] == score[(b, a)] for a, b in score)

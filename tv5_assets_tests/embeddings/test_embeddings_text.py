@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 from embeddings_frames import movie_genome_frame, movies_frame, tags_frame
 
-from tv5_assets.defs.embeddings.schemas import MEDIA_TEXT
 from tv5_assets.defs.embeddings.text import TemplateError, build_media_text, parse_template
-from tv5_assets.defs.movielens.schemas import MOVIE_GENOME, TAGS
+from tv5_assets.schemas.embeddings import MEDIA_TEXT
+from tv5_assets.schemas.movielens import MOVIE_GENOME, TAGS
 
 
 def _one_movie(**overrides) -> pl.DataFrame:

@@ -6,13 +6,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tv5_assets.defs.embeddings.schemas import USER_EMBEDDINGS
 from tv5_assets.defs.embeddings.user_vectors import (
     FALLBACK_ALL_RATED,
     LIKED,
     preference_weights,
     user_preference_vectors,
 )
+from tv5_assets.schemas.embeddings import USER_EMBEDDINGS
 
 
 def _ratings(rows: list[tuple[int, int, float]]) -> pl.DataFrame:

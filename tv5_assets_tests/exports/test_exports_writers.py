@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from tv5_assets.defs.exports import layouts, verify, writers
-from tv5_assets.defs.movielens.schemas import MOVIES, RATINGS
 from tv5_assets.defs.synthetic.schemas import PLATFORM_AVAILABILITY, USER_PROFILES
+from tv5_assets.schemas.movielens import MOVIES, RATINGS
 
 HARD_TITLES = [
     'Quote "inside" and a \\ backslash',

@@ -10,11 +10,11 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.embeddings.schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, USER_EMBEDDINGS
-from tv5_assets.defs.movielens.schemas import MOVIES
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, USER_PROFILES
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.milvus import MilvusResource
+from tv5_assets.schemas.embeddings import EMBEDDING_DIM, MEDIA_EMBEDDINGS, USER_EMBEDDINGS
+from tv5_assets.schemas.movielens import MOVIES
 
 GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Drama", "Horror", "Romance", "Sci-Fi"]
 N_MOVIES = 240

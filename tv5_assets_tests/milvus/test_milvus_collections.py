@@ -8,7 +8,9 @@ import polars as pl
 import pytest
 from milvus_frames import build_media_embeddings, build_movies, build_user_embeddings, build_user_profiles
 
-from tv5_assets.defs.milvus.collections import (
+from tv5_assets.errors import ServiceUnavailableError
+from tv5_assets.resources.milvus import MilvusResource, is_transient, milvus_resource_from_env
+from tv5_assets.stores.milvus.collections import (
     MEDIA_COLLECTION,
     NO_YEAR,
     USER_COLLECTION,
@@ -18,9 +20,7 @@ from tv5_assets.defs.milvus.collections import (
     rows_per_batch,
     user_rows,
 )
-from tv5_assets.defs.milvus.indexes import index_mismatches, normalise_index_description
-from tv5_assets.errors import ServiceUnavailableError
-from tv5_assets.resources.milvus import MilvusResource, is_transient, milvus_resource_from_env
+from tv5_assets.stores.milvus.indexes import index_mismatches, normalise_index_description
 
 
 def test_media_rows_join_catalogue_fields_in_schema_order() -> None:
@@ -148,7 +148,7 @@ def test_addresses_never_show_credentials() -> None:
 def test_insert_request_carries_every_column_and_the_exact_vector_bytes() -> None:
     from pymilvus.grpc_gen import schema_pb2
 
-    from tv5_assets.defs.milvus.wire import insert_request
+    from tv5_assets.stores.milvus.wire import insert_request
 
     movies = build_movies(30)
     rows = media_rows(build_media_embeddings(movies).lazy(), movies.lazy())
@@ -170,7 +170,7 @@ def test_insert_request_carries_every_column_and_the_exact_vector_bytes() -> Non
 
 
 def test_insert_request_refuses_nulls_and_wrong_dimensions() -> None:
-    from tv5_assets.defs.milvus.wire import insert_request
+    from tv5_assets.stores.milvus.wire import insert_request
 
     movies = build_movies(10)
     rows = media_rows(build_media_embeddings(movies).lazy(), movies.lazy())

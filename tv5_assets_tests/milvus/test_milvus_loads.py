@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from milvus_frames import MilvusInputs, materialize_milvus
 
-from tv5_assets.defs.milvus import loading
-from tv5_assets.defs.milvus.collections import MEDIA_COLLECTION, NO_YEAR, VECTOR_FIELD
 from tv5_assets.resources.milvus import MilvusResource
+from tv5_assets.stores.milvus import loading
+from tv5_assets.stores.milvus.collections import MEDIA_COLLECTION, NO_YEAR, VECTOR_FIELD
 
 pytestmark = pytest.mark.services
 

@@ -21,9 +21,9 @@ from movielens_files import (
     write_release,
 )
 
-from tv5_assets.defs.movielens import schemas
 from tv5_assets.defs.movielens.checks import CONTRACTS
 from tv5_assets.generator import DUPLICATE_TITLES, TRAIT_TAGS, TRAIT_TITLES
+from tv5_assets.schemas import movielens as schemas
 
 INGESTION = ["links", "movies", "ratings", "tags", "genome_tags", "genome_scores"]
 FILES = {

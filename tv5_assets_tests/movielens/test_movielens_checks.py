@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from movielens_files import check_results, materialize, read_table, write_release
 
-from tv5_assets.defs.movielens import checks, schemas
+from tv5_assets.defs.movielens import checks
 from tv5_assets.defs.movielens.checks import CHECKS
+from tv5_assets.schemas import movielens as schemas
 
 RATINGS = pl.DataFrame(
     {

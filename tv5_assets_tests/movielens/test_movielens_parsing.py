@@ -12,8 +12,9 @@ import polars as pl
 import pytest
 from movielens_files import HANDMADE, write_lines
 
-from tv5_assets.defs.movielens import csv_reader, csv_spec, parsing, schemas
+from tv5_assets.defs.movielens import csv_reader, csv_spec, parsing
 from tv5_assets.errors import BadInputError
+from tv5_assets.schemas import movielens as schemas
 
 MOVIE_IDS = {"movies.csv": pl.Series([1, 2, 3, 4, 5, 6, 7], dtype=pl.Int32)}
 GENOME_REFS = {**MOVIE_IDS, "genome-tags.csv": pl.Series([1, 2, 3], dtype=pl.Int32)}

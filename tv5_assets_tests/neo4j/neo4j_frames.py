@@ -9,9 +9,9 @@ import neo4j
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.embeddings.schemas import SIMILAR_MOVIES
-from tv5_assets.defs.movielens.schemas import GENOME_TAGS, MOVIE_GENOME, MOVIES, RATINGS, TIME_OF_DAY
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, COUNTRIES, PLATFORM_AVAILABILITY, USER_PROFILES
+from tv5_assets.schemas.embeddings import SIMILAR_MOVIES
+from tv5_assets.schemas.movielens import GENOME_TAGS, MOVIE_GENOME, MOVIES, RATINGS, TIME_OF_DAY
 
 MARKER = "Tv5TestMarker"  # tells a database that tests may empty it
 GENRES = ["Action", "Comedy", "Drama", "Sci-Fi", "Film-Noir", "Children"]

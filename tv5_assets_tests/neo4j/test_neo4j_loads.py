@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 from neo4j_frames import wipe
 
-from tv5_assets.defs.neo4j import bulk_import, graph_parts, loader, model
+from tv5_assets.defs.neo4j import graph_parts
 from tv5_assets.defs.neo4j.assets import ASSETS
 from tv5_assets.defs.neo4j.checks import CHECKS
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.io_managers import Tv5IOManager
 from tv5_assets.resources.neo4j import Neo4jResource
+from tv5_assets.stores.neo4j import bulk_import, loader, model
 from tv5_assets_tests.conftest import require_service
 
 DB = "neo4j"

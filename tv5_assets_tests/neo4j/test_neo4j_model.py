@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from tv5_assets.defs.movielens.schemas import RATINGS
-from tv5_assets.defs.neo4j import import_files, model
+from tv5_assets.schemas.movielens import RATINGS
+from tv5_assets.stores.neo4j import import_files, model
 
 
 def test_batch_bounds_cover_every_row_and_never_split_a_source():

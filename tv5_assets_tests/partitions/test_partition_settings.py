@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 
 from tv5_assets.defs.embeddings.user_vectors import user_preference_vectors
-from tv5_assets.defs.milvus.loading import stale_filters
 from tv5_assets.defs.postgres.assets import episode_range_batches
 from tv5_assets.defs.postgres.transitions import build_episodes, movie_genre_masks
 from tv5_assets.io_managers import Tv5IOManager, read_frame
 from tv5_assets.partitions import PartitionSettingError, UserRange, key_digits, parse_ranges, range_of
+from tv5_assets.stores.milvus.loading import stale_filters
 
 
 def test_off_by_default() -> None:

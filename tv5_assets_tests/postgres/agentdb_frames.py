@@ -1,5 +1,5 @@
 """Small upstream tables for the `postgres` group's tests, following the column contracts
-(tv5_assets/defs/movielens/schemas.py, tv5_assets/defs/synthetic/schemas.py)."""
+(tv5_assets/schemas/movielens.py, tv5_assets/defs/synthetic/schemas.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.movielens.schemas import MOVIES, RATINGS, TIME_OF_DAY
 from tv5_assets.defs.synthetic.schemas import ARCHETYPES, USER_PROFILES
+from tv5_assets.schemas.movielens import MOVIES, RATINGS, TIME_OF_DAY
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Children", "Film-Noir", "IMAX"]
 

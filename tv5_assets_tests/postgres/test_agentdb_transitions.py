@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 from agentdb_frames import build_movies, build_ratings, build_user_profiles, utc
 
-from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
 from tv5_assets.defs.postgres import schema as model
 from tv5_assets.defs.postgres.loader import pg_types
 from tv5_assets.defs.postgres.partitioned_load import PartitionSpec, _validate_partitions, split_contiguous
@@ -23,6 +22,7 @@ from tv5_assets.defs.postgres.transitions import (
     q_values_json,
     user_chunks,
 )
+from tv5_assets.schemas.movielens import RATINGS, TIME_OF_DAY
 
 
 def _ratings(rows: list[tuple[int, int, float, int, str]]) -> pl.LazyFrame:

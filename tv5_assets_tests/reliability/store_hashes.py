@@ -148,8 +148,8 @@ def milvus_digest(
     client, prefix: str, aliases: tuple[str, ...] = ("media_embeddings", "user_embeddings")
 ) -> StoreDigest:
     """`client`: a MilvusClient; reads `prefix + alias` for each alias at Strong consistency."""
-    from tv5_assets.defs.milvus.collections import VERSION_SEPARATOR
-    from tv5_assets.defs.milvus.loading import alias_target
+    from tv5_assets.stores.milvus.collections import VERSION_SEPARATOR
+    from tv5_assets.stores.milvus.loading import alias_target
 
     digest = StoreDigest("Milvus")
     sha = hashlib.sha256()
@@ -197,7 +197,7 @@ def milvus_rows(client, collection: str) -> list[dict]:
 # ---------------------------------------------------------------------------------------- Neo4j
 def neo4j_digest(driver, database: str) -> StoreDigest:
     """`driver`: a neo4j driver; every label and relationship type of the database."""
-    from tv5_assets.defs.neo4j import model
+    from tv5_assets.stores.neo4j import model
 
     keys = {spec.label: spec.key for spec in model.NODES}
     digest = StoreDigest("Neo4j")

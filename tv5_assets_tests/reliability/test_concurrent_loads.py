@@ -239,9 +239,9 @@ def test_two_runs_loading_milvus_at_once(tmp_path: Path, monkeypatch: pytest.Mon
     loaded and switched the alias entirely (dropping run 1's version, older than its own); run 1
     then fails saying a later load superseded it, never with a bare "collection does not exist",
     and never moves the alias back."""
-    from tv5_assets.defs.milvus import loading
     from tv5_assets.endpoints import MILVUS
     from tv5_assets.resources.milvus import MilvusResource
+    from tv5_assets.stores.milvus import loading
     from tv5_assets_tests.conftest import drop_milvus_prefixed
     from tv5_assets_tests.milvus.milvus_frames import build_media_embeddings, build_movies
 

@@ -74,7 +74,7 @@ def _redis_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) ->
 
 
 def _milvus_seam(monkeypatch: pytest.MonkeyPatch, fire: Callable[[int], None]) -> None:
-    from tv5_assets.defs.milvus import loading
+    from tv5_assets.stores.milvus import loading
 
     original = loading.insert_batch
     calls = [0]

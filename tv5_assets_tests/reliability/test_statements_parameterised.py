@@ -50,12 +50,12 @@ NOT_STATEMENTS = {("engine_limits.py", "COPY of ")}
 """(module, text start) of strings that start like a statement but are labels for people."""
 IDENTIFIER_NAMES = {
     # (module, name): why it holds identifiers only
-    ("defs/neo4j/loader.py", "assignments"): "`n.<column> = $<column>[i]` for the frame's code-defined "
+    ("stores/neo4j/loader.py", "assignments"): "`n.<column> = $<column>[i]` for the frame's code-defined "
     "columns: names from schemas, values as $parameters",
-    ("defs/neo4j/loader.py", "props"): "`<property>: $<property>[i]` for the model's relationship properties",
+    ("stores/neo4j/loader.py", "props"): "`<property>: $<property>[i]` for the model's relationship properties",
     # A user range's predicate (partitions): written in code with bind placeholders ($range_first,
     # %s), its values returned beside it as the parameters the call passes.
-    ("defs/neo4j/loader.py", "where"): "loader.source_filter: `s.<model key> >= $range_first ...`",
+    ("stores/neo4j/loader.py", "where"): "loader.source_filter: `s.<model key> >= $range_first ...`",
     ("defs/neo4j/checks.py", "where"): "loader.source_filter, as above",
     ("defs/postgres/loader.py", "where"): "`user_id BETWEEN %s AND %s` literals",
     ("defs/postgres/checks.py", "where"): "the range predicate with %s placeholders",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from tv5_assets.defs.movielens.schemas import MOVIES, RATINGS, TIME_OF_DAY
+from tv5_assets.schemas.movielens import MOVIES, RATINGS, TIME_OF_DAY
 
 # Rough ml-25m genre frequencies (share of movies listing the genre).
 GENRE_SHARE = {

@@ -14,7 +14,6 @@ import polars as pl
 import pytest
 from synthetic_frames import build_movies, build_ratings
 
-from tv5_assets.defs.movielens.schemas import RATINGS, TIME_OF_DAY
 from tv5_assets.defs.synthetic import contexts, platforms, subtitles, trends, users, vocabulary
 from tv5_assets.defs.synthetic.check_rules import evaluate_rules
 from tv5_assets.defs.synthetic.checks import (
@@ -32,6 +31,7 @@ from tv5_assets.defs.synthetic.schemas import (
     USER_PROFILES,
     VIEWING_CONTEXTS,
 )
+from tv5_assets.schemas.movielens import RATINGS, TIME_OF_DAY
 
 SEED = 11
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import registry
-from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
-from ..neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
+from ...stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD, CollectionSpec
+from ...stores.neo4j.model import NODES, RELATIONSHIPS, NodeSpec, constraint_name
 from ..redis.cache import PLATFORM_FIELDS, PLATFORM_TTL_S, TREND_FIELDS, TRENDS_TTL_S, glob_escape, scan_keys
 from .dictionary import AssetEntry, Part, asset_heading, code, count, table
 
@@ -43,8 +43,8 @@ def _live_type(field: dict) -> str:
 
 def milvus_part(client, resource) -> Part:
     """Each collection's fields (declared and live), its index and its entity count, through the alias."""
-    from ..milvus.indexes import describe_vector_index, normalise_index_description
-    from ..milvus.loading import alias_target, count_entities
+    from ...stores.milvus.indexes import describe_vector_index, normalise_index_description
+    from ...stores.milvus.loading import alias_target, count_entities
 
     part = Part("Milvus", f"Server {resource.address}. Each name is an alias onto a versioned collection.")
     for spec in COLLECTIONS:

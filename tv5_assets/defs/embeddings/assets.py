@@ -20,13 +20,13 @@ import numpy as np
 import polars as pl
 
 from ...conventions import CPU_HEAVY, CRITICAL_PATH, OWNERS
+from ...encoder.model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
 from ...io_managers import table_schema
 from ...k8s import A100_POOL, EXECUTOR_TAG, with_pod_config
 from ...partitions import context_range, user_partitions_def
+from ...schemas.embeddings import EMBEDDING_DIM, MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
 from . import exports
 from .cache import encode_with_cache, open_cache
-from .model import DEFAULT_MODEL, choose_device, default_batch_size, encode_texts, load_model, torch_threads
-from .schemas import EMBEDDING_DIM, MEDIA_EMBEDDINGS, MEDIA_TEXT, SIMILAR_MOVIES, USER_EMBEDDINGS
 from .similarity import DEFAULT_THRESHOLD, DEFAULT_TOP_K, neighbours_frame, top_k_neighbours
 from .text import DEFAULT_TEMPLATE, build_media_text
 from .user_vectors import user_preference_vectors

@@ -37,10 +37,10 @@ import numpy as np
 import polars as pl
 
 from ... import atomic
+from ...encoder.fingerprint import config_fingerprint
+from ...encoder.model import LoadedModel
+from ...schemas.embeddings import EMBEDDING_DIM
 from ...settings import data_dir, env_flag
-from .fingerprint import config_fingerprint
-from .model import LoadedModel
-from .schemas import EMBEDDING_DIM
 
 CACHE_SWITCH_ENV = "TV5_EMBEDDING_CACHE"  # "0"/"off"/"false" disables it
 CACHE_DIR_ENV = "TV5_EMBEDDING_CACHE_DIR"

@@ -6,12 +6,12 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from ...encoder.model import encode_texts, load_model
 from ...partitions import context_range, user_partitions_def
-from ..movielens.schemas import media_id_expr, user_key_expr
+from ...schemas.embeddings import EMBEDDING_DIM
+from ...schemas.movielens import media_id_expr, user_key_expr
 from .assets import media_embeddings, media_text, similar_movies, user_embeddings, vectors_of
-from .model import encode_texts, load_model
 from .sanity import reencode_agreement, semantic_sanity
-from .schemas import EMBEDDING_DIM
 from .text import top_genome_tags
 from .user_vectors import FALLBACK_ALL_RATED, LIKED
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..movielens.schemas import media_id_expr
-from .schemas import MEDIA_TEXT
+from ...schemas.embeddings import MEDIA_TEXT
+from ...schemas.movielens import media_id_expr
 
 DEFAULT_TEMPLATE = "{title}[ ({year})].[ Genres: {genres}.][ Themes: {tags}.]"
 FIELDS = ("title", "alt_title", "year", "genres", "genome_tags", "user_tags", "tags")

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import user_key_expr
-from .model import l2_normalise
-from .schemas import USER_EMBEDDINGS
+from ...encoder.model import l2_normalise
+from ...schemas.embeddings import USER_EMBEDDINGS
+from ...schemas.movielens import user_key_expr
 
 if TYPE_CHECKING:
     import scipy.sparse as sp

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..movielens import schemas as movielens
-from ..movielens.schemas import media_id_expr, user_key_expr
+from ...schemas import movielens as movielens
+from ...schemas.movielens import media_id_expr, user_key_expr
 from ..synthetic import schemas as synthetic
 
 LINE = "_line"

@@ -14,8 +14,8 @@ from ...conventions import CPU_HEAVY, CRITICAL_PATH
 from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.milvus import MilvusResource
 from ...store_load import MILVUS, store_asset, store_errors
-from .collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
-from .loading import LoadReport, load_blue_green, upsert_range
+from ...stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, CollectionSpec, media_rows, user_rows
+from ...stores.milvus.loading import LoadReport, load_blue_green, upsert_range
 
 
 class MilvusLoadConfig(dg.Config):

@@ -6,10 +6,10 @@ import polars as pl
 
 from ...partitions import UserRange, context_range, user_partitions_def
 from ...resources.milvus import MilvusResource
+from ...stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VERSION_SEPARATOR, CollectionSpec
+from ...stores.milvus.indexes import describe_vector_index, index_mismatches, normalise_index_description
+from ...stores.milvus.loading import alias_target, count_entities, count_in_range, self_search_misses
 from .assets import milvus_media_collection, milvus_user_collection
-from .collections import MEDIA_COLLECTION, USER_COLLECTION, VERSION_SEPARATOR, CollectionSpec
-from .indexes import describe_vector_index, index_mismatches, normalise_index_description
-from .loading import alias_target, count_entities, count_in_range, self_search_misses
 
 SELF_SEARCH_SAMPLE = 8
 

@@ -23,7 +23,8 @@ from ... import movielens_releases, settings
 from ...conventions import CPU_HEAVY, OWNERS
 from ...errors import MissingInputError
 from ...io_managers import markdown_preview, table_schema
-from . import csv_reader, parsing, schemas
+from ...schemas import movielens as schemas
+from . import csv_reader, parsing
 from .csv_spec import FileSpec
 
 GROUP = "movielens"

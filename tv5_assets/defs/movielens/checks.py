@@ -14,7 +14,8 @@ import dagster as dg
 import polars as pl
 
 from ...io_managers import markdown_preview
-from . import csv_reader, parsing, schemas
+from ...schemas import movielens as schemas
+from . import csv_reader, parsing
 
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # MovieLens started collecting in 1995
 EXAMPLES = 10
@@ -49,7 +50,7 @@ def schema_result(lf: pl.LazyFrame, contract: pl.Schema) -> dg.AssetCheckResult:
             "column_order_matches": in_order,
             "expected": ", ".join(f"{n}: {d}" for n, d in contract.items()),
         },
-        description=None if passed else "stored columns differ from tv5_assets/defs/movielens/schemas.py",
+        description=None if passed else "stored columns differ from tv5_assets/schemas/movielens.py",
     )
 
 

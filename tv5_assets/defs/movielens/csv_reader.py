@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from ...errors import BadInputError
-from . import schemas
+from ...schemas import movielens as schemas
 from .csv_spec import FileSpec, evaluate, join_multiline_records, physical_lines, split_fields
 
 REJECTS = schemas.REJECTS

@@ -12,7 +12,7 @@ import re
 
 import polars as pl
 
-from . import schemas
+from ...schemas import movielens as schemas
 from .csv_spec import Column, FileSpec, Reference, ValueRule
 
 # ------------------------------------------------------------------------------ file specs

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from ...resources.neo4j import Neo4jResource
 from ...store_load import NEO4J, store_errors
-from . import bulk_import, loader
+from ...stores.neo4j import bulk_import, loader
 
 if TYPE_CHECKING:
     import neo4j

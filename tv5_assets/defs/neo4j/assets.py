@@ -26,10 +26,10 @@ import polars as pl
 from ...conventions import CPU_HEAVY, OWNERS, STORE_LOAD_AUTOMATION
 from ...partitions import context_range, user_partitions_def
 from ...resources.neo4j import Neo4jResource
-from ...services.neo4j import Neo4jService
 from ...settings import data_dir
 from ...store_load import NEO4J, store_asset
-from . import bulk_import, graph_parts, import_files, loader, model
+from ...stores.neo4j import bulk_import, import_files, loader, model
+from . import graph_parts
 from .asset_helpers import (
     BulkImportConfig,
     Neo4jLoadConfig,
@@ -99,7 +99,7 @@ def _graph_size(files: dg.EventLogEntry) -> int:
 
 def _bulk_import_target(
     context: dg.AssetExecutionContext, config: BulkImportConfig, neo4j: Neo4jResource
-) -> tuple[Neo4jService | None, str]:
+) -> tuple[bulk_import.LocalServer | None, str]:
     """The local server to import into, or None and why it must not (see bulk_import.py for the rules)."""
     if config.mode == "never":
         return None, "mode: never"

@@ -14,7 +14,7 @@ import polars as pl
 from ...partitions import context_range, user_partitions_def
 from ...resources.neo4j import Neo4jResource
 from ...settings import data_dir
-from . import import_files, loader, model
+from ...stores.neo4j import import_files, loader, model
 from .assets import (
     _similarity_threshold,
     neo4j_bulk_import,

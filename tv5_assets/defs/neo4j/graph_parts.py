@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from . import model
-from .loader import (
+from ...stores.neo4j import model
+from ...stores.neo4j.loader import (
     BatchHook,
     KeyRange,
     LoadStats,

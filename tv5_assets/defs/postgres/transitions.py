@@ -21,7 +21,7 @@ import json
 
 import polars as pl
 
-from ..movielens.schemas import GENRES, media_id_expr, user_key_expr
+from ...schemas.movielens import GENRES, media_id_expr, user_key_expr
 
 ACTION_SPACE: list[str] = list(GENRES)
 

@@ -290,7 +290,7 @@ def _safe_genre(genre: str) -> bool:
 
 
 def milvus_timings(milvus, cat: Catalogue, plan: Plan) -> list[Timing]:
-    from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION
+    from ...stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION
 
     media_alias = milvus.collection_name(MEDIA_COLLECTION.logical_name)
     user_alias = milvus.collection_name(USER_COLLECTION.logical_name)
@@ -338,7 +338,7 @@ def milvus_timings(milvus, cat: Catalogue, plan: Plan) -> list[Timing]:
 def neo4j_timings(neo4j, cat: Catalogue, plan: Plan, min_score: float | None = None) -> list[Timing]:
     """The traversal and the two-hop recommendation for sampled users, in one session (a pooled
     connection, as a service keeps it); parameters bound by the driver, never spliced in."""
-    from ..neo4j import loader
+    from ...stores.neo4j import loader
 
     min_score = plan.two_hop_min_score if min_score is None else min_score
     rows, warm = plan.rows(len(cat.user_keys), 5)

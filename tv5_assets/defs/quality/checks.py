@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..embeddings.schemas import EMBEDDING_DIM
+from ...schemas.embeddings import EMBEDDING_DIM
 from . import benchmarks, counts
 from .assets import cross_store_report, query_benchmarks
 

@@ -31,9 +31,9 @@ import numpy as np
 import polars as pl
 
 from ... import registry
-from ..embeddings.schemas import EMBEDDING_DIM
-from ..milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
-from ..neo4j import model
+from ...schemas.embeddings import EMBEDDING_DIM
+from ...stores.milvus.collections import MEDIA_COLLECTION, USER_COLLECTION, VECTOR_FIELD
+from ...stores.neo4j import model
 from ..redis.cache import DEFAULT_TOP_TRENDING, latest_trends, platform_values
 
 MILVUS, NEO4J, POSTGRES, REDIS = (s.name for s in (registry.MILVUS, registry.NEO4J, registry.POSTGRES, registry.REDIS))
@@ -227,7 +227,7 @@ def guarded(names: dict[str, tuple[str, str]], read: Callable[[], dict[str, int 
 
 def read_milvus(milvus) -> dict[str, Found]:
     """Entities behind each alias (strong consistency), through the milvus group's helpers."""
-    from ..milvus.loading import alias_target, count_entities
+    from ...stores.milvus.loading import alias_target, count_entities
 
     specs = (MEDIA_COLLECTION, USER_COLLECTION)
     names = {s.logical_name: (milvus.collection_name(s.logical_name), "entities") for s in specs}
@@ -248,7 +248,7 @@ def read_milvus(milvus) -> dict[str, Found]:
 
 def read_neo4j(neo4j) -> dict[str, Found]:
     """Nodes per label and relationships per type of the model (the neo4j group's count queries)."""
-    from ..neo4j import loader
+    from ...stores.neo4j import loader
 
     names = {n.label: (f"(:{n.label})", "nodes") for n in model.NODES}
     names |= {r.type: (f"[:{r.type}]", "relationships") for r in model.RELATIONSHIPS}

@@ -33,8 +33,8 @@ from ...fidelity_recs import CoRatingBounds, co_rating_neighbours, seed_movies
 from ...io_managers import table_schema
 from ...resources.milvus import MilvusResource
 from ...resources.neo4j import Neo4jResource
+from ...stores.milvus.collections import MEDIA_COLLECTION
 from ..embeddings.user_vectors import user_preference_vectors
-from ..milvus.collections import MEDIA_COLLECTION
 from .holdout import K, popular_unseen, popularity_ranking, random_hit_rate, ranked, score, split_holdout
 
 MILVUS_TOP_K_LIMIT = 16_384  # the server's largest `limit`

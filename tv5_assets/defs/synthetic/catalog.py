@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import GENRES
+from ...schemas.movielens import GENRES
 
 GENRE_INDEX = {genre: index for index, genre in enumerate(GENRES)}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import media_id_expr
+from ...schemas.movielens import media_id_expr
 from .catalog import GENRE_INDEX, MovieTraits, movie_traits
 from .common import (
     bitmask_lists,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import media_id_expr
+from ...schemas.movielens import media_id_expr
 from . import vocabulary as vocab
 from .catalog import GENRE_INDEX, GENRES, MovieTraits, canonical_movies, movie_traits
 from .common import categorical, check_schema, rng_for, weighted_order

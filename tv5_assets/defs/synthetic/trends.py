@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import media_id_expr
+from ...schemas.movielens import media_id_expr
 from .catalog import MovieTraits, movie_traits, rating_counts
 from .common import check_schema, rank_percentile, rng_for, weighted_order
 from .schemas import TRENDS

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from ..movielens.schemas import user_key_expr
+from ...schemas.movielens import user_key_expr
 from .catalog import movie_traits
 from .common import categorical_by_row, check_schema, rank_percentile, rng_for, weighted_order, zscore
 from .rating_history import HOURS_PER_WEEK, rating_history

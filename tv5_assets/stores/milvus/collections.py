@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from ..embeddings.schemas import EMBEDDING_DIM
+from ...schemas.embeddings import EMBEDDING_DIM
 
 VECTOR_FIELD = "embedding"
 VERSION_SEPARATOR = "__v"

@@ -18,7 +18,7 @@
   fp32 0.99996 (bf16) and 1.00000 (fp32). ONNX Runtime is not offered: float32 only 1.08x, and its
   vectors change with their batch mates (up to 7.5e-8, at every optimisation level and thread
   count); its dynamic int8 fell under the 0.99 cosine bar (min 0.981, 474 texts under).
-- Batches hold one token length each (model.batch_plan), nothing is padded, and OpenVINO's vectors
+- Batches hold one token length each (batching.batch_plan), nothing is padded, and OpenVINO's vectors
   were bit-identical whether a text is encoded alone or among others (256 texts, fp32 and bf16).
 """
 
@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ... import atomic
-from ...settings import data_dir
+from .. import atomic
+from ..settings import data_dir
 
 BACKENDS = ("auto", "torch", "openvino")
 # What each backend imports; the extra of this project that installs it has the backend's name.

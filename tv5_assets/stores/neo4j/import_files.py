@@ -37,7 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from ... import atomic
-from ..movielens.schemas import media_id_expr, user_key_expr
+from ...schemas.movielens import media_id_expr, user_key_expr
 from . import model
 
 ARRAY_DELIMITER = ";"

@@ -32,12 +32,7 @@ import polars as pl
 
 from ...errors import Tv5Error
 from . import wire
-from .collections import (
-    VECTOR_FIELD,
-    VERSION_SEPARATOR,
-    CollectionSpec,
-    rows_per_batch,
-)
+from .collections import VECTOR_FIELD, VERSION_SEPARATOR, CollectionSpec, rows_per_batch
 from .indexes import create_vector_index, describe_vector_index, verify_index_params, wait_for_index
 
 DEFAULT_MAX_BATCH_BYTES = 20 * 1024 * 1024

@@ -100,7 +100,7 @@ def verify_index_params(client, collection: str, index: IndexSpec) -> dict[str, 
         raise IndexParamsNotKeptError(
             f"Milvus built a different index on {collection}.{VECTOR_FIELD} than requested ({'; '.join(problems)}). "
             "The client or server dropped the parameters; check the pymilvus/Milvus versions against "
-            "create_vector_index in tv5_assets/defs/milvus/loading.py."
+            "create_vector_index in tv5_assets/stores/milvus/loading.py."
         )
     return kept
 

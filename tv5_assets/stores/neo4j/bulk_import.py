@@ -58,6 +58,11 @@ class BulkImportOutcome:
     counts: dict[str, int] = field(default_factory=dict)  # per label and relationship type, after import
 
 
+# The local server an import stops and restarts: callers (the bulk import asset) name it through
+# this module, which alone manages the process, rather than importing the local services package.
+LocalServer = Neo4jService
+
+
 def managed_local_server(uri: str) -> Neo4jService | None:
     """tv5's own local Neo4j (started from this TV5_DATA_DIR) when `uri` is its address and it is
     running; None otherwise (a server on that port from another data folder is not ours to stop)."""

@@ -10,7 +10,7 @@ import polars as pl
 
 # Re-exported: the format's genres belong to the library (the generator reads them too), and the
 # defs modules read them here beside the column contracts.
-from ...movielens_format import GENRES as GENRES
+from ..movielens_format import GENRES as GENRES
 
 TIME_OF_DAY = ["morning", "afternoon", "evening", "night", "late_night"]
 TimeOfDay = pl.Enum(TIME_OF_DAY)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..movielens.schemas import media_id_expr, user_key_expr
+from ...schemas.movielens import media_id_expr, user_key_expr
 
 
 @dataclass(frozen=True)
