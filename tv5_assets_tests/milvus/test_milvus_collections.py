@@ -108,15 +108,15 @@ def test_index_read_back_flags_dropped_parameters() -> None:
     )
     assert [p.split(":")[0] for p in index_mismatches(kept, media)] == ["metric_type", "M"]
     users = USER_COLLECTION.index  # a server's flattened string values, and the wrong index type
-    kept = normalise_index_description({"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": "1024"}, users)
+    kept = normalise_index_description({"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": "512"}, users)
     assert (
-        kept == {"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": 1024}
+        kept == {"index_type": "IVF_FLAT", "metric_type": "COSINE", "nlist": 512}
         and index_mismatches(kept, users) == []
     )
     kept = normalise_index_description({"index_type": "HNSW", "metric_type": "COSINE", "M": "16"}, users)
     assert index_mismatches(kept, users) == [
         "index_type: asked 'IVF_FLAT', engine kept 'HNSW'",
-        "nlist: asked 1024, engine kept None",
+        "nlist: asked 512, engine kept None",
     ]
 
 

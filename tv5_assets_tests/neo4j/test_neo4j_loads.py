@@ -267,7 +267,8 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
     empty_graph, graph_resource, stored_frames, frames, monkeypatch: pytest.MonkeyPatch
 ):
     """neo4j-admin import on an empty local database: same graph as the online load, node for node,
-    property for property; on a graph that holds data the step stands aside and the load is online."""
+    property for property; on tv5's own graph (a rebuild) it imports again, carrying SIMILAR_TO over;
+    on a graph that holds data of others the step stands aside, naming it, and the load is online."""
     if STACK_DATA_DIR:
         monkeypatch.setenv("TV5_DATA_DIR", STACK_DATA_DIR)
     if bulk_import.managed_local_server(graph_resource.uri) is None:
@@ -304,13 +305,24 @@ def test_a_fresh_database_is_bulk_imported_into_the_graph_the_online_load_builds
             assert fingerprint(restarted) == reference
             assert counts(restarted) == expected_counts(frames)
 
-            again = _materialize(everything, graph_resource, stored_frames, run_config=ANY_SIZE)  # holds data
-            assert again.success
-            assert (
-                _metadata(again, "neo4j_bulk_import")["reason"]
-                == "the database holds data (the import would replace it)"
+        rebuilt = _materialize(everything, graph_resource, stored_frames, run_config=ANY_SIZE)  # tv5's own graph
+        assert rebuilt.success
+        again = _metadata(rebuilt, "neo4j_bulk_import")
+        assert again["imported"] is True and again["reason"] == "tv5's own graph, rebuilt on the local server"
+        assert again["carried_similar_to"] == _metadata(bulk, "neo4j_similarity")["similar_to"] > 0
+        assert [(e.check_name, e.metadata) for e in rebuilt.get_asset_check_evaluations() if not e.passed] == []
+        with neo4j.GraphDatabase.driver(graph_resource.uri, auth=graph_resource._auth()) as restarted:
+            assert fingerprint(restarted) == reference
+            with loader.session(restarted, DB) as s:  # someone else's data in the same database
+                s.run("CREATE (:SomeoneElse {note: 'not tv5'})").consume()
+            theirs = _materialize(everything, graph_resource, stored_frames, run_config=ANY_SIZE)
+            assert theirs.success
+            assert _metadata(theirs, "neo4j_bulk_import")["reason"] == (
+                "the database holds data tv5 does not write (label SomeoneElse); the import would replace it"
             )
-            assert "written_by" not in _metadata(again, "neo4j_ratings")
+            assert "written_by" not in _metadata(theirs, "neo4j_ratings")  # loaded online, around their node
+            with loader.session(restarted, DB) as s:
+                assert s.run("MATCH (n:SomeoneElse) DELETE n RETURN count(n) AS n").single()["n"] == 1
             assert fingerprint(restarted) == reference
     finally:
         _drop_dead_connections(empty_graph)  # the server restarted under the session's shared driver

@@ -1,18 +1,10 @@
 """Top-k most similar movies by cosine, computed blockwise so memory stays at block x n.
 
-The score matrix is symmetric, so each pair is scored once: for each block of rows [start, stop),
-scores = block @ all[start:].T (unit vectors, so the dot product is the cosine; the row's own column
-set to -inf), the upper part of the matrix only, which halves the multiplications, the bulk of the
-time. That part gives candidates in both directions:
-- for each row of the block, every column scoring at least max(the row's k-th best score in this
-  part, threshold);
-- mirrored, for each column past the block (a later row), every row of the block scoring at least
-  max(that column's k-th best score in this block, threshold).
-A row's global top k lies within the union of its parts' top k (an element beaten by fewer than k
-elements of its row is beaten by fewer than k in its part), ties at each part's k-th score
-included. Candidates are then ordered by (score desc, neighbour id asc) and the first k kept: ties
-at the k-th place are broken by id, so the output is a pure function of the vectors (topk's own tie
-order never leaks out), and the score of (a, b) is the score of (b, a), computed once.
+For each block of rows: scores = block @ all.T (unit vectors, so the dot product is the cosine),
+the row's own column is set to -inf, `topk` finds each row's k-th best score, and every column
+scoring at least max(k-th score, threshold) becomes a candidate. Candidates are ordered by
+(score desc, neighbour id asc) and the first k kept: ties at the k-th place are broken by id, so
+the output is a pure function of the vectors (topk's own tie order never leaks out).
 
 Runs with torch on CUDA when present, otherwise torch on CPU (multi-threaded BLAS).
 """
@@ -101,36 +93,17 @@ def top_k_neighbours(
 
 
 def _block_candidates(all_vectors, start: int, stop: int, kk: int, floor) -> tuple[np.ndarray, ...]:
-    """(row, col, score) candidates from the upper part of the score matrix at rows start..stop-1:
-    the block's rows against columns start.., and mirrored, the columns past the block against the
-    block's rows; each at least both the threshold `floor` and the kk-th best score of its row
-    (or mirrored column) within this part (ties included; self pairs excluded)."""
+    """(row, col, score) of the pairs of rows start..stop-1 scoring at least both the row's kk-th best
+    other row and the threshold `floor` (ties at the kk-th score included; self pairs excluded)."""
     import torch
 
-    scores = all_vectors[start:stop] @ all_vectors[start:].T  # (b, n - start)
-    b = stop - start
-    local = torch.arange(b, device=all_vectors.device)
-    scores[local, local] = -torch.inf
-    rows, cols, values = [], [], []
-    # The block's rows, against the columns from `start` on.
-    kth = torch.topk(scores, min(kk, scores.shape[1]), dim=1, largest=True, sorted=False).values.min(dim=1).values
-    r, c = torch.nonzero(scores >= torch.maximum(kth, floor)[:, None], as_tuple=True)
-    rows.append(r + start)
-    cols.append(c + start)
-    values.append(scores[r, c])
-    # Mirrored: each later row (a column past the block) against the block's rows.
-    if scores.shape[1] > b:
-        later = scores[:, b:].T.contiguous()  # (n - stop, b)
-        kth = torch.topk(later, min(kk, b), dim=1, largest=True, sorted=False).values.min(dim=1).values
-        r, c = torch.nonzero(later >= torch.maximum(kth, floor)[:, None], as_tuple=True)
-        rows.append(r + stop)
-        cols.append(c + start)
-        values.append(later[r, c])
-    return (
-        torch.cat(rows).cpu().numpy(),
-        torch.cat(cols).cpu().numpy(),
-        torch.cat(values).float().cpu().numpy(),
-    )
+    scores = all_vectors[start:stop] @ all_vectors.T
+    local = torch.arange(stop - start, device=all_vectors.device)
+    scores[local, local + start] = -torch.inf
+    kth = torch.topk(scores, kk, dim=1, largest=True, sorted=False).values.min(dim=1).values
+    cutoff = torch.maximum(kth, floor)
+    r, c = torch.nonzero(scores >= cutoff[:, None], as_tuple=True)
+    return (r + start).cpu().numpy(), c.cpu().numpy(), scores[r, c].float().cpu().numpy()
 
 
 def _rank_within_rows(sorted_rows: np.ndarray) -> np.ndarray:

@@ -114,7 +114,7 @@ def _metadata(report: LoadReport, milvus: MilvusResource) -> dict:
 
 @store_asset(
     MILVUS,
-    code_version="1",
+    code_version="2",
     op_tags=CPU_HEAVY,
     description=(
         "Milvus collection `media_embeddings` (an alias onto a versioned collection): one entity per movie, "
@@ -136,7 +136,7 @@ def milvus_media_collection(
 
 @store_asset(
     MILVUS,
-    code_version="1",
+    code_version="2",
     op_tags={**CPU_HEAVY, **CRITICAL_PATH},
     description=(
         "Milvus collection `user_embeddings` (an alias onto a versioned collection): one entity per user, "

@@ -47,14 +47,15 @@ from .asset_helpers import (
 # -------------------------------------------------------------------------------------- assets
 @store_asset(
     NEO4J,
-    code_version="1",
+    code_version="2",
     op_tags=CPU_HEAVY,
     deps=["neo4j_import_files"],
     description=(
-        "Builds a fresh graph offline: when the local server's database is empty and neo4j_import_files "
-        "was written in this run, stops the server, runs `neo4j-admin database import full` over those "
-        "files, and starts it again; the online assets of the run then skip. Does nothing otherwise "
-        "(a graph that holds data, one under `min_graph_size` nodes and relationships, TV5_NEO4J_URI, "
+        "Builds the graph offline: when the local server's database holds nothing tv5 does not write (empty, "
+        "or tv5's own graph, whose SIMILAR_TO edges are carried over) and neo4j_import_files was written in "
+        "this run, stops the server, runs `neo4j-admin database import full` over those files, and starts it "
+        "again; the online assets of the run then skip. Does nothing otherwise (other labels or relationship "
+        "types in the database, a graph under `min_graph_size` nodes and relationships, TV5_NEO4J_URI, "
         "`mode: never`): the online assets load as usual."
     ),
 )
@@ -78,6 +79,7 @@ def neo4j_bulk_import(
         metadata={
             "imported": True,
             "reason": outcome.reason,
+            "carried_similar_to": outcome.carried_similar_to,
             "counts": dg.MetadataValue.json(outcome.counts),
             "nodes_and_relationships": total,
             "dagster/row_count": total,
@@ -112,9 +114,10 @@ def _bulk_import_target(
     size = _graph_size(files)
     if size < config.min_graph_size:
         return None, f"{size:,} nodes and relationships, under min_graph_size {config.min_graph_size:,}"
-    with open_graph(neo4j, "looking for existing data") as driver:
-        if not bulk_import.graph_is_empty(driver, neo4j.database):
-            return None, "the database holds data (the import would replace it)"
+    with open_graph(neo4j, "looking for data tv5 does not write") as driver:
+        foreign = bulk_import.foreign_content(driver, neo4j.database)
+    if foreign:
+        return None, f"the database holds data tv5 does not write ({', '.join(foreign)}); the import would replace it"
     return service, ""
 
 

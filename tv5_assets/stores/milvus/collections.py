@@ -55,20 +55,21 @@ class IndexSpec:
 # Figures: the full-scale vectors (ml-25m size) on the 2-core development box, real Milvus 2.3 server,
 # one top-10 query per call (benchmarks/bench_milvus.py --assets-dir ...).
 # Media embeddings spread over the space (median cosine between two movies 0.37): HNSW as the plan
-# asks. Searched with a stored movie: self-recall 1.0, recall@10 0.999 at ef=64 to 512. Searched with a
-# user's preference vector (the user-to-media query), which sits between movies, the graph needs a
-# wider beam: recall@10 0.880 / 0.953 / 0.985 / 0.997 at ef 64 / 128 / 256 / 512, p50 2.6 / 3.5 / 5.5 /
-# 5.9 ms (generated data with taste, 2026-12-06). ef=128 is the smallest above 0.95.
-MEDIA_INDEX = IndexSpec("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 128})
-# User preference vectors crowd into a cone (their mean has norm 0.95; two random users have cosine
-# 0.91 on the generated data with taste, 0.97 / 0.94 on the earlier popularity-only data, where graph
-# indexes failed: HNSW M=16 efConstruction=200 found the stored vector itself for 37% of users at
-# ef=64). Re-measured on the users of data with taste (162,541, 300 queries, box shared with a test
-# run): IVF_FLAT nlist=1024 nprobe 16 / 32 / 64 self-recall 1.000, recall@10 0.973 / 0.996 / 0.999,
-# p50 4.6 / 3.9 / 4.1 ms; HNSW M=16 ef 64 / 256 self-recall 0.987 / 0.993, recall@10 0.975 / 0.993,
-# p50 6.0 / 4.8 ms. An inverted file still wins: a vector sits in the list of its nearest centroid,
-# probed first, so a user always finds themself (a blocking check asks it), at no cost in latency.
-USER_INDEX = IndexSpec("IVF_FLAT", {"nlist": 1024}, {"nprobe": 64})
+# asks. Searched with a stored movie: self-recall 1.0, recall@10 0.999-1.000 at ef=64 to 512. Searched
+# with a user's preference vector (the user-to-media query), which sits between movies, the graph needs
+# a wider beam. Generator v3 (2026-12-07, 300 queries, quiet box): recall@10 0.912 / 0.970 at ef 128 /
+# 256, p50 2.5 / 3.9 ms; ef=256 is the smallest above 0.95. efConstruction 100 would build in 16 s
+# instead of 25 s but lowers that recall (0.907 at ef 128), so the build keeps 200.
+MEDIA_INDEX = IndexSpec("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 256})
+# User preference vectors crowd into a cone (their mean has norm 0.95, two random users have cosine
+# 0.91; 0.97 / 0.94 on the earlier popularity-only data, where HNSW M=16 efConstruction=200 found the
+# stored vector itself for only 37% of users at ef=64). Generator v3 (162,541 users, 300 queries,
+# quiet box): HNSW M=16 efC=200 ef=128 self-recall 0.980, recall@10 0.976, build 44.5 s; IVF_FLAT
+# nlist=1024 nprobe=64 self-recall 1.000, recall@10 0.997, p50 3.8 ms, build 35.5 s; IVF_FLAT
+# nlist=512 nprobe=32 (the same 6% of the lists) self-recall 1.000, recall@10 0.993, p50 3.4 ms,
+# build 22.1 s. An inverted file wins: a vector sits in the list of its nearest centroid, probed
+# first, so a user always finds themself (a blocking check asks it); 512 lists build in 13 s less.
+USER_INDEX = IndexSpec("IVF_FLAT", {"nlist": 512}, {"nprobe": 32})
 
 NO_YEAR = 0  # `year` of a movie whose title has none
 MAX_GENRES = 32  # MovieLens has at most 10 genres per movie

@@ -41,6 +41,8 @@ from ...schemas.movielens import media_id_expr, user_key_expr
 from . import model
 
 ARRAY_DELIMITER = ";"
+# The replaced graph's SIMILAR_TO edges, written beside the folder by the bulk import (bulk_import.py).
+CARRIED_SIMILAR_TO = "carried-similar-to.csv"
 NODE_FILES = {
     "Movie": "movies.csv",
     "Genre": "genres.csv",
