@@ -18,13 +18,14 @@ checks, the data dictionary, and the decorator of every load (store_load.py).
 | transient      | "module:classifier" of retryable errors           | store_load.store_errors                  |
 | service        | "module:LocalService class or factory"            | services/__init__.py                     |
 | backup         | module with backup_<key>(resource, folder), restore_<key>(resource, folder) | backups/  |
-| dictionary     | "module:StoreChapter" (its data dictionary chapter) | defs/docs                              |
-| counts         | "module:StoreCounts" (objects the cross-store report compares) | defs/quality              |
-| benchmarks     | "module:StoreBenchmarks" (timed queries, their target check) | defs/quality                |
 
-The last three live in `defs/` (they use the groups' own helpers): they are named by a path string
-and imported when asked for, so this module (part of the library) imports nothing of `defs/`, nor
-of the resources or services (the CLI stays fast to start, and one missing driver breaks only its store).
+The resource, classifier, service and backup are library modules named by a path string and imported
+when asked for, so this module imports none of them (the CLI stays fast to start, and one missing
+driver breaks only its store). What `defs/` holds per store (its data dictionary chapter in
+`defs/docs/stores.py`, its counts in `defs/quality/counts.py`, its query benchmarks in
+`defs/quality/benchmarks.py`) is keyed by store key there (`CHAPTERS`, `STORE_COUNTS`,
+`STORE_BENCHMARKS`): this module names nothing of `defs/`, which imports it, so no import cycle
+hides behind a string; the registry test fails when a store lacks an entry.
 """
 
 from __future__ import annotations
@@ -54,9 +55,6 @@ class StoreSpec:
     transient_classifier: str
     service: str
     backup: str
-    dictionary: str
-    counts: str
-    benchmarks: str
     extra_kinds: frozenset[str] = frozenset()
 
     @property
@@ -112,9 +110,6 @@ POSTGRES = StoreSpec(
     transient_classifier="tv5_assets.resources.postgres:is_transient",
     service="tv5_assets.services.postgres:PostgresService",
     backup="tv5_assets.backups.postgres",
-    dictionary="tv5_assets.defs.docs.stores:POSTGRES_CHAPTER",
-    counts="tv5_assets.defs.quality.counts:POSTGRES_COUNTS",
-    benchmarks="tv5_assets.defs.quality.benchmarks:POSTGRES_BENCHMARKS",
 )
 REDIS = StoreSpec(
     key="redis",
@@ -127,9 +122,6 @@ REDIS = StoreSpec(
     transient_classifier="tv5_assets.resources.redis:is_transient",
     service="tv5_assets.services.redis:RedisService",
     backup="tv5_assets.backups.redis",
-    dictionary="tv5_assets.defs.docs.stores:REDIS_CHAPTER",
-    counts="tv5_assets.defs.quality.counts:REDIS_COUNTS",
-    benchmarks="tv5_assets.defs.quality.benchmarks:REDIS_BENCHMARKS",
 )
 MILVUS = StoreSpec(
     key="milvus",
@@ -141,9 +133,6 @@ MILVUS = StoreSpec(
     transient_classifier="tv5_assets.resources.milvus:is_transient",
     service="tv5_assets.services.milvus:local_milvus_service",
     backup="tv5_assets.backups.milvus",
-    dictionary="tv5_assets.defs.docs.stores:MILVUS_CHAPTER",
-    counts="tv5_assets.defs.quality.counts:MILVUS_COUNTS",
-    benchmarks="tv5_assets.defs.quality.benchmarks:MILVUS_BENCHMARKS",
 )
 NEO4J = StoreSpec(
     key="neo4j",
@@ -162,9 +151,6 @@ NEO4J = StoreSpec(
     transient_classifier="tv5_assets.resources.neo4j:is_transient",
     service="tv5_assets.services.neo4j:Neo4jService",
     backup="tv5_assets.backups.neo4j",
-    dictionary="tv5_assets.defs.docs.stores:NEO4J_CHAPTER",
-    counts="tv5_assets.defs.quality.counts:NEO4J_COUNTS",
-    benchmarks="tv5_assets.defs.quality.benchmarks:NEO4J_BENCHMARKS",
 )
 
 # In start order (`tv5 services up` starts them so, `down` stops them the other way round; backups

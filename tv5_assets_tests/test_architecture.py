@@ -61,12 +61,22 @@ def import_graph() -> dict[str, set[str]]:
 
     `definitions.py` loads the defs folder with `dg.load_from_defs_folder`, which imports every module
     of it without an import statement: those edges are added, so a defs module that imports
-    `definitions` (at call time or not) closes a cycle here as it does at run time.
+    `definitions` (at call time or not) closes a cycle here as it does at run time. So are the
+    modules the store registry imports by name (`registry_modules`).
     """
     graph = grimp.build_graph("tv5_assets", include_external_packages=False)
     edges = {module: set(graph.find_modules_directly_imported_by(module)) for module in graph.modules}
     edges["tv5_assets.definitions"] |= set(defs_modules())
+    edges["tv5_assets.registry"] |= registry_modules()
     return edges
+
+
+def registry_modules() -> set[str]:
+    """The modules the store registry names by a "module:attribute" string and imports when asked."""
+    from tv5_assets import registry
+
+    fields = ("resource", "transient_classifier", "service", "backup")
+    return {getattr(store, field).partition(":")[0] for store in registry.STORES for field in fields}
 
 
 def strongly_connected(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -117,11 +117,11 @@ def backup_problems(store: StoreSpec) -> list[str]:
 
 
 def dictionary_problems(store: StoreSpec) -> list[str]:
-    from tv5_assets.defs.docs.stores import StoreChapter, required_terms
+    from tv5_assets.defs.docs.stores import CHAPTERS, StoreChapter, required_terms
 
-    chapter = _load(store, "dictionary")
+    chapter = CHAPTERS.get(store.key)
     if not isinstance(chapter, StoreChapter):
-        return [f"no data dictionary chapter ({chapter})"]
+        return [f"no data dictionary chapter in defs/docs/stores.py CHAPTERS ({chapter})"]
     required = chapter.required(None)
     if not required:
         return ["its data dictionary chapter requires no section"]
@@ -133,8 +133,8 @@ def counts_problems(store: StoreSpec) -> list[str]:
     from tv5_assets.defs.quality.checks import COUNT_CHECKS
 
     problems = []
-    if not isinstance(_load(store, "counts"), counts.StoreCounts):
-        problems.append("no StoreCounts for the cross-store report")
+    if not isinstance(counts.STORE_COUNTS.get(store.key), counts.StoreCounts):
+        problems.append("no StoreCounts for the cross-store report in defs/quality/counts.py STORE_COUNTS")
     check = f"{store.key}_counts_match"
     if COUNT_CHECKS.get(check) != store.name or check not in _checks_of("cross_store_report"):
         problems.append(f"no {check} check on cross_store_report")
@@ -147,9 +147,9 @@ def benchmark_problems(store: StoreSpec) -> list[str]:
     from tv5_assets.defs.quality import benchmarks
     from tv5_assets.defs.quality.checks import TARGET_CHECKS
 
-    bench = _load(store, "benchmarks")
+    bench = benchmarks.STORE_BENCHMARKS.get(store.key)
     if not isinstance(bench, benchmarks.StoreBenchmarks):
-        return [f"no query benchmarks ({bench})"]
+        return [f"no query benchmarks in defs/quality/benchmarks.py STORE_BENCHMARKS ({bench})"]
     problems = []
     if TARGET_CHECKS.get(bench.target_check) != bench.targets or bench.target_check not in _checks_of(
         "query_benchmarks"
@@ -247,19 +247,25 @@ def test_an_unwired_store_fails_every_consumer() -> None:
         endpoint=dataclasses.replace(registry.POSTGRES.endpoint, store="fakedb", env_var="TV5_FAKEDB_URL"),
         load_assets=("fakedb_load",),
         **{field: f"tv5_assets.registry:no_such_{field}" for field in ("resource", "transient_classifier", "service")},
-        **{field: f"tv5_assets.registry:no_such_{field}" for field in ("dictionary", "counts", "benchmarks")},
         backup="tv5_assets.backups.common",
     )
     assert set(missing_from_consumers(fake)) == set(CONSUMERS)
 
 
 def test_every_store_implementation_is_registered() -> None:
-    """The other way round: a resource, service or backup module of a store nobody registered."""
+    """The other way round: a resource, service or backup module, or a chapter, counts or benchmarks
+    entry in defs/, of a store nobody registered."""
     keys = set(registry.STORE_KEYS)
     for folder, shared in (("resources", set()), ("services", {"base"}), ("backups", {"common"})):
         modules = {p.stem for p in (ROOT / "tv5_assets" / folder).glob("*.py")} - {"__init__"} - shared
         assert modules == keys, f"tv5_assets/{folder}/: {sorted(modules ^ keys)} not matched by a registered store"
     assert set(DEFS.resources or {}) - {"io_manager"} == keys
+    from tv5_assets.defs.docs.stores import CHAPTERS
+    from tv5_assets.defs.quality.benchmarks import STORE_BENCHMARKS
+    from tv5_assets.defs.quality.counts import STORE_COUNTS
+
+    for name, parts in (("CHAPTERS", CHAPTERS), ("STORE_COUNTS", STORE_COUNTS), ("STORE_BENCHMARKS", STORE_BENCHMARKS)):
+        assert set(parts) == keys, f"{name}: {sorted(set(parts) ^ keys)} not matched by a registered store"
 
 
 def test_the_registry_matches_what_it_replaced() -> None:

@@ -305,7 +305,7 @@ def redis_part(client, resource) -> Part:
 # ------------------------------------------------------------------------------ every store
 @dataclass(frozen=True)
 class StoreChapter:
-    """One store's chapter (named by its registry entry): `part(resource)` reads the live server;
+    """One store's chapter (in CHAPTERS by its registry key): `part(resource)` reads the live server;
     `required(resource or None)` lists the sections and terms the chapter must show (None: the defaults)."""
 
     part: Callable[[Any], Part]
@@ -340,11 +340,19 @@ POSTGRES_CHAPTER = StoreChapter(
 REDIS_CHAPTER = StoreChapter(
     _redis_chapter, lambda resource: redis_required(*([resource.namespace] if resource else []))
 )
+# By registry key: the registry names nothing of defs/ (tv5_assets_tests/test_store_registry.py asks
+# that every registered store has a chapter here).
+CHAPTERS: dict[str, StoreChapter] = {
+    registry.MILVUS.key: MILVUS_CHAPTER,
+    registry.NEO4J.key: NEO4J_CHAPTER,
+    registry.POSTGRES.key: POSTGRES_CHAPTER,
+    registry.REDIS.key: REDIS_CHAPTER,
+}
 
 
 def store_parts(resources: dict[str, Any]) -> list[Part]:
     """Every store's chapter, each read from its live server, in the registry's order by name."""
-    return [store.load("dictionary").part(resources[store.key]) for store in registry.by_name()]
+    return [CHAPTERS[store.key].part(resources[store.key]) for store in registry.by_name()]
 
 
 def required_terms(entries: Iterable[AssetEntry], resources: dict[str, Any] | None = None) -> dict[str, list[str]]:
@@ -352,5 +360,5 @@ def required_terms(entries: Iterable[AssetEntry], resources: dict[str, Any] | No
     declare (with the namespace and schema of `resources`, by store key, when given; else the defaults)."""
     required = {asset_heading(e.key): [c.name for c in e.columns or ()] for e in entries}
     for store in registry.by_name():
-        required.update(store.load("dictionary").required((resources or {}).get(store.key)))
+        required.update(CHAPTERS[store.key].required((resources or {}).get(store.key)))
     return required

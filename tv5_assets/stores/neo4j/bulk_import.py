@@ -131,14 +131,17 @@ def carry_similar_to(driver: neo4j.Driver, database: str, folder: Path) -> tuple
     return path, kept.height, edges.height - kept.height
 
 
-def run_importer(service: Neo4jService, folder: Path, database: str, similar_to: Path | None = None) -> None:
-    """neo4j-admin's import, from the jars the server runs on, into the stopped server's home."""
+def run_importer(
+    service: Neo4jService, folder: Path, database: str, similar_to: Path | None = None, lib: Path | None = None
+) -> None:
+    """neo4j-admin's import, from the jars the server runs on (`lib`, resolved by the caller before
+    it stopped the server), into the stopped server's home."""
     java, _ = find_java()
     command = [
         str(java),
         f"-Xmx{IMPORTER_HEAP}",
         "-cp",
-        f"{deploy_dir() / 'lib'}/*",
+        f"{lib or deploy_dir() / 'lib'}/*",
         "org.neo4j.cli.AdminTool",
         *import_files.admin_arguments(folder, database),
         *([f"--relationships=SIMILAR_TO={similar_to}"] if similar_to is not None else []),
@@ -177,6 +180,10 @@ def bulk_import(
             f"neo4j: carrying {carried:,} SIMILAR_TO edges into the import ({dropped:,} dropped: their movies "
             "left the catalogue); neo4j_similarity replaces them when it runs"
         )
+    # The importer runs from this checkout's jars, which may not be resolved yet (a fresh checkout
+    # beside a server started from another, a cleaned deploy/neo4j/lib): resolve them while the
+    # server still serves, so a missing jar never costs a stop and a failed import.
+    lib = service.ensure_jars()
     marker(service).unlink(missing_ok=True)
     started = time.perf_counter()
     service.down()
@@ -184,7 +191,7 @@ def bulk_import(
     log(f"neo4j: server stopped in {outcome.stop_seconds:.1f} s; importing {folder}")
     started = time.perf_counter()
     try:
-        run_importer(service, folder, database, similar_to)
+        run_importer(service, folder, database, similar_to, lib)
     finally:
         if similar_to is not None:
             similar_to.unlink(missing_ok=True)
