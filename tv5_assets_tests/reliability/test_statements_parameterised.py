@@ -40,6 +40,7 @@ QUOTERS = {
     "_quote",  # postgres.schema: the dialect's identifier quoting
     "_literal",  # postgres.schema: a quoted string literal (DDL comments, which take no parameters)
     "constraint_name",  # neo4j.model: a name derived from code constants
+    "cypher_name",  # neo4j.model: a server-read label or type, backtick-quoted, backticks doubled
     "Identifier",  # psycopg.sql
     "Literal",  # psycopg.sql
     "int",  # a number cannot inject

@@ -60,12 +60,12 @@ def asset_entries(asset_graph, instance: dg.DagsterInstance | None) -> list[Asse
     return entries
 
 
-def code_location_graph(repository: dg.RepositoryDefinition):
-    """The asset graph of the whole code location the run came from (also when the run holds only a
-    selection): read from the run's repository, not by importing `definitions`, which would make this
-    module and the definitions that load it import each other."""
-    assets = list(set(repository.assets_defs_by_key.values()))
-    return dg.Definitions(assets=assets).resolve_asset_graph()
+def code_location_graph():
+    """The asset graph of the whole code location (also when a run holds only a selection, as
+    `dg.materialize` does in tests)."""
+    from ...definitions import defs
+
+    return defs().resolve_asset_graph()
 
 
 def store_resources(context) -> dict:
@@ -94,7 +94,7 @@ def write_dictionary(text: str, final: Path) -> None:
     required_resource_keys=set(STORE_KEYS),
 )
 def data_dictionary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    entries = asset_entries(code_location_graph(context.repository_def), context.instance)
+    entries = asset_entries(code_location_graph(), context.instance)
     parts = [asset_part(entries), *stores.store_parts(store_resources(context))]
     header = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by the `data_dictionary` asset; do not edit."
     text = render(parts, header)

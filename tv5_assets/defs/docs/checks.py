@@ -22,7 +22,7 @@ def dictionary_lists_everything(context: dg.AssetCheckExecutionContext) -> dg.As
     path = dictionary_path()
     if not path.exists():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist: materialize data_dictionary")
-    entries = asset_entries(code_location_graph(context.repository_def), None)
+    entries = asset_entries(code_location_graph(), None)
     required = required_terms(entries, store_resources(context))
     problems = missing_terms(path.read_text(encoding="utf-8"), required)
     return dg.AssetCheckResult(

@@ -98,10 +98,14 @@ def foreign_content(driver: neo4j.Driver, database: str) -> list[str]:
     found = []
     with loader.session(driver, database) as session:
         for label in sorted(set(used_labels) - labels):
-            if session.run(f"MATCH (n:`{label}`) RETURN count(n) > 0 AS any").single(strict=True)["any"]:
+            if session.run(f"MATCH (n:{model.cypher_name(label)}) RETURN count(n) > 0 AS any").single(strict=True)[
+                "any"
+            ]:
                 found.append(f"label {label}")
         for rel_type in sorted(set(used_types) - types):
-            if session.run(f"MATCH ()-[r:`{rel_type}`]->() RETURN count(r) > 0 AS any").single(strict=True)["any"]:
+            if session.run(f"MATCH ()-[r:{model.cypher_name(rel_type)}]->() RETURN count(r) > 0 AS any").single(
+                strict=True
+            )["any"]:
                 found.append(f"relationship type {rel_type}")
     return found
 

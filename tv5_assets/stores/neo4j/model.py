@@ -197,3 +197,9 @@ def batch_bounds(keys: pl.Series, batch_size: int) -> list[tuple[int, int]]:
         .agg(pl.col("start").first(), pl.col("len").sum())
     )
     return list(zip(grouped["start"].to_list(), grouped["len"].to_list(), strict=True))
+
+
+def cypher_name(name: str) -> str:
+    """A label or relationship type read from the server (db.labels()), as a quoted Cypher name:
+    labels cannot be parameters, so it is backtick-quoted with its own backticks doubled."""
+    return "`" + name.replace("`", "``") + "`"
