@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import atomic
 from ..settings import data_dir
+from .batching import model_features
 
 BACKENDS = ("auto", "torch", "openvino")
 # What each backend imports; the extra of this project that installs it has the backend's name.
@@ -265,7 +266,5 @@ def build_runner(
 
 def features_for(model: Any, texts: list[str], names: list[str]) -> dict[str, np.ndarray]:
     """Token ids etc. exactly as model.encode would make them (same prompt, same truncation), as int64 arrays."""
-    prompt_name = getattr(model, "default_prompt_name", None)
-    prompt = (getattr(model, "prompts", None) or {}).get(prompt_name) if prompt_name else None
-    features = model.preprocess(texts, prompt=prompt) if hasattr(model, "preprocess") else model.tokenize(texts)
+    features = model_features(model, texts)
     return {n: features[n].cpu().numpy().astype(np.int64, copy=False) for n in names}

@@ -31,20 +31,23 @@ class Tokens:
         return {name: np.ascontiguousarray(values[positions, :length]) for name, values in self.features.items()}
 
 
+def model_features(model: Any, texts: list[str]) -> Any:
+    """The model's own features for `texts` (torch tensors by name), as encode() makes them."""
+    # encode() tokenizes through preprocess (sentence-transformers >= 6; tokenize before), with the
+    # default prompt when the model has one: the same call, so the same token ids and counts.
+    prompt_name = getattr(model, "default_prompt_name", None)
+    prompt = (getattr(model, "prompts", None) or {}).get(prompt_name) if prompt_name else None
+    return model.preprocess(texts, prompt=prompt) if hasattr(model, "preprocess") else model.tokenize(texts)
+
+
 def tokenize_all(loaded: Any, texts: Sequence[str], names: Sequence[str] = (), chunk: int = 4096) -> Tokens:
     """Tokens per text exactly as the model sees them (its own tokenize: stripping, truncation at
     max_seq_length), and the features named `names` to encode from; character counts and no
     features for a model whose features carry no attention mask."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    model = loaded.model
-    prompt_name = getattr(model, "default_prompt_name", None)
-    prompt = (getattr(model, "prompts", None) or {}).get(prompt_name) if prompt_name else None
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for offset in range(0, len(texts), chunk):
-        part = list(texts[offset : offset + chunk])
-        # encode() tokenizes through preprocess (sentence-transformers >= 6; tokenize before), with
-        # the default prompt when the model has one: the same call, so the same token counts.
-        features = model.preprocess(part, prompt=prompt) if hasattr(model, "preprocess") else model.tokenize(part)
+        features = model_features(loaded.model, list(texts[offset : offset + chunk]))
         mask = features.get("attention_mask") if hasattr(features, "get") else None
         if mask is None:
             return Tokens(lengths)

@@ -78,11 +78,6 @@ def managed_local_server(uri: str) -> Neo4jService | None:
     return service
 
 
-def graph_is_empty(driver: neo4j.Driver, database: str) -> bool:
-    with loader.session(driver, database) as session:
-        return session.run("MATCH (n) RETURN count(n) > 0 AS any").single(strict=True)["any"] is False
-
-
 def foreign_content(driver: neo4j.Driver, database: str) -> list[str]:
     """Node labels and relationship types in use that tv5's graph model does not write (what an import,
     which replaces the database, would destroy), sorted; empty for an empty graph or tv5's own."""
@@ -93,10 +88,9 @@ def foreign_content(driver: neo4j.Driver, database: str) -> list[str]:
         used_types = session.run(
             "CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType) AS t"
         ).single(strict=True)["t"]
-    # db.labels() lists labels in use; a label whose nodes were all deleted may linger until the
-    # store is compacted, so count before calling it foreign.
-    found = []
-    with loader.session(driver, database) as session:
+        # db.labels() lists labels in use; a label whose nodes were all deleted may linger until the
+        # store is compacted, so count before calling it foreign.
+        found = []
         for label in sorted(set(used_labels) - labels):
             if session.run(f"MATCH (n:{model.cypher_name(label)}) RETURN count(n) > 0 AS any").single(strict=True)[
                 "any"
