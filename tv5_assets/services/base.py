@@ -17,6 +17,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -384,8 +385,37 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+# Ports this process has handed out. The OS only knows a port is taken once its server binds it, and
+# a server started in parallel (a test stack starts four) or a component that binds late (Milvus's
+# coordinators) can leave a handed-out port unbound for seconds: without this set the OS may offer
+# it again, and the second server fails with "bind failed" (a CI run did, on data_node_port).
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
+def free_local_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports free on loopback right now, none handed out before by this process.
+
+    Every socket stays bound until all ports are chosen: closed one at a time, the OS may offer the
+    same port twice."""
+    held: list[socket.socket] = []
+    ports: list[int] = []
+    with _HANDED_OUT_LOCK:
+        try:
+            while len(ports) < count:
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+                if port not in _HANDED_OUT:  # one handed out earlier is held (not offered again) and skipped
+                    ports.append(port)
+            _HANDED_OUT.update(ports)
+        finally:
+            for sock in held:
+                sock.close()
+    return ports
+
+
 def free_local_port() -> int:
-    """A TCP port free on loopback right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port free on loopback right now (the OS picks it), not handed out before by this process."""
+    return free_local_ports(1)[0]

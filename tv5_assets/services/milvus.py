@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..endpoints import MILVUS, hide_password
 from ..errors import ServiceUnavailableError
-from .base import LocalService, free_local_port, port_open
+from .base import LocalService, free_local_ports, port_open
 
 # `milvus-lite server` (milvus_lite.cmdline) closes its data folder cleanly on KeyboardInterrupt only.
 # A shell that starts us in the background passes SIGINT on as ignored, so the launcher re-arms it,
@@ -219,23 +219,32 @@ class MilvusServerService(_MilvusProcess):
                 "scripts/bootstrap.sh installs it), or set TV5_LOCAL_MILVUS_ENGINE=lite to run Milvus Lite."
             ) from error
         _wait_until_bindable(self.host, self.port)
-        ports = {key: free_local_port() for key in _SERVER_INTERNAL_PORTS}
-        config = milvus_package.MilvusServerConfig(data_dir=str(self.store_dir), proxy_port=self.port, **ports)
-        config.extra_configs = {f"{component}.ip": self.host for component in _SERVER_COMPONENTS}
-        config.extra_configs["etcd.endpoints"] = f"{self.host}:{ports['etcd_port']}"
-        if self.password:
-            config.extra_configs["common.security.authorizationEnabled"] = "true"
-        config.resolve()  # writes data/configs/milvus.yaml and the glog config
+        for attempt in range(3):
+            # The package's check binds each port once more; another process may take one between our
+            # pick and that check (an outgoing connection's ephemeral port, say): pick afresh then.
+            *internal, etcd_peer_port, metrics_port = free_local_ports(len(_SERVER_INTERNAL_PORTS) + 2)
+            ports = dict(zip(_SERVER_INTERNAL_PORTS, internal, strict=True))
+            config = milvus_package.MilvusServerConfig(data_dir=str(self.store_dir), proxy_port=self.port, **ports)
+            config.extra_configs = {f"{component}.ip": self.host for component in _SERVER_COMPONENTS}
+            config.extra_configs["etcd.endpoints"] = f"{self.host}:{ports['etcd_port']}"
+            if self.password:
+                config.extra_configs["common.security.authorizationEnabled"] = "true"
+            try:
+                config.resolve()  # writes data/configs/milvus.yaml and the glog config
+                break
+            except RuntimeError as error:
+                if "bind failed" not in str(error) or attempt == 2:
+                    raise
         config_file = self.store_dir / "configs" / "milvus.yaml"
         etcd_file = self.store_dir / "configs" / "embed-etcd.yaml"
-        etcd_file.write_text(_embedded_etcd_config(self.host, ports["etcd_port"], free_local_port(), self.store_dir))
+        etcd_file.write_text(_embedded_etcd_config(self.host, ports["etcd_port"], etcd_peer_port, self.store_dir))
         config_file.write_text(_with_etcd_config_path(config_file.read_text(), etcd_file))
         milvus_package._initialize_data_files(str(self.store_dir))  # unpacks the binaries once (checksummed)
         binaries = self.store_dir / "bin"
         env = {
             **os.environ,
             "DEPLOY_MODE": "STANDALONE",
-            "METRICS_PORT": str(free_local_port()),
+            "METRICS_PORT": str(metrics_port),
             "MILVUS_RUN_DIR": str(self.store_dir / "run"),
             "LD_LIBRARY_PATH": ":".join(filter(None, [str(binaries), os.environ.get("LD_LIBRARY_PATH", "")])),
         }

@@ -14,7 +14,8 @@ import pytest
 
 from tv5_assets.errors import ServiceUnavailableError
 from tv5_assets.resources.milvus import MilvusResource
-from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService, free_local_port, local_milvus_service
+from tv5_assets.services.base import free_local_port
+from tv5_assets.services.milvus import MilvusLiteService, MilvusServerService, local_milvus_service
 
 
 def port_open(port: int) -> bool:

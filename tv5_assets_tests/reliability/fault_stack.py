@@ -42,11 +42,11 @@ class PrivateStack:
     """Four servers of our own; `kill(store)` SIGKILLs one by its pid file, `up(store)` restarts it."""
 
     def __init__(self) -> None:
-        from tv5_assets.services.base import free_local_port
+        from tv5_assets.services.base import free_local_ports
 
         self.root = Path(tempfile.mkdtemp(prefix="tv5-reliability-", dir="/var/tmp"))
         self.root.chmod(0o755)
-        self.ports = {name: free_local_port() for name in STORES}
+        self.ports = dict(zip(STORES, free_local_ports(len(STORES)), strict=True))
         self.kills: dict[str, int] = dict.fromkeys(STORES, 0)
 
     def env(self) -> dict[str, str]:

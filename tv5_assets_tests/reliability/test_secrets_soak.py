@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tv5_assets.services.base import free_local_port
+from tv5_assets.services.base import free_local_ports
 from tv5_assets_tests.reliability.planted import PLANTED, WRONG, event_log_text, leaks_in_files, leaks_in_text
 
 pytestmark = [pytest.mark.soak, pytest.mark.services]
@@ -53,7 +53,8 @@ def stack() -> Iterator[tuple[Path, dict[str, str], list[str]]]:
     root = Path(tempfile.mkdtemp(prefix="tv5-secret-soak-", dir="/var/tmp"))
     root.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in CLIENT_VARS}
-    ports = {store: free_local_port() for store in ("POSTGRES", "REDIS", "MILVUS", "NEO4J")}
+    stores = ("POSTGRES", "REDIS", "MILVUS", "NEO4J")
+    ports = dict(zip(stores, free_local_ports(len(stores)), strict=True))
     env.update({f"TV5_LOCAL_{store}_PORT": str(port) for store, port in ports.items()})
     env.update(
         TV5_DATA_DIR=str(root / "data"),
