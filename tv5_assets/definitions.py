@@ -2,7 +2,8 @@
 
 `dg.load_from_defs_folder` finds each group's assets and checks (`tv5_assets/defs/<group>/`), the
 store resources (`defs/resources.py`) and the jobs, schedules and sensors (`defs/automation/`); this
-module adds the IO manager and the default executor. `dg` reads `[tool.dg]` in pyproject.toml to
+module adds the IO manager, the code location's own graph (for the data dictionary) and the default
+executor. `dg` reads `[tool.dg]` in pyproject.toml to
 find it; `dagster -m tv5_assets` and workspace.yaml reach the same `defs`.
 """
 
@@ -15,6 +16,8 @@ import dagster as dg
 from .executor_settings import MULTIPROCESS_SETTINGS
 from .io_managers import Tv5IOManager
 from .k8s import executor_for_environment
+from .resources.code_location import RESOURCE_KEY as CODE_LOCATION
+from .resources.code_location import code_location_resource
 
 # The default executor (ad-hoc asset runs: `dagster asset materialize`, `dg launch --assets`, automation);
 # the named jobs (defs/automation/executors.py) start from these settings and let run config override them:
@@ -30,7 +33,8 @@ executor = dg.multiprocess_executor.configured(MULTIPROCESS_SETTINGS, name="tv5_
 
 shared = dg.Definitions(
     executor=executor_for_environment(executor),
-    resources={"io_manager": Tv5IOManager()},
+    # `defs` is looked up when the resource is used, after this module has finished loading.
+    resources={"io_manager": Tv5IOManager(), CODE_LOCATION: code_location_resource(lambda: defs())},
 )
 
 

@@ -126,18 +126,8 @@ def test_the_search_finds_a_cycle_through_a_function_level_import() -> None:
     assert strongly_connected(edges) == [["a", "b", "c"]]
 
 
-# Not yet broken, listed so that no other cycle can join it: the data dictionary documents the whole
-# code location, so its asset and check read the asset graph from `definitions.defs()` (at call
-# time), while definitions.py loads them with the rest of the defs folder. The run's repository
-# (`context.repository_def`) would serve, but in-process runs (`dg.materialize`, the tests) have none.
-KNOWN_CYCLES = [["tv5_assets.definitions", "tv5_assets.defs.docs.assets", "tv5_assets.defs.docs.checks"]]
-
-
 def test_the_package_has_no_import_cycles() -> None:
-    found = strongly_connected(import_graph())
-    cycles = [group for group in found if group not in KNOWN_CYCLES]
-    gone = [group for group in KNOWN_CYCLES if group not in found]
-    assert not gone, f"{gone} no longer form a cycle: remove them from KNOWN_CYCLES"
+    cycles = strongly_connected(import_graph())
     assert not cycles, (
         f"modules that import one another, directly or through others: {cycles}; move what they share "
         "to a lower module that both import"

@@ -256,10 +256,10 @@ def test_every_store_implementation_is_registered() -> None:
     """The other way round: a resource, service or backup module, or a chapter, counts or benchmarks
     entry in defs/, of a store nobody registered."""
     keys = set(registry.STORE_KEYS)
-    for folder, shared in (("resources", set()), ("services", {"base"}), ("backups", {"common"})):
+    for folder, shared in (("resources", {"code_location"}), ("services", {"base"}), ("backups", {"common"})):
         modules = {p.stem for p in (ROOT / "tv5_assets" / folder).glob("*.py")} - {"__init__"} - shared
         assert modules == keys, f"tv5_assets/{folder}/: {sorted(modules ^ keys)} not matched by a registered store"
-    assert set(DEFS.resources or {}) - {"io_manager"} == keys
+    assert set(DEFS.resources or {}) - {"io_manager", "code_location"} == keys
     from tv5_assets.defs.docs.stores import CHAPTERS
     from tv5_assets.defs.quality.benchmarks import STORE_BENCHMARKS
     from tv5_assets.defs.quality.counts import STORE_COUNTS

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tv5_assets.defs.docs.assets import RELATIVE_PATH, asset_entries, code_location_graph
+from tv5_assets.definitions import defs
+from tv5_assets.defs.docs.assets import RELATIVE_PATH, asset_entries
 from tv5_assets.defs.docs.dictionary import missing_terms, sections
 from tv5_assets.defs.docs.stores import required_terms
 
@@ -19,7 +20,7 @@ def text(loaded_stack: Path) -> str:
 
 
 def test_everything_declared_is_in_its_section(text: str) -> None:
-    entries = asset_entries(code_location_graph(), None)
+    entries = asset_entries(defs().resolve_asset_graph(), None)
     assert missing_terms(text, required_terms(entries)) == []
 
 
@@ -42,7 +43,7 @@ def test_row_counts_come_from_the_run(text: str) -> None:
 
 
 def test_removing_a_column_from_the_file_is_caught(text: str) -> None:
-    entries = asset_entries(code_location_graph(), None)
+    entries = asset_entries(defs().resolve_asset_graph(), None)
     damaged = text.replace("| `view_count_estimate` |", "| view count |")
     problems = missing_terms(damaged, required_terms(entries))
     assert problems and all("`view_count_estimate` is missing" in p for p in problems)

@@ -14,6 +14,7 @@ import dagster as dg
 from ...atomic import replacing
 from ...conventions import OWNERS
 from ...registry import STORE_KEYS
+from ...resources.code_location import RESOURCE_KEY as CODE_LOCATION
 from ...settings import data_dir
 from ...store_load import STORE_LOAD_ASSETS
 from . import stores
@@ -60,12 +61,9 @@ def asset_entries(asset_graph, instance: dg.DagsterInstance | None) -> list[Asse
     return entries
 
 
-def code_location_graph():
-    """The asset graph of the whole code location (also when a run holds only a selection, as
-    `dg.materialize` does in tests)."""
-    from ...definitions import defs
-
-    return defs().resolve_asset_graph()
+def whole_graph(context):
+    """The code location's whole asset graph (a run's context holds only its selection)."""
+    return getattr(context.resources, CODE_LOCATION).asset_graph()
 
 
 def store_resources(context) -> dict:
@@ -91,10 +89,10 @@ def write_dictionary(text: str, final: Path) -> None:
         "patterns and TTLs), from the definitions and the live servers. Replaced atomically."
     ),
     metadata={"relative_path": RELATIVE_PATH},
-    required_resource_keys=set(STORE_KEYS),
+    required_resource_keys={*STORE_KEYS, CODE_LOCATION},
 )
 def data_dictionary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    entries = asset_entries(code_location_graph(), context.instance)
+    entries = asset_entries(whole_graph(context), context.instance)
     parts = [asset_part(entries), *stores.store_parts(store_resources(context))]
     header = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by the `data_dictionary` asset; do not edit."
     text = render(parts, header)

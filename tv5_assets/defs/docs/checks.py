@@ -3,7 +3,8 @@
 import dagster as dg
 
 from ...registry import STORE_KEYS
-from .assets import asset_entries, code_location_graph, data_dictionary, dictionary_path, store_resources
+from ...resources.code_location import RESOURCE_KEY as CODE_LOCATION
+from .assets import asset_entries, data_dictionary, dictionary_path, store_resources, whole_graph
 from .dictionary import missing_terms
 from .stores import required_terms
 
@@ -16,13 +17,13 @@ SHOWN = 20
     description="Every asset with each of its declared columns, and every store object the definitions declare "
     "(collection fields, labels, relationship types and properties, constraints, tables and columns, Redis key "
     "patterns and fields) appears in its own section of the data dictionary.",
-    required_resource_keys=set(STORE_KEYS),
+    required_resource_keys={*STORE_KEYS, CODE_LOCATION},
 )
 def dictionary_lists_everything(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     path = dictionary_path()
     if not path.exists():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist: materialize data_dictionary")
-    entries = asset_entries(code_location_graph(), None)
+    entries = asset_entries(whole_graph(context), None)
     required = required_terms(entries, store_resources(context))
     problems = missing_terms(path.read_text(encoding="utf-8"), required)
     return dg.AssetCheckResult(
