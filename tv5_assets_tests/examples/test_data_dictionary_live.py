@@ -54,11 +54,13 @@ def test_the_blocking_check_fails_on_a_damaged_file(loaded_stack: Path, text: st
 
     from tv5_assets.defs.docs.checks import dictionary_lists_everything
     from tv5_assets.registry import STORES
+    from tv5_assets.resources.code_location import RESOURCE_KEY, code_location_resource
 
     path = loaded_stack / RELATIVE_PATH
 
-    def check() -> dg.AssetCheckResult:  # the check reads every store's resource, as in a run
+    def check() -> dg.AssetCheckResult:  # the check reads every store's resource and the graph, as in a run
         resources = {store.key: store.resource_from_env() for store in STORES}
+        resources[RESOURCE_KEY] = code_location_resource(defs)
         return dictionary_lists_everything(dg.build_asset_check_context(resources=resources))
 
     assert check().passed
