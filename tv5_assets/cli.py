@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"Restrict to one service (repeatable): {', '.join(STORE_KEYS)}.",
     )
+    services.add_argument(
+        "--truncate-cut-log",
+        action="store_true",
+        help="With `up --only neo4j`, once: recovery drops an unreadable end of Neo4j's transaction log (a "
+        "write a full disk cut short, never applied) instead of refusing to start the database.",
+    )
 
     checks = sub.add_parser("checks", help="Print the asset-check results of the latest finished (or a given) run.")
     checks.add_argument("--run-id", default=None)
@@ -135,7 +141,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _services(args: argparse.Namespace) -> int:
     from .services import run_action
 
-    return run_action(args.action, only=args.only)
+    return run_action(args.action, only=args.only, truncate_cut_log=args.truncate_cut_log)
 
 
 def _checks(args: argparse.Namespace) -> int:

@@ -4,8 +4,13 @@ Writers fail on a full filesystem in several voices: Python raises `OSError(ENOS
 `OSError(EDQUOT)`, polars a `ComputeError` whose text ends in "No space left on device (os error
 28)", numpy's `np.save` an `OSError` with no errno ("300000 requested and 131056 written"). The
 stores have their own words: PostgreSQL SQLSTATE 53100 (`disk_full`), Redis "MISCONF" (it could not
-persist to disk, and refuses writes) or "OOM" (its `maxmemory` is reached), Neo4j and Milvus the
-operating system's "No space left on device" or Milvus' "disk quota exceeded".
+persist to disk, and refuses writes) or "OOM" (its `maxmemory` is reached), Milvus the operating
+system's "No space left on device" or "disk quota exceeded". Neo4j keeps the operating system's words
+in its debug.log and tells clients `Neo.DatabaseError.Transaction.TransactionLogError` ("Could not
+append transaction ... to log"); it then refuses every transaction ("The database has encountered a
+critical error, and needs to be restarted") until it is restarted; the cut transaction may leave
+unreadable bytes at the end of its log, which its next start refuses until told to drop them
+(measured with its data on a full tmpfs: test_store_disk_full.py).
 
 `atomic.replacing` (every file the platform writes: Parquet assets, exports, embeddings exports,
 Neo4j import files, backups) turns the first kind into `DiskFullError`, after removing its staging
@@ -32,6 +37,8 @@ _DISK_FULL_WORDS = (
     "could not extend file",  # PostgreSQL's message with 53100
     "disk full",
 )
+NEO4J_LOG_APPEND_FAILED = "Neo.DatabaseError.Transaction.TransactionLogError"
+NEO4J_NEEDS_RESTART = "needs to be restarted"  # Neo4j's words once its database has panicked
 SHORT_WRITE_FREE_BYTES = 1 << 20
 """An `OSError` without errno (numpy's short write) counts as a full disk when less than this is free."""
 
@@ -144,10 +151,41 @@ def full_cause(error: BaseException) -> tuple[str, BaseException] | None:
             return "disk", cause
         if any(word in text.lower() for word in _DISK_FULL_WORDS):
             return "disk", cause
+        if getattr(cause, "code", None) == NEO4J_LOG_APPEND_FAILED:
+            return "disk", cause
     return None
 
 
-def store_full_advice(store: str, full: str) -> str:
+def needs_restart(error: BaseException) -> bool:
+    """The store refuses every transaction until it is restarted (Neo4j after its log append failed)."""
+    return any(
+        getattr(cause, "code", None) == NEO4J_LOG_APPEND_FAILED or NEO4J_NEEDS_RESTART in str(cause)
+        for cause in _causes(error)
+    )
+
+
+def restart_advice(store: str, service: str) -> str:
+    """What to do when `needs_restart`: the store's data folder may have filled up."""
+    return (
+        f"{store} refuses every transaction after a critical error until it is restarted; a full disk is "
+        "the usual cause (its debug.log names it). Transactions it committed before are kept. Free space on "
+        "the volume that holds its data folder if that is the cause, restart the server (the local one: "
+        f"`tv5 services down --only {service} && tv5 services up --only {service}`), then re-run."
+    )
+
+
+def store_full_advice(store: str, full: str, engine_error: BaseException | None = None, service: str = "") -> str:
+    """What to tell the user; `service` is the store's key for `tv5 services` (where a restart is needed)."""
+    if engine_error is not None and getattr(engine_error, "code", None) == NEO4J_LOG_APPEND_FAILED:
+        return (
+            f"{store}'s disk is full: it could not append this transaction to its transaction log (in practice "
+            "a full disk; its debug.log names the cause), so the transaction was not applied, and it now refuses "
+            "every transaction until it is restarted. Transactions it committed before are kept. Free space on "
+            "the volume that holds its data folder (for the local stack, under TV5_DATA_DIR/services), restart "
+            f"the server (the local one: `tv5 services down --only {service} && tv5 services up --only "
+            f"{service}`), then re-run. Should the restart say the transaction log ends in unreadable bytes (the "
+            f"cut transaction), `tv5 services up --only {service} --truncate-cut-log` drops them once."
+        )
     if full == "memory":
         return (
             f"{store} is out of memory (its maxmemory limit is reached) and refuses writes. The data it "

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from .conventions import OWNERS, STORE_LOAD_AUTOMATION, STORE_LOAD_RETRY_POLICY
-from .disk_full import full_cause, store_full_advice
+from .disk_full import full_cause, needs_restart, restart_advice, store_full_advice
 from .errors import ServiceUnavailableError, StoreSettingsError, Tv5Error
 from .registry import MILVUS, NEO4J, POSTGRES, REDIS, StoreSpec, by_name
 
@@ -93,7 +93,8 @@ def store_errors(
             raise _full(store, address, doing, *full) from error
         if store.transient(error):
             raise unavailable(error) from error
-        raise _fatal(store, address, doing, error) from error
+        advice = restart_advice(store.name, store.key) if needs_restart(error) else ""
+        raise _fatal(store, address, doing, error, advice) from error
 
 
 def _fatal(store: Store, address: str, doing: str, error: BaseException, advice: str = "") -> dg.Failure:
@@ -108,7 +109,7 @@ def _fatal(store: Store, address: str, doing: str, error: BaseException, advice:
 
 def _full(store: Store, address: str, doing: str, full: str, engine_error: BaseException) -> dg.Failure:
     """The store's disk (or memory) is full: say so first, then the engine's own words."""
-    return _fatal(store, address, doing, engine_error, store_full_advice(store.name, full))
+    return _fatal(store, address, doing, engine_error, store_full_advice(store.name, full, engine_error, store.key))
 
 
 def run_tag(context: dg.AssetExecutionContext) -> str:

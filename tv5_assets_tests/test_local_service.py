@@ -4,8 +4,10 @@ and the external case. Fast, no store needed; the real servers are tested beside
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,33 @@ def test_free_ports_are_distinct_and_never_handed_out_twice() -> None:
     for port in first[:5]:  # free on the OS's side: each binds
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+
+def test_a_server_that_stopped_by_itself_is_reported_with_its_full_disk(service: FakeService, tmp_path: Path) -> None:
+    """The Milvus server exits when its disk fills mid-load: `status` says it stopped without `down`,
+    and quotes its log's "No space left on device" with the filesystem of the file it named."""
+    started = service.up()
+    pid = int(started.detail.split()[1].rstrip(","))
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while pid_alive(pid):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped = service.status()
+    assert not stopped.running
+    assert stopped.detail.startswith(f"not running: it stopped without `tv5 services down` (pid {pid})")
+    assert "disk is full" not in stopped.detail
+
+    full_file = service.store_dir / "rocksmq" / "000005.log"
+    full_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(service.log_file, "a") as log:
+        log.write(
+            f'[WARN] ["fail to produce insert msg"] [error="IO error: No space left on device: While appending to file: {full_file}: No space left on device"]\n'
+        )
+    detail = service.status().detail
+    assert "Its log says the disk is full (" in detail and str(full_file) in detail, detail
+    assert "the filesystem mounted at " in detail and " free of " in detail, detail
+    assert detail.endswith("Free space there, then `tv5 services up --only fake`"), detail
+
+    service.down()  # forgets the dead server: a plain "not running" again
+    assert service.status().detail == "not running"

@@ -14,6 +14,8 @@
 //   --port N            TV5_NEO4J_PORT        Bolt port (default 57687)
 //   --pagecache SIZE    TV5_NEO4J_PAGECACHE   page cache, e.g. 256m or 1g (default 256m)
 //   --ready-file PATH   TV5_NEO4J_READY_FILE  written once Bolt accepts clients, removed at stop
+//   --truncate-cut-log true                   (no variable: never left on by accident) recovery drops
+//                                             an unreadable end of the transaction log
 // Authentication is off unless TV5_NEO4J_PASSWORD is set in the environment (never on the command
 // line, where `ps` would show it); then user `neo4j` gets that password at every start.
 //
@@ -65,6 +67,10 @@ public class Tv5Neo4jServer {
         long pageCacheBytes = parseSize(option(options, "pagecache", "TV5_NEO4J_PAGECACHE", "256m"));
         String readyText = option(options, "ready-file", "TV5_NEO4J_READY_FILE", null);
         Path readyFile = readyText == null ? null : Path.of(readyText).toAbsolutePath();
+        // Once, by hand (`tv5 services up --only neo4j --truncate-cut-log`): recovery drops an unreadable
+        // end of the transaction log (a transaction a full disk cut short, never applied) instead of
+        // refusing to start the database.
+        boolean truncateCutLog = Boolean.parseBoolean(option(options, "truncate-cut-log", null, "false"));
         String password = System.getenv("TV5_NEO4J_PASSWORD");
         boolean authEnabled = password != null && !password.isEmpty();
 
@@ -92,6 +98,7 @@ public class Tv5Neo4jServer {
                 // in flight once `down` sends SIGTERM, so stop the Bolt server promptly.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .setConfig(BoltConnectorInternalSettings.connection_shutdown_wait_time, Duration.ofSeconds(1))
+                .setConfig(GraphDatabaseInternalSettings.fail_on_corrupted_log_files, !truncateCutLog)
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);
@@ -147,7 +154,7 @@ public class Tv5Neo4jServer {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("--")) {
-                fail("unexpected argument '" + arg + "'; options are --home --host --port --pagecache --ready-file");
+                fail("unexpected argument '" + arg + "'; options are --home --host --port --pagecache --ready-file --truncate-cut-log");
             }
             String name = arg.substring(2);
             String value;
@@ -168,7 +175,7 @@ public class Tv5Neo4jServer {
 
     private static String option(Map<String, String> options, String name, String envName, String fallback) {
         String value = options.get(name);
-        if (value == null || value.isEmpty()) {
+        if ((value == null || value.isEmpty()) && envName != null) {
             value = System.getenv(envName);
         }
         return value == null || value.isEmpty() ? fallback : value;

@@ -60,7 +60,8 @@ class MilvusResource(dg.ConfigurableResource):
             "Check that the Milvus server at TV5_MILVUS_URI is running and that TV5_MILVUS_TOKEN is right."
             if external
             else "Start the local stack with `tv5 services up --only milvus` (or `tv5 services up`), "
-            "or set TV5_MILVUS_URI (and TV5_MILVUS_TOKEN) to a running Milvus server."
+            "or set TV5_MILVUS_URI (and TV5_MILVUS_TOKEN) to a running Milvus server. If the local server "
+            "was running, `tv5 services status --only milvus` says why it stopped (a full disk stops it)."
         )
         reason = error if isinstance(error, str) else (str(error) or type(error).__name__)
         if self.token:

@@ -18,21 +18,26 @@ from .base import LocalService, ServiceStatus
 SERVICES = STORE_KEYS
 
 
-def get_service(name: str) -> LocalService:
-    return BY_KEY[name].load("service")()
+def get_service(name: str, **options) -> LocalService:
+    return BY_KEY[name].load("service")(**options)
 
 
-def run_action(action: str, only: list[str] | None = None) -> int:
+def run_action(action: str, only: list[str] | None = None, truncate_cut_log: bool = False) -> int:
+    """`truncate_cut_log`: start Neo4j once letting recovery drop an unreadable end of its log."""
     names = only or list(SERVICES)
     unknown = sorted(set(names) - set(SERVICES))
     if unknown:
         print(f"unknown service(s): {', '.join(unknown)}; choose from {', '.join(SERVICES)}", file=sys.stderr)
         return 2
+    if truncate_cut_log and (action != "up" or names != ["neo4j"]):
+        print("--truncate-cut-log is for `tv5 services up --only neo4j` alone", file=sys.stderr)
+        return 2
+    options = {"truncate_cut_log": True} if truncate_cut_log else {}
     failed = 0
     # Stop in reverse order of start.
     for name in reversed(names) if action == "down" else names:
         try:
-            service = get_service(name)
+            service = get_service(name, **options)
             status: ServiceStatus = getattr(service, action)()
         except Exception as error:  # report every service, then fail
             failed += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shlex
 import signal
 import socket
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import settings
+from ..disk_full import describe_space
 from ..endpoints import LOCAL_HOST, Endpoint
 from ..errors import ServiceUnavailableError
 
@@ -131,7 +133,7 @@ class LocalService:
             return self._status(
                 False, f"port {self.port} is in use by a process this data folder did not start ({self.root})"
             )
-        return self._status(False, self.idle_detail())
+        return self._status(False, self.stopped_detail() or self.idle_detail())
 
     def up(self) -> ServiceStatus:
         """Start (a running server is left alone) and wait until it accepts clients."""
@@ -197,6 +199,22 @@ class LocalService:
 
     def idle_detail(self) -> str:
         return "not running"
+
+    def stopped_detail(self) -> str | None:
+        """When the pid file outlived its server (it stopped without `down`: crashed, killed, out of
+        space): say so, and that the disk is full when its log says so (Milvus stops on a full disk)."""
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        detail = f"not running: it stopped without `tv5 services down` (pid {pid}); see {self.log_file}"
+        full = disk_full_line(self.log_file)
+        if full is not None:
+            detail += (
+                f". Its log says the disk is full ({full[:300]}): {describe_space(_existing_path(full, self.store_dir))}."
+                f" Free space there, then `tv5 services up --only {self.name}`"
+            )
+        return detail
 
     def confirm_ready(self) -> str | None:
         """Once the port answers: None when clients can work, else why not yet (may raise)."""
@@ -324,6 +342,30 @@ class LocalService:
         except OSError:
             return ""
         return f"\nlast lines of {self.log_file}:\n" + "\n".join(tail)
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+
+def disk_full_line(log_file: Path, lines: int = 2000) -> str | None:
+    """The last of the log's last `lines` lines that says the disk is full, or None."""
+    try:
+        with open(log_file, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 4 * 1024 * 1024))  # the tail: logs grow large
+            tail = handle.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return None
+    found = [line for line in tail if "no space left on device" in line.lower()]
+    return found[-1].strip() if found else None
+
+
+def _existing_path(text: str, fallback: Path) -> Path:
+    """The first absolute path in `text` whose folder exists (the file the server failed to write), else
+    `fallback`: the filesystem to describe may be mounted below the service's folder."""
+    for candidate in re.findall(r"/[^\s:\"',;\]\[]+", text):
+        if Path(candidate).parent.is_dir() and Path(candidate).parent != Path("/"):
+            return Path(candidate)
+    return fallback
 
 
 # --- process and port helpers ----------------------------------------------------------------

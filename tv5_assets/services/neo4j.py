@@ -56,6 +56,27 @@ JVM_FLAGS = [
 _SIZE = re.compile(r"^\d+[kmgKMG]?$")
 
 
+DEFAULT_DATABASE = "neo4j"  # Neo4j Community's single user database
+CUT_LOG = "recovery not possible"  # debug.log, when the transaction log ends in unreadable bytes
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _tail(path: Path, start: int, size: int = 4 << 20) -> str:
+    """The log from `start` (where this start began), at most its last `size` bytes."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(start, _size(path) - size))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def deploy_dir() -> Path:
     """`deploy/neo4j` of this checkout (pom.xml, the launcher, lib/); `TV5_NEO4J_DEPLOY_DIR` overrides."""
     override = os.environ.get("TV5_NEO4J_DEPLOY_DIR", "").strip()
@@ -110,10 +131,18 @@ class Neo4jService(LocalService):
     start_timeout_s = 240.0
 
     def __init__(
-        self, *args, heap: str | None = None, pagecache: str | None = None, stop_timeout_s: float = 180.0, **kwargs
+        self,
+        *args,
+        heap: str | None = None,
+        pagecache: str | None = None,
+        stop_timeout_s: float = 180.0,
+        truncate_cut_log: bool = False,
+        **kwargs,
     ) -> None:
-        """`port`, `data_dir`, `host`, `start_timeout_s` as for every LocalService; JVM heap, page cache."""
+        """`port`, `data_dir`, `host`, `start_timeout_s` as for every LocalService; JVM heap, page cache;
+        `truncate_cut_log`: this start's recovery drops an unreadable end of the transaction log."""
         super().__init__(*args, **kwargs)
+        self.truncate_cut_log = truncate_cut_log
         self.heap = heap or os.environ.get("TV5_NEO4J_HEAP", "").strip() or DEFAULT_HEAP
         self.pagecache = pagecache or os.environ.get("TV5_NEO4J_PAGECACHE", "").strip() or DEFAULT_PAGECACHE
         # The launcher's shutdown hook checkpoints and stops the DBMS on SIGTERM; never killed half-way.
@@ -157,7 +186,7 @@ class Neo4jService(LocalService):
 
     def confirm_ready(self) -> str | None:
         self._verify_bolt()
-        return None
+        return self._default_database_started()
 
     def stop_advice(self, pid: int) -> str:
         return (
@@ -224,6 +253,7 @@ class Neo4jService(LocalService):
             self.pagecache,
             "--ready-file",
             str(self.ready_file),
+            *(["--truncate-cut-log", "true"] if self.truncate_cut_log else []),
         ]
 
     def start(self) -> None:
@@ -236,6 +266,7 @@ class Neo4jService(LocalService):
         lib = self.ensure_jars(mvn)
         self.home.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
+        self._debug_log_start = _size(self.home / "logs" / "debug.log")  # what this start logs comes after
         env = dict(os.environ)
         # Only the launcher's own settings travel; a stray TV5_NEO4J_HOME etc. must not override ours.
         for name in ("TV5_NEO4J_HOME", "TV5_NEO4J_HOST", "TV5_NEO4J_PORT", "TV5_NEO4J_READY_FILE"):
@@ -253,6 +284,42 @@ class Neo4jService(LocalService):
                 raise ServiceUnavailableError(
                     f"Neo4j on {self.address} started but refused a session: {error}"
                 ) from error
+
+    def _default_database_started(self) -> str | None:
+        """None once the database the platform uses is online; why not yet while it starts (recovery
+        replays its log); an error saying what to do when it failed to start.
+
+        Bolt answers once the DBMS is up, even when a database in it could not start: a client would
+        only meet "The database is not currently available" and retry in vain.
+        """
+        import neo4j
+
+        with neo4j.GraphDatabase.driver(self.uri, auth=local_auth(), connection_timeout=10) as driver:
+            records, _, _ = driver.execute_query(
+                "SHOW DATABASES YIELD name, currentStatus, statusMessage WHERE name = $name",
+                name=DEFAULT_DATABASE,
+                database_="system",
+            )
+        state = records[0] if records else None
+        if state is None or state["currentStatus"] == "online":
+            return None  # absent: the resource says so, naming TV5_NEO4J_DATABASE
+        if state["currentStatus"] == "starting":
+            return f"database `{DEFAULT_DATABASE}` is starting"
+        raise ServiceUnavailableError(self._database_failed(state["currentStatus"], state["statusMessage"]))
+
+    def _database_failed(self, status: str, message: str) -> str:
+        debug_log = self.home / "logs" / "debug.log"
+        text = f"Neo4j on {self.address} started, but its database `{DEFAULT_DATABASE}` is {status}: {message}"
+        if CUT_LOG in _tail(debug_log, getattr(self, "_debug_log_start", 0)):
+            return (
+                f"{text} Its debug.log ({debug_log}) says the transaction log ends in unreadable bytes "
+                '("recovery not possible"): a write that a full disk cut short leaves them. That transaction '
+                "was never applied; every transaction committed before it is in the log. Make sure the disk "
+                f"has space, then start once with `tv5 services down --only {self.name} && tv5 services up --only "
+                f"{self.name} --truncate-cut-log`: recovery drops the unreadable end and keeps the rest. Or "
+                f"restore a backup: `tv5 restore --from FOLDER --only {self.name}`."
+            )
+        return f"{text} See {debug_log}; `tv5 services down --only {self.name}` stops the server."
 
     def _ready(self) -> dict | None:
         try:

@@ -181,3 +181,24 @@ def test_disk_full_is_recognised_in_every_voice() -> None:
     assert store_full(RuntimeError("OOM command not allowed when used memory > 'maxmemory'.")) == "memory"
     assert store_full(RuntimeError("quota exceeded[reason=disk quota exceeded, please allocate more resources]"))
     assert store_full(RuntimeError("connection refused")) is None
+
+
+def test_neo4j_log_append_failure_reads_as_a_full_disk_that_needs_a_restart() -> None:
+    """Neo4j's words (measured on a full tmpfs): its client sees the log error, then the panic."""
+    import neo4j.exceptions
+
+    from tv5_assets.disk_full import needs_restart, store_full_advice
+
+    append = neo4j.exceptions.DatabaseError._hydrate_neo4j(
+        code="Neo.DatabaseError.Transaction.TransactionLogError",
+        message="Could not append transaction: Transaction #43 {...} to log.",
+    )
+    panic = neo4j.exceptions.DatabaseError._hydrate_neo4j(
+        code="Neo.DatabaseError.Transaction.TransactionStartFailed",
+        message="The database has encountered a critical error, and needs to be restarted. Please see database logs.",
+    )
+    assert store_full(append) == "disk" and needs_restart(append)
+    assert store_full(panic) is None and needs_restart(panic)  # no disk named: restart advice only
+    assert not needs_restart(RuntimeError("connection refused"))
+    advice = store_full_advice("Neo4j", "disk", append, "neo4j")
+    assert "Neo4j's disk is full" in advice and "tv5 services up --only neo4j --truncate-cut-log" in advice
