@@ -198,3 +198,39 @@ def test_a_server_that_stopped_by_itself_is_reported_with_its_full_disk(service:
 
     service.down()  # forgets the dead server: a plain "not running" again
     assert service.status().detail == "not running"
+
+
+@pytest.mark.parametrize("action,only", [("up", None), ("up", ["neo4j", "milvus"]), ("status", ["neo4j"])])
+def test_truncate_cut_log_is_only_for_starting_neo4j_alone(action: str, only: list[str] | None, capsys) -> None:
+    """The option that drops an unreadable end of Neo4j's log is refused anywhere else, before any start."""
+    from tv5_assets.services import run_action
+
+    assert run_action(action, only=only, truncate_cut_log=True) == 2
+    assert "--truncate-cut-log is for `tv5 services up --only neo4j` alone" in capsys.readouterr().err
+
+
+def test_truncate_cut_log_reaches_the_launcher(tmp_path: Path) -> None:
+    from tv5_assets.services.neo4j import Neo4jService
+
+    plain = Neo4jService(data_dir=tmp_path, port=1).command(Path("java"), tmp_path)
+    once = Neo4jService(data_dir=tmp_path, port=1, truncate_cut_log=True).command(Path("java"), tmp_path)
+    assert "--truncate-cut-log" not in plain and once[-2:] == ["--truncate-cut-log", "true"]
+
+
+def test_a_database_that_failed_to_start_is_explained_from_this_start_of_its_log(tmp_path: Path) -> None:
+    """Only what this start logged counts: an old "recovery not possible" earlier in debug.log does not."""
+    from tv5_assets.services.neo4j import Neo4jService
+
+    service = Neo4jService(data_dir=tmp_path, port=1)
+    log = service.home / "logs" / "debug.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("old start: Error reading transaction logs, recovery not possible.\n")
+    service._debug_log_start = log.stat().st_size  # what start() records before it spawns the server
+    with log.open("a") as handle:
+        handle.write("ERROR [o.n.d.d.DatabaseLifecycles] Failed to start DatabaseId{1[neo4j]}: out of heap\n")
+    other = service._database_failed("offline", "An error occurred!")
+    assert "is offline: An error occurred!" in other and "--truncate-cut-log" not in other and str(log) in other
+    with log.open("a") as handle:
+        handle.write("Caused by: Error reading transaction logs, recovery not possible. To force ...\n")
+    cut = service._database_failed("offline", "An error occurred!")
+    assert "tv5 services up --only neo4j --truncate-cut-log" in cut and "tv5 restore --from" in cut

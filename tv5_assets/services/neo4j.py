@@ -143,6 +143,7 @@ class Neo4jService(LocalService):
         `truncate_cut_log`: this start's recovery drops an unreadable end of the transaction log."""
         super().__init__(*args, **kwargs)
         self.truncate_cut_log = truncate_cut_log
+        self._debug_log_start = 0  # where this start's lines begin in debug.log (set by start())
         self.heap = heap or os.environ.get("TV5_NEO4J_HEAP", "").strip() or DEFAULT_HEAP
         self.pagecache = pagecache or os.environ.get("TV5_NEO4J_PAGECACHE", "").strip() or DEFAULT_PAGECACHE
         # The launcher's shutdown hook checkpoints and stops the DBMS on SIGTERM; never killed half-way.
@@ -310,7 +311,7 @@ class Neo4jService(LocalService):
     def _database_failed(self, status: str, message: str) -> str:
         debug_log = self.home / "logs" / "debug.log"
         text = f"Neo4j on {self.address} started, but its database `{DEFAULT_DATABASE}` is {status}: {message}"
-        if CUT_LOG in _tail(debug_log, getattr(self, "_debug_log_start", 0)):
+        if CUT_LOG in _tail(debug_log, self._debug_log_start):
             return (
                 f"{text} Its debug.log ({debug_log}) says the transaction log ends in unreadable bytes "
                 '("recovery not possible"): a write that a full disk cut short leaves them. That transaction '
