@@ -164,13 +164,20 @@ def needs_restart(error: BaseException) -> bool:
     )
 
 
+def _restart_steps(service: str) -> str:
+    """The way back for a store that refuses every transaction until it is restarted."""
+    return (
+        "Transactions it committed before are kept. Free space on the volume that holds its data folder (for "
+        "the local stack, under TV5_DATA_DIR/services), restart the server (the local one: `tv5 services down "
+        f"--only {service} && tv5 services up --only {service}`), then re-run."
+    )
+
+
 def restart_advice(store: str, service: str) -> str:
     """What to do when `needs_restart`: the store's data folder may have filled up."""
     return (
         f"{store} refuses every transaction after a critical error until it is restarted; a full disk is "
-        "the usual cause (its debug.log names it). Transactions it committed before are kept. Free space on "
-        "the volume that holds its data folder if that is the cause, restart the server (the local one: "
-        f"`tv5 services down --only {service} && tv5 services up --only {service}`), then re-run."
+        f"the usual cause (its debug.log names it). {_restart_steps(service)}"
     )
 
 
@@ -180,11 +187,9 @@ def store_full_advice(store: str, full: str, engine_error: BaseException | None 
         return (
             f"{store}'s disk is full: it could not append this transaction to its transaction log (in practice "
             "a full disk; its debug.log names the cause), so the transaction was not applied, and it now refuses "
-            "every transaction until it is restarted. Transactions it committed before are kept. Free space on "
-            "the volume that holds its data folder (for the local stack, under TV5_DATA_DIR/services), restart "
-            f"the server (the local one: `tv5 services down --only {service} && tv5 services up --only "
-            f"{service}`), then re-run. Should the restart say the transaction log ends in unreadable bytes (the "
-            f"cut transaction), `tv5 services up --only {service} --truncate-cut-log` drops them once."
+            f"every transaction until it is restarted. {_restart_steps(service)} Should the restart say the "
+            "transaction log ends in unreadable bytes (the cut transaction), `tv5 services up --only "
+            f"{service} --truncate-cut-log` drops them once."
         )
     if full == "memory":
         return (

@@ -347,14 +347,19 @@ class LocalService:
 # --- logs -------------------------------------------------------------------------------------
 
 
-def disk_full_line(log_file: Path, lines: int = 2000) -> str | None:
-    """The last of the log's last `lines` lines that says the disk is full, or None."""
+def read_tail(log_file: Path, start: int = 0, size: int = 4 << 20) -> str:
+    """The log from byte `start` on, at most its last `size` bytes (logs grow large); "" when unreadable."""
     try:
         with open(log_file, "rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 4 * 1024 * 1024))  # the tail: logs grow large
-            tail = handle.read().decode(errors="replace").splitlines()[-lines:]
+            handle.seek(max(start, handle.seek(0, os.SEEK_END) - size))
+            return handle.read().decode("utf-8", "replace")
     except OSError:
-        return None
+        return ""
+
+
+def disk_full_line(log_file: Path, lines: int = 2000) -> str | None:
+    """The last of the log's last `lines` lines that says the disk is full, or None."""
+    tail = read_tail(log_file).splitlines()[-lines:]
     found = [line for line in tail if "no space left on device" in line.lower()]
     return found[-1].strip() if found else None
 

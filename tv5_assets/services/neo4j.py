@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..endpoints import NEO4J
 from ..errors import ServiceUnavailableError
-from .base import LocalService, port_open
+from .base import LocalService, port_open, read_tail
 
 INSTALL_HINT = "apt-get install openjdk-17-jdk-headless maven"
 LAUNCHER = "Tv5Neo4jServer.java"
@@ -58,23 +58,6 @@ _SIZE = re.compile(r"^\d+[kmgKMG]?$")
 
 DEFAULT_DATABASE = "neo4j"  # Neo4j Community's single user database
 CUT_LOG = "recovery not possible"  # debug.log, when the transaction log ends in unreadable bytes
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _tail(path: Path, start: int, size: int = 4 << 20) -> str:
-    """The log from `start` (where this start began), at most its last `size` bytes."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(start, _size(path) - size))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def deploy_dir() -> Path:
@@ -186,8 +169,18 @@ class Neo4jService(LocalService):
         return LAUNCHER.removesuffix(".java") in cmdline
 
     def confirm_ready(self) -> str | None:
-        self._verify_bolt()
-        return self._default_database_started()
+        """A Bolt handshake with the platform's credentials (not just an open port), then the state of
+        the database the platform uses."""
+        import neo4j  # imported here: `tv5 services status` should not pay for the driver
+
+        with neo4j.GraphDatabase.driver(self.uri, auth=local_auth(), connection_timeout=10) as driver:
+            try:
+                driver.verify_connectivity()
+            except neo4j.exceptions.Neo4jError as error:
+                raise ServiceUnavailableError(
+                    f"Neo4j on {self.address} started but refused a session: {error}"
+                ) from error
+            return self._default_database_started(driver)
 
     def stop_advice(self, pid: int) -> str:
         return (
@@ -267,40 +260,26 @@ class Neo4jService(LocalService):
         lib = self.ensure_jars(mvn)
         self.home.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
-        self._debug_log_start = _size(self.home / "logs" / "debug.log")  # what this start logs comes after
+        debug_log = self.home / "logs" / "debug.log"
+        self._debug_log_start = debug_log.stat().st_size if debug_log.exists() else 0  # this start logs after it
         env = dict(os.environ)
         # Only the launcher's own settings travel; a stray TV5_NEO4J_HOME etc. must not override ours.
         for name in ("TV5_NEO4J_HOME", "TV5_NEO4J_HOST", "TV5_NEO4J_PORT", "TV5_NEO4J_READY_FILE"):
             env.pop(name, None)
         self.spawn(self.command(java, lib), env=env, cwd=self.root)
 
-    def _verify_bolt(self) -> None:
-        """A Bolt handshake and a query with the platform's credentials, not just an open port."""
-        import neo4j  # imported here: `tv5 services status` should not pay for the driver
-
-        with neo4j.GraphDatabase.driver(self.uri, auth=local_auth(), connection_timeout=10) as driver:
-            try:
-                driver.verify_connectivity()
-            except neo4j.exceptions.Neo4jError as error:
-                raise ServiceUnavailableError(
-                    f"Neo4j on {self.address} started but refused a session: {error}"
-                ) from error
-
-    def _default_database_started(self) -> str | None:
+    def _default_database_started(self, driver) -> str | None:
         """None once the database the platform uses is online; why not yet while it starts (recovery
         replays its log); an error saying what to do when it failed to start.
 
         Bolt answers once the DBMS is up, even when a database in it could not start: a client would
         only meet "The database is not currently available" and retry in vain.
         """
-        import neo4j
-
-        with neo4j.GraphDatabase.driver(self.uri, auth=local_auth(), connection_timeout=10) as driver:
-            records, _, _ = driver.execute_query(
-                "SHOW DATABASES YIELD name, currentStatus, statusMessage WHERE name = $name",
-                name=DEFAULT_DATABASE,
-                database_="system",
-            )
+        records, _, _ = driver.execute_query(
+            "SHOW DATABASES YIELD name, currentStatus, statusMessage WHERE name = $name",
+            name=DEFAULT_DATABASE,
+            database_="system",
+        )
         state = records[0] if records else None
         if state is None or state["currentStatus"] == "online":
             return None  # absent: the resource says so, naming TV5_NEO4J_DATABASE
@@ -311,7 +290,7 @@ class Neo4jService(LocalService):
     def _database_failed(self, status: str, message: str) -> str:
         debug_log = self.home / "logs" / "debug.log"
         text = f"Neo4j on {self.address} started, but its database `{DEFAULT_DATABASE}` is {status}: {message}"
-        if CUT_LOG in _tail(debug_log, self._debug_log_start):
+        if CUT_LOG in read_tail(debug_log, start=self._debug_log_start):
             return (
                 f"{text} Its debug.log ({debug_log}) says the transaction log ends in unreadable bytes "
                 '("recovery not possible"): a write that a full disk cut short leaves them. That transaction '

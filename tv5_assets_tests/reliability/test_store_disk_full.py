@@ -110,11 +110,7 @@ def test_postgres_load_onto_a_full_disk_fails_once_and_keeps_the_previous_table(
             before = _policies_fingerprint(postgres)
             assert before[0] > 0
 
-            fill(disk, leave=0)
-            started = time.perf_counter()
-            failed = load()
-            seconds = time.perf_counter() - started
-            assert not failed.success
+            failed, seconds = _load_onto_a_full_disk(disk, load)
             text = _failure_text(failed)
             print(f"PostgreSQL on a full disk: failed after {seconds:.2f} s, {_attempts(failed)} attempt(s):\n{text}")
             assert "PostgreSQL's disk is full" in text and "Free space on the volume" in text, text
@@ -130,6 +126,16 @@ def test_postgres_load_onto_a_full_disk_fails_once_and_keeps_the_previous_table(
             with service._superuser() as su, psycopg.connect(probe.url, autocommit=True) as own:
                 own.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
                 su.execute(f"DROP TABLESPACE IF EXISTS {space}")
+
+
+def _load_onto_a_full_disk(disk: Path, load) -> tuple[dg.ExecuteInProcessResult, float]:
+    """Fill the disk, then run `load` again: its result, which must be a failure, and its seconds."""
+    fill(disk, leave=0)
+    started = time.perf_counter()
+    failed = load()
+    seconds = time.perf_counter() - started
+    assert not failed.success
+    return failed, seconds
 
 
 # ----------------------------------------------------------------------------------------- Redis
@@ -290,11 +296,7 @@ def test_neo4j_on_a_full_disk_fails_once_and_recovers_after_a_restart(shared_tmp
 
             rescored = frames["ratings"].with_columns((5.5 - pl.col("rating")).cast(pl.Float32).alias("rating"))
             rescored.write_parquet(assets / "ratings.parquet")
-            fill(disk, leave=0)
-            started = time.perf_counter()
-            failed = load()
-            seconds = time.perf_counter() - started
-            assert not failed.success
+            failed, seconds = _load_onto_a_full_disk(disk, load)
             failures = _step_failures(failed)
             # The first write the log cannot take (which step depends on the space left in the log file
             # Neo4j preallocated) fails with the full disk; steps after it meet a database that refuses
@@ -381,11 +383,7 @@ def test_milvus_on_a_full_disk_fails_and_serves_the_previous_version_after_a_res
             before = served()
             assert len(before[1]) == movies.height and len(before[0]) == 1
 
-            fill(disk, leave=0)
-            started = time.perf_counter()
-            failed = load()
-            seconds = time.perf_counter() - started
-            assert not failed.success
+            failed, seconds = _load_onto_a_full_disk(disk, load)
             text = _failure_text(failed)
             print(f"Milvus on a full disk: failed after {seconds:.2f} s, {_attempts(failed)} attempt(s):\n{text}")
             if "Milvus's disk is full" in text:  # it answered "No space left on device"
