@@ -87,6 +87,15 @@ def test_counts_values_and_activity_match_hand_computation(hand: dict) -> None:
     assert (hand["user_ratings_median"], hand["user_ratings_p90"], hand["user_ratings_max"]) == (3, 3.8, 4)
     assert (hand["movie_ratings_median"], hand["movie_ratings_p90"], hand["movie_ratings_max"]) == (2, 2, 2)
     assert hand["top1pct_share"] == pytest.approx(2 / 9)  # ceil(1% of 5) = 1 movie, 2 ratings
+    assert hand["genres_per_movie"] == pytest.approx(6 / 6)  # 1 + 2 + 1 + 0 (no genres) + 1 + 1 (unrated)
+
+
+def test_genres_per_movie_counts_labels_and_no_genres_as_zero() -> None:
+    from tv5_assets.fidelity_stats import genres_per_movie
+
+    movies = pl.DataFrame({"genres": ["Action|Comedy|Drama", "(no genres listed)", "Drama", "IMAX|Sci-Fi"]})
+    assert genres_per_movie(movies) == pytest.approx(6 / 4)
+    assert genres_per_movie(movies.head(0)) is None
 
 
 def test_genre_mix_matches_hand_computation(hand: dict) -> None:
@@ -221,7 +230,7 @@ def test_two_generated_seeds_look_alike(tmp_path: Path) -> None:
         write_sample(tmp_path / str(seed), scale=0.002, seed=seed, genome=False)
     rows = {r["name"]: r for r in fidelity.compare(tmp_path / "7", tmp_path / "8").rows()}
     stable = (
-        "users ratings movies_rated density rating_mean rating_share_4 rating_share_half user_ratings_median "
+        "users ratings movies_rated density genres_per_movie rating_mean rating_share_4 rating_share_half user_ratings_median "
         "top1pct_share genre_kl_median genre_profile_mean_norm genre_profile_cosine_median burst_share_median "
         "release_gap_years_median hr_random hr_corating"
     ).split()
