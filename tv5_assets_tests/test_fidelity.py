@@ -93,7 +93,8 @@ def test_counts_values_and_activity_match_hand_computation(hand: dict) -> None:
 def test_genres_per_movie_counts_labels_and_no_genres_as_zero() -> None:
     from tv5_assets.fidelity_stats import genres_per_movie
 
-    movies = pl.DataFrame({"genres": ["Action|Comedy|Drama", "(no genres listed)", "Drama", "IMAX|Sci-Fi"]})
+    genres = ["Action|Comedy|Drama", "(no genres listed)", "Drama", "IMAX|Sci-Fi"]
+    movies = pl.DataFrame({"movie_id": [1, 2, 3, 4], "genres": genres})
     assert genres_per_movie(movies) == pytest.approx(6 / 4)
     assert genres_per_movie(movies.head(0)) is None
 
