@@ -435,3 +435,14 @@ def test_genome_relevance_is_genre_coherent(mid):
         if topic < len(GENRES):
             (coherent if GENRES[topic] in genres[int(r[0])] else other).append(float(r[2]))
     assert statistics.mean(coherent) > 0.3 > 0.12 > statistics.mean(other)
+
+
+def test_rows_are_ordered_by_user_then_key_like_a_two_column_sort():
+    from tv5_assets.generator.ratings import _order_by_user_then_key
+
+    rng = np.random.default_rng(5)
+    user = np.sort(rng.integers(0, 300, 20_000))
+    key = rng.normal(0.0, 7.0, len(user))
+    order = _order_by_user_then_key(user, key)
+    assert np.array_equal(order, np.lexsort((key, user)))
+    assert not np.array_equal(order, np.argsort(key))  # the user comes first

@@ -115,18 +115,26 @@ def complete_series(
         (rated[pos] != key) & (years[cand_movie] <= last_year[cand_user]) & (rng.random(len(key)) < SERIES_COMPLETION)
     )
     add_user, add_movie = cand_user[take], cand_movie[take]
+    # Row-sized arrays are 200 MB each at full scale: drop each once used (scale 1.0 within 4 GB).
+    del cand_user, cand_movie, key, pos, take, pairs, pair_user, pair_family, size, offset
     # Make room: drop as many random non-series ratings of the same user (fewer additions if a user
     # has too few of them).
     wanted = np.bincount(add_user, minlength=int(user.max()) + 1)
     spare = np.flatnonzero(~in_series)
+    del in_series
     shuffle = pl.DataFrame({"user": user[spare], "r": rng.random(len(spare))}).select(pl.arg_sort_by("user", "r"))
     order = spare[shuffle["user"].to_numpy()]
-    drop = order[_rank_in_runs(user[order]) < wanted[user[order]]]
+    del shuffle, spare
+    order_user = user[order]
+    drop = order[_rank_in_runs(order_user) < wanted[order_user]]
+    del order, order_user
     dropped = np.bincount(user[drop], minlength=len(wanted))
     keep_add = _rank_in_runs(add_user) < dropped[add_user]
     keep = np.ones(len(user), dtype=bool)
     keep[drop] = False
-    out = np.sort(np.concatenate([rated[keep], add_user[keep_add] * m + add_movie[keep_add]]))
+    out = np.concatenate([rated[keep], add_user[keep_add] * m + add_movie[keep_add]])
+    del rated, keep
+    out.sort()
     return out // m, out % m
 
 

@@ -195,20 +195,33 @@ def _place_in_time(movies: Movies, users: Users, user: np.ndarray, movie: np.nda
     that would still precede its movie's release year moves to within two years after it."""
     rank = np.empty(len(movies), dtype=np.float64)
     rank[np.argsort(-movies.popularity, kind="stable")] = np.arange(1, len(movies) + 1)
-    key = (
-        np.log(rank[movie])
-        + PLACEMENT_YEAR_WEIGHT * (movies.years[movie] - 2000)
-        + rng.normal(0.0, PLACEMENT_NOISE, len(movie))
-    )
-    order = pl.DataFrame({"user": user, "key": key}).select(pl.arg_sort_by("user", "key"))["user"].to_numpy()
+    key = np.log(rank[movie])  # summed in place: each row-sized temporary is 200 MB at full scale
+    key += PLACEMENT_YEAR_WEIGHT * (movies.years[movie] - 2000)
+    key += rng.normal(0.0, PLACEMENT_NOISE, len(movie))
+    order = _order_by_user_then_key(user, key)
+    del key
     ts = np.empty(len(movie), dtype=np.int64)
     ts[order] = rating_times(user[order], users.n_ratings, users.timeline, rng)
+    del order
     rel = movies.release_ts[movie]
     early = ts < rel
     if early.any():
         r = rel[early]
         ts[early] = r + (rng.random(int(early.sum())) * np.minimum(2 * YEAR_S, T_MAX - r)).astype(np.int64)
     return ts
+
+
+def _order_by_user_then_key(user: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Row indices sorted by (user, key), keys distinct within a user. Two single-column sorts (the key's
+    rank, then user x rows + rank) instead of one two-column polars sort: the same order at half the
+    memory (the two-column sort took 2 GB above its inputs at full scale, the generator's peak)."""
+    n = len(key)
+    by_key = pl.Series(key).arg_sort().to_numpy()
+    composite = np.empty(n, dtype=np.int64)
+    composite[by_key] = np.arange(n, dtype=np.int64)
+    del by_key
+    composite += user.astype(np.int64) * n
+    return pl.Series(composite).arg_sort().to_numpy()
 
 
 def _values(movies, taste, users, user, movie, centre, scale, rng) -> np.ndarray:

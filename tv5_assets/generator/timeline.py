@@ -97,15 +97,31 @@ def rating_times(user: np.ndarray, n_ratings: np.ndarray, tl: Timeline, rng: np.
     share = rng.beta(2.0, 1.3, len(n_ratings))
     burst = np.clip(np.maximum(BURST_MIN, np.rint(share * n_ratings)), 1, n_ratings).astype(np.int64)
     burst[sessions == 1] = n_ratings[sessions == 1]
-    later = pos >= burst[user]
+    # At full scale every row-sized array is 200 MB: each is dropped (`del`) as soon as it has been
+    # used, and arithmetic runs in place, so that scale 1.0 stays within 4 GB (docs/generated-data.md).
+    pos -= burst[user]  # now the row's position after the sign-up burst (negative inside it)
+    later = pos >= 0
     # Later rows: session 1..S-1 by an even split of the remaining rows, in order.
     rest = np.maximum(n_ratings - burst, 1)
-    k = np.where(later, 1 + ((pos - burst[user]) * (sessions[user] - 1)) // rest[user], 0)
-    session = tl.first_session[user] + np.minimum(k, sessions[user] - 1)
+    user_sessions = sessions[user]
+    pos *= user_sessions - 1
+    pos //= rest[user]
+    pos += 1
+    k = np.where(later, pos, 0)
+    del pos, later
+    np.minimum(k, user_sessions - 1, out=k)
+    del user_sessions
+    session = tl.first_session[user] + k
+    del k
     # Within a session: seconds apart, cumulated per session.
-    step = rng.lognormal(np.log(SECONDS_BETWEEN_RATINGS), 0.9, len(user)).astype(np.int64) + 1
+    step = rng.lognormal(np.log(SECONDS_BETWEEN_RATINGS), 0.9, len(user)).astype(np.int64)
+    step += 1
     csum = np.cumsum(step)
     first_row_of_session = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
     run = np.diff(np.append(first_row_of_session, len(user)))
-    offset = csum - np.repeat(csum[first_row_of_session] - step[first_row_of_session], run)
-    return np.minimum(tl.session_start[session] + offset, T_MAX)
+    csum -= np.repeat(csum[first_row_of_session] - step[first_row_of_session], run)  # the offset in the session
+    del step
+    ts = tl.session_start[session]
+    del session
+    ts += csum
+    return np.minimum(ts, T_MAX, out=ts)
