@@ -180,8 +180,7 @@ def main() -> None:
     loaded = load_model()
 
     def unit_vectors(texts: list[str]) -> np.ndarray:
-        vectors, _ = encode_texts(loaded, texts, 64)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return encode_texts(loaded, texts, 64)[0]  # L2-normalised already
 
     def norm_of_mean(texts: list[str]) -> float:
         return float(np.linalg.norm(unit_vectors(texts).mean(axis=0)))

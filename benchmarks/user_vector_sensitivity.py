@@ -31,19 +31,16 @@ import polars as pl
 import tv5_assets.generator.ratings as ratings_module
 import tv5_assets.generator.taste as taste_module
 from tv5_assets.defs.embeddings.user_vectors import user_preference_vectors
-from tv5_assets.fidelity_stats import genre_mix
+from tv5_assets.fidelity_stats import genre_mix, median_pair_cosine
 from tv5_assets.generator import write_sample
 
 MODULES = (taste_module, ratings_module)  # ratings.py imports some of taste.py's names: set both
 
 
 def figures(ratings: pl.DataFrame, movie_ids: np.ndarray, vectors: np.ndarray) -> tuple[float, float]:
+    """(norm of the mean, median pair cosine as `tv5 compare` draws its pairs) of the user vectors."""
     users = user_preference_vectors(ratings, movie_ids, vectors).vectors
-    rng = np.random.default_rng(0)
-    a, b = rng.integers(0, len(users), (2, 20_000))
-    keep = a != b
-    pair_cosine = np.median(np.einsum("ij,ij->i", users[a[keep]], users[b[keep]]))
-    return float(np.linalg.norm(users.mean(axis=0))), float(pair_cosine)
+    return float(np.linalg.norm(users.mean(axis=0))), median_pair_cosine(users, 0)
 
 
 def parse(variant: str) -> dict[str, float]:
@@ -92,7 +89,7 @@ def main() -> None:
         kl = genre_mix(ratings, movies, 11)["genre_kl_median"]
         print(f"{variant:40s} {norm:12.4f} {cosine:11.4f} {kl:9.4f} {dropped:8d}")
         if variant == "base":
-            alike = pl.col("rating") * 0 + 3.0
+            alike = pl.lit(3.0)
             top = ratings.filter(pl.col("rating") >= 4.5)
             twenty = ratings.filter(pl.int_range(pl.len()).shuffle(seed=1).over("user_id") < 20)
             for label, frame in (

@@ -131,7 +131,7 @@ def genre_mix(ratings: pl.DataFrame, movies: pl.DataFrame, seed: int) -> Values:
     return {
         "genre_kl_median": _median(kl["kl"]),
         "genre_profile_mean_norm": float(np.linalg.norm(vectors.mean(axis=0))),
-        "genre_profile_cosine_median": _median_pair_cosine(vectors, seed),
+        "genre_profile_cosine_median": median_pair_cosine(vectors, seed),
     }
 
 
@@ -145,7 +145,7 @@ def _unit_vectors(shares: pl.DataFrame) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def _median_pair_cosine(vectors: np.ndarray, seed: int) -> float | None:
+def median_pair_cosine(vectors: np.ndarray, seed: int) -> float | None:
     """Median cosine of PAIRS seeded pairs of distinct users (uniform over ordered pairs)."""
     n = vectors.shape[0]
     if n < 2:
