@@ -223,8 +223,9 @@ def test_taste_makes_co_rating_beat_popularity() -> None:
 def test_two_generated_seeds_look_alike(tmp_path: Path) -> None:
     """Two seeds of the generator at scale 0.002 (325 users, 50,000 ratings; about 10 s) must agree within
     [0.8, 1.25] on the statistics that are stable at that size. Left out: medians that are small integers
-    (active days, sessions: 1 vs 2 is a ratio of 2) and HR@10 popularity and its lift (+-6 points each
-    with 300 users), plus the maxima and the drift overlap of one tail."""
+    (active days, sessions: 1 vs 2 is a ratio of 2), the HR@10 figures and the lift (+-6 points each with
+    300 users; seeds 7 and 8 gave a co-rating HR of 0.44 and 0.57, a ratio of 1.30, at rating noise 0.5), plus
+    the maxima and the drift overlap of one tail. test_generator asserts the lift on one seed."""
     from tv5_assets.generator import write_sample
 
     for seed in (7, 8):
@@ -233,7 +234,7 @@ def test_two_generated_seeds_look_alike(tmp_path: Path) -> None:
     stable = (
         "users ratings movies_rated density genres_per_movie rating_mean rating_share_4 rating_share_half user_ratings_median "
         "top1pct_share genre_kl_median genre_profile_mean_norm genre_profile_cosine_median burst_share_median "
-        "release_gap_years_median hr_random hr_corating"
+        "release_gap_years_median hr_random"
     ).split()
     ratios = {name: rows[name]["ratio"] for name in stable}
     assert all(r is not None and 0.8 <= r <= 1.25 for r in ratios.values()), ratios
