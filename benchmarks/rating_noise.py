@@ -21,13 +21,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 import tv5_assets.generator.ratings as ratings_module
-from tv5_assets.generator import counts_for
-from tv5_assets.generator.counts import WORLD
-from tv5_assets.generator.movies import build_movies
-from tv5_assets.generator.taste import affinity_scale, movie_taste, profiles
+from tv5_assets.generator import rerating_of_sample
 
 PUBLISHED_RMSE = (0.557, 0.765)  # between two trials, 1-5 whole stars (Amatriain et al. 2009)
 
@@ -39,32 +34,15 @@ def main() -> None:
     parser.add_argument("--noise", type=float, nargs="+", default=[ratings_module.RATING_NOISE])
     args = parser.parse_args()
 
-    # The rows exactly as `write_sample` draws them (before series completion, which only swaps rows).
-    world = build_movies(WORLD, args.seed)
-    taste = movie_taste(world.genre_matrix, world.years, world.latent)
-    taste_profiles = profiles(args.seed)
-    users = ratings_module.Users(counts_for(args.scale), args.seed, taste_profiles)
-    profile_aff = taste_profiles.taste @ taste.vectors.T.astype(np.float64)
-    scale = affinity_scale(taste_profiles.taste, taste.vectors)
-    centre = profile_aff.mean(axis=1)
-    user, movie = ratings_module._choose(world, (profile_aff - centre[:, None]) / scale, users, args.seed)
-    print(f"{len(user):,} ratings of {len(users):,} users (scale {args.scale:g}, seed {args.seed}), rated twice")
+    print(f"scale {args.scale:g}, seed {args.seed}: the sample's ratings drawn once, each rated twice")
     print(f"published (1-5 whole stars): RMSE {PUBLISHED_RMSE[0]}-{PUBLISHED_RMSE[1]}, reliability 0.924")
-    print(f"{'RATING_NOISE':>12s} {'RMSE half':>9s} {'RMSE whole':>10s} {'r':>6s} {'same':>6s}")
-    saved = ratings_module.RATING_NOISE
-    try:
-        for noise in args.noise:
-            ratings_module.RATING_NOISE = noise
-            first, second = (
-                ratings_module._values(world, taste, users, user, movie, centre, scale, np.random.default_rng([9, k]))
-                for k in (1, 2)
-            )
-            rmse = np.sqrt(np.mean((first - second) ** 2))
-            whole = np.sqrt(np.mean((np.ceil(first) - np.ceil(second)) ** 2))
-            r = np.corrcoef(first, second)[0, 1]
-            print(f"{noise:12.2f} {rmse:9.3f} {whole:10.3f} {r:6.3f} {np.mean(first == second):6.3f}")
-    finally:
-        ratings_module.RATING_NOISE = saved
+    print(f"{'RATING_NOISE':>12s} {'ratings':>9s} {'RMSE half':>9s} {'RMSE whole':>10s} {'r':>6s} {'same':>6s}")
+    for noise in args.noise:
+        gap = rerating_of_sample(args.scale, args.seed, noise)
+        print(
+            f"{noise:12.2f} {gap.ratings:9,d} {gap.rmse_half_stars:9.3f} {gap.rmse_whole_stars:10.3f} "
+            f"{gap.correlation:6.3f} {gap.identical:6.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 from .counts import WORLD, Counts, counts_for, sample_counts
 from .genome import genome_relevance, genome_tags_frame, iter_genome_scores
 from .movies import build_movies
-from .ratings import Users, draw_ratings
+from .ratings import Rerating, Users, draw_ratings, rerating
 from .tags import TRAIT_TAG_KINDS, TRAIT_TAGS, build_tags
 from .taste import movie_taste, profiles
 from .titles import DUPLICATE_TITLES, TRAIT_TITLE_KINDS, TRAIT_TITLES, expected_parse
@@ -36,6 +36,7 @@ __all__ = [
     "Counts",
     "counts_for",
     "expected_parse",
+    "rerating_of_sample",
     "sample_counts",
     "write_sample",
 ]
@@ -87,6 +88,15 @@ def write_sample(out: str | Path, scale: float = 0.01, seed: int = 42, genome: b
     if written != expected:  # pragma: no cover - a bug, not a user error
         raise RuntimeError(f"row counts {written} differ from the plan {expected}")
     return written
+
+
+def rerating_of_sample(scale: float, seed: int, noise: float | None = None) -> Rerating:
+    """`ratings.rerating` for the sample `write_sample(out, scale, seed)` draws (its rows before series
+    completion, which only swaps rows): how far a generated rating is from itself when drawn again."""
+    world = build_movies(WORLD, seed)
+    taste = movie_taste(world.genre_matrix, world.years, world.latent)
+    taste_profiles = profiles(seed)
+    return rerating(world, taste, taste_profiles, Users(counts_for(scale), seed, taste_profiles), seed, noise)
 
 
 def _catalogue(world, rated: np.ndarray, scale: float) -> np.ndarray:
