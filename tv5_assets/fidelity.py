@@ -89,6 +89,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("movie_ratings_p90", "ratings per movie: p90", A, "90th percentile over rated movies.", "Mid-head."),
     Spec("movie_ratings_max", "ratings per movie: max", A, "Ratings of the most rated movie.", "Blockbuster size."),
     Spec(
+        "movies_rated_once_share",
+        "movies rated once: share",
+        A,
+        "Share of rated movies with exactly one rating.",
+        "The far tail a sample of users reaches (ml-latest-small: 35.4% in a published analysis of its files); cold-start items.",
+    ),
+    Spec(
         "top1pct_share",
         "share to top 1% movies",
         A,

@@ -74,6 +74,7 @@ def activity(ratings: pl.DataFrame) -> Values:
                 float(n.sort(descending=True).head(top).sum()) / ratings.height if n.len() else None
             )
             values["item_gini"] = gini(n.to_numpy())
+            values["movies_rated_once_share"] = float((n == 1).mean()) if n.len() else None
     return values
 
 

@@ -87,6 +87,7 @@ def test_counts_values_and_activity_match_hand_computation(hand: dict) -> None:
     assert (hand["user_ratings_median"], hand["user_ratings_p90"], hand["user_ratings_max"]) == (3, 3.8, 4)
     assert (hand["movie_ratings_median"], hand["movie_ratings_p90"], hand["movie_ratings_max"]) == (2, 2, 2)
     assert hand["top1pct_share"] == pytest.approx(2 / 9)  # ceil(1% of 5) = 1 movie, 2 ratings
+    assert hand["movies_rated_once_share"] == pytest.approx(1 / 5)  # movie 5
     assert hand["genres_per_movie"] == pytest.approx(6 / 6)  # 1 + 2 + 1 + 0 (no genres) + 1 + 1 (unrated)
 
 
