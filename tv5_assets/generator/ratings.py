@@ -34,6 +34,7 @@ __all__ = ["T_MAX", "T_MIN", "YEAR_S", "Ratings", "Rerating", "Users", "draw_rat
 STREAM_USERS = 2
 STREAM_RATING_GROUP = 3
 STREAM_RATING_VALUES = 8
+STREAM_RERATING = 99  # `rerating`'s second draws: no file depends on it
 
 RATING_VALUES = np.arange(1, 11) / 2.0  # 0.5 .. 5.0
 # ml-25m shares of 0.5, 1.0, ..., 5.0 (mean about 3.53).
@@ -146,10 +147,7 @@ class Ratings:
 
 
 def draw_ratings(movies: Movies, taste: MovieTaste, profiles: Profiles, users: Users, seed: int) -> Ratings:
-    profile_aff = profiles.taste @ taste.vectors.T.astype(np.float64)  # (profiles, movies)
-    scale = affinity_scale(profiles.taste, taste.vectors)
-    centre = profile_aff.mean(axis=1)
-    user, movie = _choose(movies, (profile_aff - centre[:, None]) / scale, users, seed)
+    user, movie, centre, scale = _chosen(movies, taste, profiles, users, seed)
     rng = np.random.default_rng([seed, STREAM_RATING_VALUES])
     user, movie = complete_series(movies.family, movies.years, users.timeline.last_year, user, movie, rng)
     ts = _place_in_time(movies, users, user, movie, rng)
@@ -175,12 +173,11 @@ def rerating(
     drawn once, each rated twice with independent noise (`RATING_NOISE` unless `noise` is given).
     People re-rating 100 movies a day and two weeks apart differ from themselves by an RMSE of 0.557 to
     0.765 whole stars between two trials (Amatriain, Pujol and Oliver, UMAP 2009)."""
-    profile_aff = profiles.taste @ taste.vectors.T.astype(np.float64)
-    scale = affinity_scale(profiles.taste, taste.vectors)
-    centre = profile_aff.mean(axis=1)
-    user, movie = _choose(movies, (profile_aff - centre[:, None]) / scale, users, seed)
+    user, movie, centre, scale = _chosen(movies, taste, profiles, users, seed)
     first, second = (
-        _values(movies, taste, users, user, movie, centre, scale, np.random.default_rng([seed, 99, k]), noise)
+        _values(
+            movies, taste, users, user, movie, centre, scale, np.random.default_rng([seed, STREAM_RERATING, k]), noise
+        )
         for k in (1, 2)
     )
     return Rerating(
@@ -190,6 +187,17 @@ def rerating(
         correlation=float(np.corrcoef(first, second)[0, 1]),
         identical=float(np.mean(first == second)),
     )
+
+
+def _chosen(
+    movies: Movies, taste: MovieTaste, profiles: Profiles, users: Users, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(user, movie) rows of the choice, and the affinity centre per profile and scale the values use."""
+    profile_aff = profiles.taste @ taste.vectors.T.astype(np.float64)  # (profiles, movies)
+    scale = affinity_scale(profiles.taste, taste.vectors)
+    centre = profile_aff.mean(axis=1)
+    user, movie = _choose(movies, (profile_aff - centre[:, None]) / scale, users, seed)
+    return user, movie, centre, scale
 
 
 def _choose(movies: Movies, affinity: np.ndarray, users: Users, seed: int) -> tuple[np.ndarray, np.ndarray]:
