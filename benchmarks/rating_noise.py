@@ -37,8 +37,7 @@ def main() -> None:
     print(f"scale {args.scale:g}, seed {args.seed}: the sample's ratings drawn once, each rated twice")
     print(f"published (1-5 whole stars): RMSE {PUBLISHED_RMSE[0]}-{PUBLISHED_RMSE[1]}, reliability 0.924")
     print(f"{'RATING_NOISE':>12s} {'ratings':>9s} {'RMSE half':>9s} {'RMSE whole':>10s} {'r':>6s} {'same':>6s}")
-    for noise in args.noise:
-        gap = rerating_of_sample(args.scale, args.seed, noise)
+    for noise, gap in zip(args.noise, rerating_of_sample(args.scale, args.seed, args.noise)):
         print(
             f"{noise:12.2f} {gap.ratings:9,d} {gap.rmse_half_stars:9.3f} {gap.rmse_whole_stars:10.3f} "
             f"{gap.correlation:6.3f} {gap.identical:6.3f}"

@@ -358,11 +358,11 @@ def test_rating_noise_is_as_large_as_peoples_own():
     Less noise must bring a rating closer to itself."""
     from tv5_assets.generator import rerating_of_sample
 
-    gap = rerating_of_sample(0.002, 7)
+    gap, noisier, quieter = rerating_of_sample(0.002, 7, (None, 0.75, 0.25))
     assert gap.ratings == 50_000
     assert 0.557 <= gap.rmse_whole_stars <= 0.765, gap
-    assert rerating_of_sample(0.002, 7, noise=0.75).rmse_whole_stars > 0.765
-    assert rerating_of_sample(0.002, 7, noise=0.25).rmse_half_stars < gap.rmse_half_stars
+    assert noisier.rmse_whole_stars > 0.765
+    assert quieter.rmse_half_stars < gap.rmse_half_stars
 
 
 def test_users_rate_in_sessions_after_release(mid_statistics, mid):

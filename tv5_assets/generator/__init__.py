@@ -13,16 +13,17 @@ latent taste shared by users and movies), timeline (sign-up, sessions), ratings,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .counts import WORLD, Counts, counts_for, sample_counts
 from .genome import genome_relevance, genome_tags_frame, iter_genome_scores
-from .movies import build_movies
+from .movies import Movies, build_movies
 from .ratings import Rerating, Users, draw_ratings, rerating
 from .tags import TRAIT_TAG_KINDS, TRAIT_TAGS, build_tags
-from .taste import movie_taste, profiles
+from .taste import MovieTaste, Profiles, movie_taste, profiles
 from .titles import DUPLICATE_TITLES, TRAIT_TITLE_KINDS, TRAIT_TITLES, expected_parse
 from .writer import write_csv
 
@@ -59,10 +60,7 @@ def write_sample(out: str | Path, scale: float = 0.01, seed: int = 42, genome: b
     c = counts_for(scale)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    world = build_movies(WORLD, seed)
-    taste = movie_taste(world.genre_matrix, world.years, world.latent)
-    taste_profiles = profiles(seed)
-    users = Users(c, seed, taste_profiles)
+    world, taste, taste_profiles, users = _population(c, seed)
     ratings = draw_ratings(world, taste, taste_profiles, users, seed)
     keep = _catalogue(world, ratings.movie, scale)
     movies = world.subset(keep)
@@ -90,13 +88,19 @@ def write_sample(out: str | Path, scale: float = 0.01, seed: int = 42, genome: b
     return written
 
 
-def rerating_of_sample(scale: float, seed: int, noise: float | None = None) -> Rerating:
+def rerating_of_sample(scale: float, seed: int, noises: Sequence[float | None] = (None,)) -> list[Rerating]:
     """`ratings.rerating` for the sample `write_sample(out, scale, seed)` draws (its rows before series
-    completion, which only swaps rows): how far a generated rating is from itself when drawn again."""
+    completion, which only swaps rows): how far a generated rating is from itself when drawn again, one
+    result per noise level (None: `RATING_NOISE`), all on the same rows."""
+    return rerating(*_population(counts_for(scale), seed), seed, noises)
+
+
+def _population(c: Counts, seed: int) -> tuple[Movies, MovieTaste, Profiles, Users]:
+    """The world's movies and their taste vectors, the taste profiles, and the sample's users."""
     world = build_movies(WORLD, seed)
     taste = movie_taste(world.genre_matrix, world.years, world.latent)
     taste_profiles = profiles(seed)
-    return rerating(world, taste, taste_profiles, Users(counts_for(scale), seed, taste_profiles), seed, noise)
+    return world, taste, taste_profiles, Users(c, seed, taste_profiles)
 
 
 def _catalogue(world, rated: np.ndarray, scale: float) -> np.ndarray:

@@ -17,7 +17,7 @@ users, sorted by userId then movieId.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,26 +167,44 @@ class Rerating:
 
 
 def rerating(
-    movies: Movies, taste: MovieTaste, profiles: Profiles, users: Users, seed: int, noise: float | None = None
-) -> Rerating:
+    movies: Movies,
+    taste: MovieTaste,
+    profiles: Profiles,
+    users: Users,
+    seed: int,
+    noises: Sequence[float | None] = (None,),
+) -> list[Rerating]:
     """The generator's rating noise measured the way people's own is: the sample's (user, movie) rows
-    drawn once, each rated twice with independent noise (`RATING_NOISE` unless `noise` is given).
+    drawn once, each rated twice with independent noise, per noise level (None: `RATING_NOISE`).
     People re-rating 100 movies a day and two weeks apart differ from themselves by an RMSE of 0.557 to
     0.765 whole stars between two trials (Amatriain, Pujol and Oliver, UMAP 2009)."""
     user, movie, centre, scale = _chosen(movies, taste, profiles, users, seed)
-    first, second = (
-        _values(
-            movies, taste, users, user, movie, centre, scale, np.random.default_rng([seed, STREAM_RERATING, k]), noise
+    out = []
+    for noise in noises:
+        first, second = (
+            _values(
+                movies,
+                taste,
+                users,
+                user,
+                movie,
+                centre,
+                scale,
+                np.random.default_rng([seed, STREAM_RERATING, k]),
+                noise,
+            )
+            for k in (1, 2)
         )
-        for k in (1, 2)
-    )
-    return Rerating(
-        ratings=len(user),
-        rmse_half_stars=float(np.sqrt(np.mean((first - second) ** 2))),
-        rmse_whole_stars=float(np.sqrt(np.mean((np.ceil(first) - np.ceil(second)) ** 2))),
-        correlation=float(np.corrcoef(first, second)[0, 1]),
-        identical=float(np.mean(first == second)),
-    )
+        out.append(
+            Rerating(
+                ratings=len(user),
+                rmse_half_stars=float(np.sqrt(np.mean((first - second) ** 2))),
+                rmse_whole_stars=float(np.sqrt(np.mean((np.ceil(first) - np.ceil(second)) ** 2))),
+                correlation=float(np.corrcoef(first, second)[0, 1]),
+                identical=float(np.mean(first == second)),
+            )
+        )
+    return out
 
 
 def _chosen(
